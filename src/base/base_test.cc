@@ -1,0 +1,82 @@
+#include <gtest/gtest.h>
+
+#include "base/coding.h"
+#include "base/crc32c.h"
+#include "base/random.h"
+#include "base/status.h"
+#include "base/types.h"
+
+namespace rq {
+namespace {
+
+TEST(Crc32cTest, MatchesKnownVectors) {
+  // RFC 3720 B.4 test vectors.
+  std::string zeros(32, '\0');
+  EXPECT_EQ(crc32c::Value(zeros), 0x8a9136aau);
+  std::string ones(32, '\xff');
+  EXPECT_EQ(crc32c::Value(ones), 0x62a8ab43u);
+  EXPECT_EQ(crc32c::Value("123456789"), 0xe3069283u);
+}
+
+TEST(Crc32cTest, ExtendEqualsWholeValue) {
+  std::string data = "hello, replicated world";
+  uint32_t split = crc32c::Extend(crc32c::Value(data.substr(0, 7)), data.data() + 7, data.size() - 7);
+  EXPECT_EQ(split, crc32c::Value(data));
+}
+
+TEST(Crc32cTest, MaskRoundTripsAndDiffers) {
+  uint32_t crc = crc32c::Value("abc");
+  EXPECT_NE(crc32c::Mask(crc), crc);
+  EXPECT_EQ(crc32c::Unmask(crc32c::Mask(crc)), crc);
+}
+
+TEST(CodingTest, VarintRoundTripsAndRejectsTruncation) {
+  std::string buf;
+  for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 300ull, ~0ull}) coding::PutVarint64(&buf, v);
+  std::string_view in = buf;
+  for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 300ull, ~0ull}) EXPECT_EQ(coding::GetVarint64(&in), v);
+  EXPECT_TRUE(in.empty());
+  std::string bad = "\xff\xff";
+  std::string_view bad_in = bad;
+  EXPECT_FALSE(coding::GetVarint64(&bad_in).has_value());
+}
+
+TEST(CodingTest, FixedRoundTrips) {
+  std::string buf;
+  coding::PutFixed32(&buf, 0xdeadbeef);
+  coding::PutFixed64(&buf, 0x0123456789abcdefull);
+  EXPECT_EQ(coding::DecodeFixed32(buf.data()), 0xdeadbeefu);
+  EXPECT_EQ(coding::DecodeFixed64(buf.data() + 4), 0x0123456789abcdefull);
+}
+
+TEST(RandomTest, SameSeedSameSequence) {
+  Random a(42), b(42), c(43);
+  bool differs = false;
+  for (int i = 0; i < 100; ++i) {
+    uint64_t x = a.Next();
+    EXPECT_EQ(x, b.Next());
+    if (x != c.Next()) differs = true;
+  }
+  EXPECT_TRUE(differs);
+}
+
+TEST(StatusTest, ResultCarriesValueOrError) {
+  Result<int> good = 5;
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(*good, 5);
+  Result<int> bad = Status::Corruption("crc mismatch");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.status().IsCorruption());
+  EXPECT_EQ(bad.status().ToString(), "Corruption: crc mismatch");
+}
+
+TEST(TypesTest, StrongTypesOrderAndDistance) {
+  LogIndex a(5), b(9);
+  EXPECT_LT(a, b);
+  EXPECT_EQ(b - a, 4u);
+  EXPECT_EQ((a + 1).value(), 6u);
+  EXPECT_EQ(NodeId("1"), NodeId("1"));
+}
+
+}  // namespace
+}  // namespace rq

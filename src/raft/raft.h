@@ -1,0 +1,142 @@
+// The Raft core: a deterministic state machine with no I/O, no threads and no
+// clock (DESIGN.md section 3; the model is etcd's RawNode and Scylla's fsm).
+//
+// Inputs: Step(message), Tick(), Propose(), ProposeConfigChange(),
+// ReadIndex(), TransferLeadership(), ReportSnapshot(), Compact().
+// Output: Ready(), a batch of effects the driver performs in this order:
+//   1. persist hard_state, entries (which may overwrite a suffix starting at
+//      entries.front().index) and snapshot, with fsync;
+//   2. send messages;
+//   3. apply committed entries (and install `snapshot` first if set);
+//   4. call Advance(ready).
+// Identical inputs give identical outputs; election jitter comes from the
+// injected Random.
+//
+// Thread-safety: none. One owner thread (the store's raft loop) calls all
+// methods.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/random.h"
+#include "base/status.h"
+#include "base/types.h"
+#include "raft/log_storage.h"
+#include "raft/logger.h"
+#include "raft/types.h"
+
+namespace rq::raft {
+
+struct Config {
+  NodeId id;
+  // Ticks without hearing a leader before campaigning; the real timeout is
+  // drawn uniformly from [election_ticks, 2 * election_ticks).
+  uint32_t election_ticks = 10;
+  uint32_t heartbeat_ticks = 1;
+  bool pre_vote = true;       // §9.6
+  bool check_quorum = true;   // §6.2: a leader that cannot hear a quorum for
+                              // election_ticks steps down; followers ignore
+                              // votes while they hear a leader (stickiness).
+  uint32_t max_inflight_appends = 256;         // pipelined AppendRequests per peer
+  uint64_t max_append_bytes = 1 << 20;         // entry bytes per AppendRequest
+  uint64_t max_uncommitted_bytes = 64 << 20;   // leader refuses proposals beyond this
+  uint64_t max_committed_bytes_per_ready = 8 << 20;  // apply batch size bound
+
+  Status Validate() const;
+};
+
+// What changed in the role / leader since the last Ready.
+struct SoftState {
+  Role role = Role::kFollower;
+  NodeId leader;  // empty when unknown
+  bool operator==(const SoftState&) const = default;
+};
+
+struct Ready {
+  std::optional<SoftState> soft_state;     // set when changed
+  std::optional<HardState> hard_state;     // set when changed; persist
+  std::vector<Entry> entries;              // persist (then they are stable)
+  std::optional<SnapshotMeta> snapshot;    // a received snapshot to install
+  std::vector<Message> messages;           // send after persisting
+  std::vector<Entry> committed_entries;    // apply in order
+  std::vector<ReadState> read_states;      // confirmed ReadIndex requests
+  // Membership after the last config change in `committed_entries` (or after
+  // `snapshot`), for the driver's peer table.
+  std::optional<Membership> membership;
+
+  bool empty() const;
+};
+
+class Raft {
+ public:
+  // `storage` holds the stable log and snapshot metadata (read-only to the
+  // core; the driver writes it). On restart it reports the recovered state.
+  // `random` and `logger` must outlive the Raft.
+  // REQUIRES: config.Validate().ok().
+  Raft(const Config& config, LogStorage* storage, Random* random, Logger* logger);
+  ~Raft();
+  Raft(const Raft&) = delete;
+  Raft& operator=(const Raft&) = delete;
+
+  // Starts a brand-new cluster with this membership at index 1 (a config entry
+  // per voter is not needed: the membership is recorded as the initial state).
+  // REQUIRES: the storage is empty.
+  Status Bootstrap(const Membership& membership);
+
+  void Tick();
+  // Messages from other nodes. Stale or malformed ones are dropped.
+  void Step(const Message& message);
+
+  // Leader only. Returns the index the entry will have, NotLeader (with the
+  // known leader in the message) or Busy (uncommitted bytes over the limit).
+  Result<LogIndex> Propose(std::string data);
+  // One change at a time: Busy while a previous change is uncommitted (§4.1).
+  Result<LogIndex> ProposeConfigChange(const ConfigChange& change);
+
+  // §6.4 ReadIndex. The read_id comes back in Ready::read_states once the
+  // leader has confirmed it is still leader; NotLeader otherwise. A leader
+  // that has not committed an entry of its term yet answers only after that
+  // entry commits.
+  Status ReadIndex(uint64_t read_id);
+
+  // §3.10. Leader only; the target must be a voter.
+  Status TransferLeadership(const NodeId& target);
+  // Starts an election now (used for single-node bootstrap and tests).
+  void Campaign();
+
+  // The driver finished (or failed) streaming a snapshot to `peer`.
+  void ReportSnapshot(const NodeId& peer, bool success);
+  // The driver could not reach `peer`; the leader falls back to probing.
+  void ReportUnreachable(const NodeId& peer);
+
+  // The state machine has captured everything up to `index` in a snapshot the
+  // driver stored; the core may then serve it to lagging followers and drop
+  // log entries before index - trailing_entries. REQUIRES: index <= applied.
+  Status Compact(LogIndex index, uint64_t trailing_entries);
+
+  bool HasReady() const;
+  Ready GetReady();
+  void Advance(const Ready& ready);
+
+  // Introspection for status pages and tests.
+  const NodeId& id() const;
+  Role role() const;
+  Term term() const;
+  NodeId leader() const;
+  LogIndex commit_index() const;
+  LogIndex applied_index() const;
+  LogIndex last_index() const;
+  const Membership& membership() const;
+  // Leader only: the match index of every peer (for /nodes and lag stats).
+  std::vector<std::pair<NodeId, LogIndex>> progress() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rq::raft
