@@ -30,9 +30,20 @@ struct CallOptions {
   bool redirect = false;  // ?redirect: NotLeader instead of forwarding
   int retries = 0;
   bool noleader = false;
-  // Rewriting of non-deterministic SQL already happened in http/ (it owns the
-  // request parser); these are informational for the backend.
+  // The backend rewrites non-deterministic SQL (RANDOM(), 'now') before a
+  // write enters the log, unless told not to.
+  bool noparse = false;
+  bool norwrandom = false;
+  bool norwtime = false;
   bool timings = false;
+  bool queue_noleader = false;  // execute?queue&noleader
+};
+
+// One statement of /db/sql: either rewritten or error is set.
+struct RewriteResult {
+  std::string original;
+  std::string rewritten;
+  std::string error;
 };
 
 // NotLeader statuses carry the leader's API URL (for ?redirect's Location) in
@@ -72,6 +83,10 @@ class Backend {
   virtual void Query(command::Request request, const CallOptions& options, Done done) = 0;
   // /db/request: reads and writes mixed; the backend decides the path.
   virtual void Request(command::Request request, const CallOptions& options, Done done) = 0;
+
+  // /db/sql: how each statement would be rewritten, without executing it.
+  virtual std::vector<RewriteResult> PreviewSql(const command::Request& request,
+                                                const CallOptions& options) = 0;
 
   // Queued writes (?queue). Busy when the queue is full and the caller would
   // have to block; Unavailable when no leader is known (unless noleader).
