@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "cmd/config.h"
 
@@ -187,6 +188,315 @@ TEST(CommandLineTest, UsageListsEveryV10FlagButNoLegacyFlag) {
         "(default 24h0m0s)\n", "  -raft-reap-node-timeout duration\n"}) {
     EXPECT_NE(usage.find(line), std::string::npos) << line;
   }
+}
+
+TEST(LegacyFlagTest, HarmlessLegacyFlagsAreAcceptedWithANote) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"-on-disk"},          {"-on-disk-startup"},         {"-expvar"},
+      {"-pprof=false"},      {"-raft-open-timeout", "2m"}, {"-compression-size", "150"},
+      {"-compression-batch", "5"}, {"-raft-leader-wait"},  {"-raft-no-freelist-sync"},
+      {"-RaftWaitForLeader"},
+  };
+  for (std::vector<std::string> args : cases) {
+    const std::string flag = args[0].substr(0, args[0].find('='));
+    args.push_back("/d");
+    const Config c = MustParse(args);
+    ASSERT_EQ(c.legacy_notes.size(), 1u) << flag;
+    EXPECT_TRUE(c.legacy_notes[0].starts_with(flag + " ")) << c.legacy_notes[0];
+    EXPECT_NE(c.legacy_notes[0].find("ignored"), std::string::npos) << c.legacy_notes[0];
+    EXPECT_TRUE(c.UnsupportedFeatures().empty()) << flag;
+  }
+}
+
+TEST(LegacyFlagTest, LegacyBooleanNeverSwallowsTheNextFlag) {
+  const Config c = MustParse({"-on-disk", "-node-id", "2", "-expvar", "/d"});
+  EXPECT_EQ(c.node_id, "2");
+  EXPECT_EQ(c.data_path, "/d");
+}
+
+TEST(LegacyFlagTest, RaftTimeoutIsAnAliasOfHeartbeatTimeoutWithANote) {
+  const Config c = MustParse({"-raft-timeout", "3s", "/d"});
+  EXPECT_EQ(c.raft_heartbeat_timeout, seconds(3));
+  EXPECT_TRUE(c.WasSet("raft-heartbeat-timeout"));
+  ASSERT_EQ(c.legacy_notes.size(), 1u);
+  EXPECT_NE(c.legacy_notes[0].find("-raft-heartbeat-timeout"), std::string::npos);
+}
+
+TEST(LegacyFlagTest, LegacyFlagsWithEffectsWeCannotHonourAreRefused) {
+  const std::pair<std::vector<std::string>, const char*> cases[] = {
+      {{"-on-disk-path", "/x.db"}, "db.sqlite in the data directory"},
+      {{"-dsn", "cache=shared"}, "use -fk"},
+      {{"-http-no-verify"}, "-node-no-verify"},
+      {{"-node-encrypt"}, "-node-cert and -node-key"},
+      {{"-disco-url", "http://discovery.rqlite.com"}, "-disco-mode"},
+      {{"-disco-id", "abc"}, "-disco-mode"},
+      {{"-join-source-ip", "10.0.0.1"}, "source address"},
+      {{"-tls1011"}, "TLS 1.2"},
+  };
+  for (auto [args, replacement] : cases) {
+    const std::string flag = args[0];
+    args.push_back("/d");
+    const ParseResult r = Parse(args);
+    EXPECT_FALSE(r.config) << flag;
+    EXPECT_EQ(r.exit_code, 2) << flag;
+    EXPECT_TRUE(r.stderr_text.starts_with("flag " + flag + " is no longer supported: "))
+        << r.stderr_text;
+    EXPECT_NE(r.stderr_text.find(replacement), std::string::npos) << r.stderr_text;
+  }
+}
+
+TEST(JoinTargetTest, MixedListKeepsOrderAndKinds) {
+  const Config c = MustParse({"-join", "h1:4002,http://h2:4001,HTTPS://h3:4001/x", "/d"});
+  ASSERT_EQ(c.join_targets.size(), 3u);
+  EXPECT_EQ(c.join_targets[0], (JoinTarget{"h1:4002", ""}));
+  EXPECT_EQ(c.join_targets[1], (JoinTarget{"", "http://h2:4001"}));
+  EXPECT_EQ(c.join_targets[2], (JoinTarget{"", "HTTPS://h3:4001/x"}));
+  EXPECT_EQ(c.legacy_notes.size(), 2u);
+}
+
+TEST(JoinTargetTest, EmptyJoinMeansNoTargets) {
+  EXPECT_TRUE(ParseJoinTargets("").empty());
+  EXPECT_EQ(ParseJoinTargets("a:1,").size(), 2u);  // the empty entry is refused by Validate
+}
+
+TEST(UnsupportedFeaturesTest, DefaultsAndImplementedFlagsListNothing) {
+  const Config c = MustParse({"-node-id", "1", "-http-addr", "h:1", "-raft-addr", "h:2", "-join",
+                              "h:3", "-fk", "-raft-snap", "100", "-write-queue-tx",
+                              "-raft-shutdown-stepdown=false", "-bootstrap-expect", "3",
+                              "-raft-non-voter", "-db-max-ro-conns", "0", "/d"});
+  EXPECT_TRUE(c.UnsupportedFeatures().empty());
+}
+
+TEST(UnsupportedFeaturesTest, NonDefaultValuesOfUnbuiltFeaturesAreListed) {
+  const Config c = MustParse({"-disco-mode", "dns", "-auto-vacuum-int", "1h", "-node-cert", "c",
+                              "-raft-reap-node-timeout", "1m", "-compress-snap-transport", "/d"});
+  EXPECT_EQ(c.UnsupportedFeatures(),
+            (std::vector<std::string>{"-node-cert", "-disco-mode", "-raft-reap-node-timeout",
+                                      "-compress-snap-transport", "-auto-vacuum-int"}));
+}
+
+TEST(UnsupportedFeaturesTest, UnbuiltFlagSetToItsDefaultIsNotListed) {
+  const Config c = MustParse({"-disco-key", "rqlite", "-auto-optimize-int", "24h",
+                              "-raft-remove-shutdown=false", "/d"});
+  EXPECT_TRUE(c.UnsupportedFeatures().empty());
+}
+
+TEST(UnsupportedFeaturesTest, ParseAndValidateRefusesToStartNamingThem) {
+  const ParseResult r = ParseAndValidate({"-auto-vacuum-int", "1h", "-cpu-profile", "/tmp/p",
+                                          "/tmp/rq-flags-test-data"}, {});
+  EXPECT_FALSE(r.config);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.stderr_text,
+            "fatal: these flags name features this build does not implement yet: "
+            "-auto-vacuum-int, -cpu-profile\n");
+}
+
+// Validate: a temporary directory holds the files that flags may name.
+class ValidateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/rq-flags-test-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    for (const char* name : {"cert.pem", "key.pem", "ca.pem", "auth.json", "ext.so", "cdc.json"}) {
+      std::ofstream(dir_ + "/" + name) << "x";
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string File(const char* name) const { return dir_ + "/" + name; }
+
+  // Parses args plus the data directory, then validates.
+  Status ParseAndCheck(std::vector<std::string> args, Config* out = nullptr) {
+    args.push_back(dir_ + "/data");
+    ParseResult r = ParseCommandLine(args, {});
+    if (!r.config) return Status::InvalidArgument("parse failed: " + r.stderr_text);
+    Status status = r.config->Validate();
+    if (out != nullptr) *out = *r.config;
+    return status;
+  }
+
+  std::string dir_;
+};
+
+struct Rule {
+  const char* what;
+  std::vector<std::string> args;
+  const char* error;  // a substring of the message; nullptr when valid
+};
+
+void ExpectRules(const std::vector<Rule>& rules,
+                 const std::function<Status(std::vector<std::string>)>& check) {
+  for (const Rule& rule : rules) {
+    const Status status = check(rule.args);
+    if (rule.error == nullptr) {
+      EXPECT_TRUE(status.ok()) << rule.what << ": " << status.ToString();
+      continue;
+    }
+    EXPECT_FALSE(status.ok()) << rule.what;
+    EXPECT_NE(status.message().find(rule.error), std::string::npos)
+        << rule.what << ": got \"" << status.message() << "\", want \"" << rule.error << "\"";
+  }
+}
+
+TEST_F(ValidateTest, AddressRules) {
+  const std::vector<Rule> rules = {
+      {"defaults", {}, nullptr},
+      {"bind all interfaces, advertise a name", {"-http-addr", "0.0.0.0:4001", "-http-adv-addr",
+                                                  "h1:4001"}, nullptr},
+      {"empty host binds all", {"-http-addr", ":4001", "-raft-addr", ":4002"}, nullptr},
+      {"ipv6 with brackets", {"-http-addr", "[::1]:4001", "-raft-addr", "[::1]:4002"}, nullptr},
+      {"same bind", {"-http-addr", "h:1", "-raft-addr", "h:1"},
+       "HTTP and Raft addresses must differ"},
+      {"same advertised", {"-http-adv-addr", "h:1", "-raft-adv-addr", "h:1"},
+       "advertised HTTP and Raft addresses must differ"},
+      {"http scheme in bind", {"-http-addr", "http://localhost:4001"}, "without a scheme"},
+      {"https scheme in adv", {"-http-adv-addr", "https://h:4001"}, "without a scheme"},
+      {"scheme in raft", {"-raft-addr", "http://h:4002"}, "without a scheme"},
+      {"missing port", {"-http-addr", "localhost"}, "missing port in address"},
+      {"too many colons", {"-raft-addr", "::1:4002"}, "too many colons in address"},
+      {"missing bracket", {"-raft-addr", "[::1:4002"}, "missing ']' in address"},
+      {"non-numeric port", {"-raft-addr", "localhost:abc"}, "invalid port \"abc\""},
+      {"port out of range", {"-http-addr", "localhost:70000"}, "invalid port \"70000\""},
+      {"empty port", {"-raft-adv-addr", "h:"}, "invalid port \"\""},
+      {"unroutable http adv", {"-http-adv-addr", "0.0.0.0:4001"}, "is not routable"},
+      {"unroutable by default", {"-http-addr", "0.0.0.0:4001"}, "-http-adv-addr or -http-addr"},
+      {"unroutable raft ipv6", {"-raft-adv-addr", "[::]:4002"}, "-raft-adv-addr or -raft-addr"},
+      {"unroutable long ipv6", {"-raft-adv-addr", "[0:0:0:0:0:0:0:0]:4002"}, "is not routable"},
+      {"unroutable raft bind", {"-raft-addr", "0.0.0.0:4002"}, "is not routable"},
+  };
+  ExpectRules(rules, [&](std::vector<std::string> args) { return ParseAndCheck(args); });
+}
+
+TEST_F(ValidateTest, FileAndTlsRules) {
+  const std::vector<Rule> rules = {
+      {"https pair", {"-http-cert", File("cert.pem"), "-http-key", File("key.pem")}, nullptr},
+      {"all files exist", {"-auth", File("auth.json"), "-http-ca-cert", File("ca.pem"),
+                           "-node-cert", File("cert.pem"), "-node-key", File("key.pem"),
+                           "-node-ca-cert", File("ca.pem"), "-extensions-path",
+                           File("ext.so") + "," + dir_, "-cdc-config", File("cdc.json")},
+       nullptr},
+      {"cdc to stdout", {"-cdc-config", "stdout"}, nullptr},
+      {"cdc to a URL", {"-cdc-config", "https://hook.example/cdc"}, nullptr},
+      {"missing auth", {"-auth", File("nope.json")}, "-auth names"},
+      {"missing auto-restore", {"-auto-restore", File("nope.json")}, "does not exist"},
+      {"missing cert", {"-http-cert", File("nope.pem"), "-http-key", File("key.pem")},
+       "-http-cert names"},
+      {"missing extension", {"-extensions-path", File("nope.so")},
+       "extension path does not exist"},
+      {"missing cdc file", {"-cdc-config", File("nope.json")}, "-cdc-config names"},
+      {"http cert alone", {"-http-cert", File("cert.pem")},
+       "either both -http-cert and -http-key must be set, or neither"},
+      {"node key alone", {"-node-key", File("key.pem")},
+       "either both -node-cert and -node-key must be set, or neither"},
+      {"http CN without mTLS", {"-http-verify-common-name", "client"},
+       "-http-verify-common-name requires -http-verify-client"},
+      {"http CN with mTLS", {"-http-verify-common-name", "client", "-http-verify-client"}, nullptr},
+      {"node CN without mTLS", {"-node-verify-common-name", "n"},
+       "-node-verify-common-name requires -node-verify-client"},
+  };
+  ExpectRules(rules, [&](std::vector<std::string> args) { return ParseAndCheck(args); });
+}
+
+TEST_F(ValidateTest, ClusterRules) {
+  const std::vector<Rule> rules = {
+      {"join another node", {"-join", "other:4002"}, nullptr},
+      {"join by legacy url", {"-join", "http://other:4001"}, nullptr},
+      {"join self", {"-join", "localhost:4002"}, "node cannot join itself (localhost:4002)"},
+      {"join self advertised", {"-raft-adv-addr", "me:4002", "-join", "x:1,me:4002"},
+       "cannot join itself"},
+      {"join self by legacy url", {"-join", "http://localhost:4001"}, "cannot join itself"},
+      {"join self when bootstrapping", {"-join", "localhost:4002,b:4002", "-bootstrap-expect",
+                                        "2"}, nullptr},
+      {"join without port", {"-join", "other"}, "missing port in address"},
+      {"join empty entry", {"-join", "a:1,,b:2"}, "has an empty address"},
+      {"join bad url", {"-join", "http://"}, "is not a valid HTTP URL"},
+      {"join url without port", {"-join", "http://host/"}, "is not a valid HTTP URL"},
+      {"join and auto-restore", {"-join", "o:1", "-auto-restore", File("auth.json")},
+       "-auto-restore cannot be used when joining"},
+      {"join and disco", {"-join", "o:1", "-disco-mode", "etcd-kv"},
+       "-disco-mode cannot be used together with -join"},
+      {"bootstrap non-voter", {"-bootstrap-expect", "3", "-raft-non-voter"},
+       "applies only to voting nodes"},
+      {"cdc on non-voter", {"-cdc-config", "stdout", "-raft-non-voter"},
+       "-cdc-config cannot be used on a non-voting node"},
+      {"bad disco mode", {"-disco-mode", "zookeeper"}, "must be consul-kv, etcd-kv, dns or dns-srv"},
+      {"consul with bootstrap", {"-disco-mode", "consul-kv", "-bootstrap-expect", "3"},
+       "-bootstrap-expect cannot be used with -disco-mode consul-kv"},
+      {"etcd alone", {"-disco-mode", "etcd-kv"}, nullptr},
+      {"dns voter without bootstrap", {"-disco-mode", "dns"},
+       "-bootstrap-expect is required when using -disco-mode dns"},
+      {"dns-srv voter with bootstrap", {"-disco-mode", "dns-srv", "-bootstrap-expect", "3"},
+       nullptr},
+      {"dns non-voter", {"-disco-mode", "dns", "-raft-non-voter"}, nullptr},
+  };
+  ExpectRules(rules, [&](std::vector<std::string> args) { return ParseAndCheck(args); });
+}
+
+TEST_F(ValidateTest, TimingCountAndOtlpRules) {
+  const std::vector<Rule> rules = {
+      {"reap off by default", {}, nullptr},
+      {"reap set explicitly to zero", {"-raft-reap-node-timeout", "0h"},
+       "-raft-reap-node-timeout must be greater than 0"},
+      {"read-only reap set to zero", {"-raft-reap-read-only-node-timeout", "0s"},
+       "-raft-reap-read-only-node-timeout must be greater than 0"},
+      {"reap set to an hour", {"-raft-reap-node-timeout", "1h"}, nullptr},
+      {"zero election timeout", {"-raft-election-timeout", "0s"},
+       "-raft-election-timeout must be greater than 0"},
+      {"negative join interval", {"-join-interval", "-1s"}, "-join-interval cannot be negative"},
+      {"zero join attempts", {"-join-attempts", "0"}, "-join-attempts must be greater than 0"},
+      {"zero queue capacity", {"-write-queue-capacity", "0"}, "-write-queue-capacity"},
+      {"negative ro conns", {"-db-max-ro-conns", "-1"}, "-db-max-ro-conns cannot be negative"},
+      {"unlimited ro conns", {"-db-max-ro-conns", "0"}, nullptr},
+      {"log level lower case", {"-raft-log-level", "debug"}, nullptr},
+      {"bad log level", {"-raft-log-level", "LOUD"}, "-raft-log-level \"LOUD\" is not valid"},
+      {"otlp option without endpoint", {"-otlp-insecure"}, "require -otlp-endpoint"},
+      {"otlp interval without endpoint", {"-otlp-interval", "10s"}, "require -otlp-endpoint"},
+      {"otlp endpoint", {"-otlp-endpoint", "collector:4317", "-otlp-insecure"}, nullptr},
+      {"otlp scheme", {"-otlp-endpoint", "http://collector:4317"}, "without a scheme"},
+      {"otlp zero interval", {"-otlp-endpoint", "c:4317", "-otlp-interval", "0s"},
+       "-otlp-interval must be greater than 0"},
+      {"otlp insecure with ca", {"-otlp-endpoint", "c:4317", "-otlp-insecure", "-otlp-ca-cert",
+                                 File("ca.pem")}, "-otlp-insecure cannot be combined"},
+      {"otlp cert alone", {"-otlp-endpoint", "c:4317", "-otlp-cert", File("cert.pem")},
+       "either both -otlp-cert and -otlp-key"},
+      {"otlp mtls", {"-otlp-endpoint", "c:4317", "-otlp-cert", File("cert.pem"), "-otlp-key",
+                     File("key.pem"), "-otlp-ca-cert", File("ca.pem")}, nullptr},
+  };
+  ExpectRules(rules, [&](std::vector<std::string> args) { return ParseAndCheck(args); });
+}
+
+TEST_F(ValidateTest, FillsAdvertisedAddressesAndNodeIdAndIsIdempotent) {
+  Config c;
+  ASSERT_TRUE(ParseAndCheck({"-http-addr", "h:4001", "-raft-addr", "h:4002"}, &c).ok());
+  EXPECT_EQ(c.http_adv_addr, "h:4001");
+  EXPECT_EQ(c.raft_adv_addr, "h:4002");
+  EXPECT_EQ(c.node_id, "h:4002");
+  ASSERT_TRUE(ParseAndCheck({"-raft-adv-addr", "pub:4002"}, &c).ok());
+  EXPECT_EQ(c.node_id, "pub:4002");
+  const Config before = c;
+  ASSERT_TRUE(c.Validate().ok());
+  EXPECT_EQ(c.node_id, before.node_id);
+  EXPECT_EQ(c.data_path, before.data_path);
+}
+
+TEST_F(ValidateTest, DataPathIsMadeAbsoluteAndClean) {
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  ParseResult r = ParseCommandLine({"rel/./node.1/"}, {});
+  ASSERT_TRUE(r.config);
+  ASSERT_TRUE(r.config->Validate().ok());
+  EXPECT_EQ(r.config->data_path, (cwd / "rel/node.1").string());
+}
+
+TEST_F(ValidateTest, ParseAndValidateReportsFatalWithExitOne) {
+  const ParseResult r = ParseAndValidate({"-http-addr", "http://localhost:4001", dir_}, {});
+  EXPECT_FALSE(r.config);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(r.stderr_text.starts_with("fatal: -http-addr value \"http://localhost:4001\""))
+      << r.stderr_text;
+  const ParseResult ok = ParseAndValidate({"-node-id", "1", dir_}, {});
+  ASSERT_TRUE(ok.config) << ok.stderr_text;
+  EXPECT_EQ(ok.config->data_path, dir_);
 }
 
 }  // namespace
