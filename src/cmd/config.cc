@@ -370,8 +370,8 @@ ParseResult ParseCommandLine(const std::vector<std::string>& args, const BuildIn
   for (const JoinTarget& target : config.join_targets) {
     if (target.http_url.empty()) continue;
     config.legacy_notes.push_back("-join " + target.http_url +
-                                  " is an HTTP API URL (the rqlite 5 form); the node's Raft "
-                                  "address is learned from it");
+                                  " names a node's HTTP API (the rqlite 5 form) rather than its "
+                                  "Raft address");
   }
   ParseResult result;
   result.config = std::move(config);
@@ -396,6 +396,11 @@ ParseResult ParseAndValidate(const std::vector<std::string>& args, const BuildIn
 
 bool Config::WasSet(std::string_view flag) const {
   return std::find(set_flags.begin(), set_flags.end(), flag) != set_flags.end();
+}
+
+std::string Config::HttpUrl() const {
+  RQ_ASSERT(!http_adv_addr.empty());
+  return (http_cert.empty() ? "http://" : "https://") + http_adv_addr;
 }
 
 std::vector<std::string> Config::UnsupportedFeatures() const {

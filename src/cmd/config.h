@@ -132,6 +132,10 @@ struct Config {
   std::vector<std::string> UnsupportedFeatures() const;
 
   bool WasSet(std::string_view flag) const;
+
+  // "https://<http_adv_addr>" when -http-cert is set, else "http://...".
+  // REQUIRES: Validate() succeeded (the advertised address is filled).
+  std::string HttpUrl() const;
 };
 
 // What the binary reports for -version.
@@ -158,7 +162,8 @@ struct ParseResult {
   std::string stderr_text;
 };
 
-// Parses argv[1..] the way rqlited does. Does not touch the file system: call
+// Parses argv[1..] (e.g. std::vector<std::string>(argv + 1, argv + argc)) the
+// way rqlited does. Does not touch the file system: call
 // Config::Validate (or ParseAndValidate) next.
 ParseResult ParseCommandLine(const std::vector<std::string>& args, const BuildInfo& build);
 

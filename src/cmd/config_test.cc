@@ -472,12 +472,20 @@ TEST_F(ValidateTest, FillsAdvertisedAddressesAndNodeIdAndIsIdempotent) {
   EXPECT_EQ(c.http_adv_addr, "h:4001");
   EXPECT_EQ(c.raft_adv_addr, "h:4002");
   EXPECT_EQ(c.node_id, "h:4002");
+  EXPECT_EQ(c.HttpUrl(), "http://h:4001");
   ASSERT_TRUE(ParseAndCheck({"-raft-adv-addr", "pub:4002"}, &c).ok());
   EXPECT_EQ(c.node_id, "pub:4002");
   const Config before = c;
   ASSERT_TRUE(c.Validate().ok());
   EXPECT_EQ(c.node_id, before.node_id);
   EXPECT_EQ(c.data_path, before.data_path);
+}
+
+TEST_F(ValidateTest, HttpUrlIsHttpsWhenACertificateIsSet) {
+  Config c;
+  ASSERT_TRUE(ParseAndCheck({"-http-cert", File("cert.pem"), "-http-key", File("key.pem"),
+                             "-http-adv-addr", "pub:4001"}, &c).ok());
+  EXPECT_EQ(c.HttpUrl(), "https://pub:4001");
 }
 
 TEST_F(ValidateTest, DataPathIsMadeAbsoluteAndClean) {

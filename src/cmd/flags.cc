@@ -124,9 +124,10 @@ std::optional<uint64_t> DurationTerm(std::string_view* s) {
   constexpr uint64_t kLimit = uint64_t{1} << 63;
   uint64_t whole = 0;
   size_t i = 0;
-  for (; i < s->size() && IsDigit((*s)[i]); ++i) {
-    if (whole > (kLimit - 9) / 10) return std::nullopt;  // overflow
+  for (; i < s->size() && IsDigit((*s)[i]); ++i) {  // Go's leadingInt
+    if (whole > kLimit / 10) return std::nullopt;
     whole = whole * 10 + static_cast<uint64_t>((*s)[i] - '0');
+    if (whole > kLimit) return std::nullopt;
   }
   const bool has_whole = i > 0;
   uint64_t fraction = 0;
@@ -135,13 +136,19 @@ std::optional<uint64_t> DurationTerm(std::string_view* s) {
   if (i < s->size() && (*s)[i] == '.') {
     ++i;
     bool overflowed = false;
-    for (; i < s->size() && IsDigit((*s)[i]); ++i) {
+    for (; i < s->size() && IsDigit((*s)[i]); ++i) {  // Go's leadingFraction
       has_fraction = true;
-      if (overflowed || fraction > (kLimit - 9) / 10) {
-        overflowed = true;  // Go keeps reading digits but ignores them
+      // Past 63 bits of precision Go keeps reading digits but ignores them.
+      if (overflowed || fraction > (kLimit - 1) / 10) {
+        overflowed = true;
         continue;
       }
-      fraction = fraction * 10 + static_cast<uint64_t>((*s)[i] - '0');
+      const uint64_t next = fraction * 10 + static_cast<uint64_t>((*s)[i] - '0');
+      if (next > kLimit) {
+        overflowed = true;
+        continue;
+      }
+      fraction = next;
       scale *= 10;
     }
   }

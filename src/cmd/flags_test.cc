@@ -73,6 +73,9 @@ TEST(GoDurationTest, ParsesGoSyntax) {
       {"1.s", seconds(1)},
       {"1h2m3s4ms", hours(1) + minutes(2) + seconds(3) + milliseconds(4)},
       {"2562047h", hours(2562047)},
+      {"9223372036854775807ns", nanoseconds(INT64_MAX)},
+      {"-9223372036854775808ns", nanoseconds(INT64_MIN)},
+      {"1.0000000000000000000000001s", seconds(1)},
   };
   for (const auto& [text, want] : cases) {
     const std::optional<GoDuration> got = ParseGoDuration(text);
