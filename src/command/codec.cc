@@ -1,0 +1,182 @@
+// Command <-> protobuf bytes, with transparent zlib for big requests.
+#include "command/codec.h"
+
+#include <zlib.h>
+
+#include <limits>
+#include <utility>
+
+#include "command.pb.h"
+
+namespace rq::command {
+namespace {
+
+// Pin the on-disk enum: the plain enum and the proto enum must agree.
+static_assert(static_cast<int>(CommandType::kExecute) == proto::Command::EXECUTE);
+static_assert(static_cast<int>(CommandType::kQuery) == proto::Command::QUERY);
+static_assert(static_cast<int>(CommandType::kExecuteQuery) == proto::Command::EXECUTE_QUERY);
+static_assert(static_cast<int>(CommandType::kLoad) == proto::Command::LOAD);
+static_assert(static_cast<int>(CommandType::kNoop) == proto::Command::NOOP);
+
+void ValueToProto(const Value& value, proto::Value* out) {
+  switch (value.index()) {
+    case 0: out->set_is_null(true); break;
+    case 1: out->set_i(std::get<int64_t>(value)); break;
+    case 2: out->set_d(std::get<double>(value)); break;
+    case 3: out->set_s(std::get<std::string>(value)); break;
+    case 4: out->set_y(std::get<Blob>(value).bytes); break;
+    case 5: out->set_b(std::get<bool>(value)); break;
+    default: RQ_ASSERT(false);
+  }
+}
+
+Result<Value> ValueFromProto(const proto::Value& value) {
+  switch (value.kind_case()) {
+    case proto::Value::kIsNull: return Value{};
+    case proto::Value::kI: return Value{int64_t{value.i()}};
+    case proto::Value::kD: return Value{value.d()};
+    case proto::Value::kS: return Value{value.s()};
+    case proto::Value::kY: return Value{Blob{value.y()}};
+    case proto::Value::kB: return Value{value.b()};
+    case proto::Value::KIND_NOT_SET: break;
+  }
+  return Status::Corruption("command: parameter value has no kind");
+}
+
+void RequestToProto(const Request& request, proto::Request* out) {
+  out->set_transaction(request.transaction);
+  out->set_db_timeout_ns(request.db_timeout_ns);
+  out->mutable_statements()->Reserve(static_cast<int>(request.statements.size()));
+  for (const Statement& statement : request.statements) {
+    proto::Statement* s = out->add_statements();
+    s->set_sql(statement.sql);
+    s->set_returns_rows(statement.returns_rows);
+    for (const Parameter& parameter : statement.parameters) {
+      proto::Parameter* p = s->add_parameters();
+      p->set_name(parameter.name);
+      ValueToProto(parameter.value, p->mutable_value());
+    }
+  }
+}
+
+Result<Request> RequestFromProto(const proto::Request& in) {
+  Request request;
+  request.transaction = in.transaction();
+  request.db_timeout_ns = in.db_timeout_ns();
+  request.statements.reserve(static_cast<size_t>(in.statements_size()));
+  for (const proto::Statement& s : in.statements()) {
+    Statement statement;
+    statement.sql = s.sql();
+    statement.returns_rows = s.returns_rows();
+    statement.parameters.reserve(static_cast<size_t>(s.parameters_size()));
+    for (const proto::Parameter& p : s.parameters()) {
+      Result<Value> value = ValueFromProto(p.value());
+      if (!value.ok()) return value.status();
+      statement.parameters.push_back(Parameter{p.name(), std::move(value).value()});
+    }
+    request.statements.push_back(std::move(statement));
+  }
+  return request;
+}
+
+std::string Deflate(const std::string& input) {
+  RQ_ASSERT(input.size() <= std::numeric_limits<uLong>::max());
+  uLongf bound = compressBound(static_cast<uLong>(input.size()));
+  std::string out(bound, '\0');
+  int rc = compress2(reinterpret_cast<Bytef*>(out.data()), &bound,
+                     reinterpret_cast<const Bytef*>(input.data()), static_cast<uLong>(input.size()),
+                     Z_DEFAULT_COMPRESSION);
+  // compress2 into a compressBound buffer can only fail on memory exhaustion.
+  RQ_ASSERT(rc == Z_OK);
+  out.resize(bound);
+  return out;
+}
+
+// Streams the inflate so a small hostile input cannot claim a huge output
+// buffer up front; the output is capped at kInflatedBytesMax.
+Result<std::string> Inflate(std::string_view input) {
+  z_stream stream{};
+  if (inflateInit(&stream) != Z_OK) return Status::Internal("command: inflateInit failed");
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+  stream.avail_in = static_cast<uInt>(input.size());
+  std::string out;
+  char chunk[64 * 1024];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    stream.next_out = reinterpret_cast<Bytef*>(chunk);
+    stream.avail_out = sizeof(chunk);
+    rc = inflate(&stream, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) break;
+    out.append(chunk, sizeof(chunk) - stream.avail_out);
+    if (out.size() > codec_config::kInflatedBytesMax) rc = Z_MEM_ERROR;
+    // No progress with input left means a truncated stream.
+    if (rc == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) rc = Z_BUF_ERROR;
+  }
+  const bool trailing = stream.avail_in != 0;
+  inflateEnd(&stream);
+  if (rc != Z_STREAM_END) return Status::Corruption("command: bad zlib stream in request");
+  if (trailing) return Status::Corruption("command: bytes after zlib stream");
+  return out;
+}
+
+bool IsKnownType(proto::Command::Type type) {
+  return type >= proto::Command::EXECUTE && type <= proto::Command::NOOP;
+}
+
+}  // namespace
+
+bool ShouldCompress(const Request& request) {
+  if (request.statements.size() >= codec_config::kCompressStatementsMin) return true;
+  for (const Statement& statement : request.statements) {
+    if (statement.sql.size() >= codec_config::kCompressStatementBytesMin) return true;
+  }
+  return false;
+}
+
+std::string EncodeCommand(const Command& command) {
+  proto::Command out;
+  out.set_type(static_cast<proto::Command::Type>(command.type));
+  if (!command.payload.empty()) out.set_payload(command.payload);
+  if (ShouldCompress(command.request)) {
+    proto::Request request;
+    RequestToProto(command.request, &request);
+    out.set_compressed(true);
+    out.set_request_zlib(Deflate(request.SerializeAsString()));
+  } else {
+    RequestToProto(command.request, out.mutable_request());
+  }
+  return out.SerializeAsString();
+}
+
+Result<Command> DecodeCommand(std::string_view bytes) {
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return Status::Corruption("command: entry too large");
+  }
+  proto::Command in;
+  if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Status::Corruption("command: not a protobuf Command");
+  }
+  if (!IsKnownType(in.type())) return Status::Corruption("command: unknown command type");
+  proto::Request compressed_request;
+  const proto::Request* request = &in.request();
+  if (in.compressed()) {
+    if (in.has_request()) return Status::Corruption("command: both plain and compressed request");
+    Result<std::string> raw = Inflate(in.request_zlib());
+    if (!raw.ok()) return raw.status();
+    if (!compressed_request.ParseFromString(*raw)) {
+      return Status::Corruption("command: compressed request is not a protobuf Request");
+    }
+    request = &compressed_request;
+  } else if (!in.request_zlib().empty()) {
+    return Status::Corruption("command: request_zlib set without compressed");
+  }
+  Result<Request> decoded = RequestFromProto(*request);
+  if (!decoded.ok()) return decoded.status();
+  Command command;
+  command.type = static_cast<CommandType>(in.type());
+  command.request = std::move(decoded).value();
+  command.payload = in.payload();
+  return command;
+}
+
+}  // namespace rq::command

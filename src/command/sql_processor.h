@@ -1,0 +1,81 @@
+// The SQL processor: makes a request deterministic before it enters the Raft
+// log, the equivalent of rqlite's command/sql/processor.go. The leader (or
+// the node receiving the write) runs it once; every replica then applies the
+// same literal values (DESIGN.md invariant 3).
+//
+//  - RANDOM() becomes a literal non-negative 63-bit integer, except inside an
+//    ORDER BY (ordering by random is left to SQLite, as rqlite does).
+//  - RANDOMBLOB(N), N an integer literal, becomes a literal blob x'...' of
+//    max(N, 1) bytes (also not inside ORDER BY).
+//  - date(), time(), datetime(), julianday(), unixepoch(), strftime() and
+//    timediff() get their 'now' argument replaced by the current time as a
+//    Julian day number, e.g. datetime(2440422.500000). A call with no time
+//    value at all (date(), strftime('%s')) means now too and gets one added.
+//  - CURRENT_TIMESTAMP / CURRENT_DATE / CURRENT_TIME are left alone, as
+//    rqlite v10 does (they are keywords, not calls, in its parser).
+//  - A RETURNING clause or an EXPLAIN marks the statement returns_rows.
+// Strings, identifiers and comments are never rewritten: the processor works
+// on tokens (command/sql_lexer.h), keeps the original text and only replaces
+// the byte ranges of rewritten calls. SQL that does not lex is passed through
+// (the lexable part is still rewritten) so SQLite reports the syntax error.
+//
+// Thread-safety: free functions; Random is the caller's and not shared.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/random.h"
+#include "base/status.h"
+#include "command/types.h"
+
+namespace rq::command {
+
+namespace processor_config {
+// RANDOMBLOB(N) with a larger N is refused rather than inlined: the literal
+// would be 2N bytes in every log entry and snapshot.
+inline constexpr size_t kRandomBlobBytesMax = size_t{1} << 20;
+}  // namespace processor_config
+
+struct ProcessOptions {
+  bool rewrite_random = true;  // false with ?norwrandom
+  bool rewrite_time = true;    // false with ?norwtime
+};
+
+using WallTime = std::chrono::system_clock::time_point;
+
+// One processed SQL string.
+struct ProcessedSql {
+  std::string sql;            // rewritten, or the input unchanged
+  bool rewritten = false;
+  bool returns_rows = false;  // RETURNING clause or EXPLAIN
+  std::string lex_error;      // the first unrecognized token, if any
+};
+
+// Rewrites one SQL string (which may hold several ';'-separated statements).
+// InvalidArgument only for RANDOMBLOB(N) with N > kRandomBlobBytesMax.
+Result<ProcessedSql> ProcessSql(std::string_view sql, const ProcessOptions& options,
+                                Random& random, WallTime now);
+
+// Rewrites every statement in place and sets returns_rows where detected
+// (never clears it). All or nothing: on error the request is unchanged.
+// Callers skip this entirely for ?noparse.
+Status Process(Request* request, const ProcessOptions& options, Random& random, WallTime now);
+
+// For /db/sql: how each statement would be rewritten, without changing it.
+struct RewritePreview {
+  std::string original;
+  std::string rewritten;  // set when error is empty
+  std::string error;
+};
+std::vector<RewritePreview> Preview(const Request& request, const ProcessOptions& options,
+                                    Random& random, WallTime now);
+
+// The literal that replaces 'now': the Julian day of `now` with at least six
+// decimals (rqlite's "%f" form) and more when needed to keep full precision.
+std::string JulianDayLiteral(WallTime now);
+
+}  // namespace rq::command
