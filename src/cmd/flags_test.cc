@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/random.h"
+
 namespace rq::cmd {
 namespace {
 
@@ -101,6 +103,40 @@ TEST(GoDurationTest, FormatsLikeGoDurationString) {
       {seconds(30), "30s"},
   };
   for (const auto& [value, want] : cases) EXPECT_EQ(FormatGoDuration(value), want);
+}
+
+TEST(GoDurationTest, FormatThenParseIsIdentityForRandomValues) {
+  Random random(20261123);
+  for (int i = 0; i < 20000; ++i) {
+    // Spread over every magnitude, from nanoseconds to the int64 limits.
+    const int shift = static_cast<int>(random.Uniform(64));
+    const int64_t ns = static_cast<int64_t>(random.Next() >> shift);
+    for (const GoDuration d : {GoDuration(ns), GoDuration(-ns)}) {
+      const std::string text = FormatGoDuration(d);
+      const std::optional<GoDuration> back = ParseGoDuration(text);
+      ASSERT_TRUE(back.has_value()) << text;
+      EXPECT_EQ(*back, d) << text;
+    }
+  }
+  const GoDuration min{INT64_MIN};
+  EXPECT_EQ(FormatGoDuration(min), "-2562047h47m16.854775808s");
+  EXPECT_EQ(ParseGoDuration("-2562047h47m16.854775808s"), std::optional<GoDuration>(min));
+}
+
+TEST(GoDurationTest, RandomTextEitherFailsOrRoundTrips) {
+  Random random(7);
+  const std::string alphabet = "0123456789.-+hmsun_x ";
+  int parsed_count = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    const uint64_t length = random.Uniform(12);
+    for (uint64_t j = 0; j < length; ++j) text += alphabet[random.Uniform(alphabet.size())];
+    const std::optional<GoDuration> parsed = ParseGoDuration(text);
+    if (!parsed) continue;
+    ++parsed_count;
+    EXPECT_EQ(ParseGoDuration(FormatGoDuration(*parsed)), parsed) << text;
+  }
+  EXPECT_GT(parsed_count, 200);  // the alphabet makes valid durations common enough
 }
 
 TEST(GoQuoteTest, EscapesQuotesBackslashesAndControlBytes) {
