@@ -45,6 +45,9 @@ struct Request {
   bool transaction = false;  // ?transaction: all or nothing
   // ?db_timeout: SQLite interrupt deadline per statement; 0 = none.
   int64_t db_timeout_ns = 0;
+  // ?qualify_columns: query columns named "table.column" where SQLite knows
+  // the origin table (reads only; not carried in log entries).
+  bool qualify_columns = false;
   bool operator==(const Request&) const = default;
 };
 
