@@ -3,7 +3,11 @@
 // and the startup checks (Validate).
 //
 // ParseCommandLine never prints and never exits: it returns either a Config or
-// the exit code and the text to print, so tests need no subprocess.
+// the exit code and the text to print, so tests need no subprocess. main():
+//
+//   ParseResult r = ParseAndValidate({argv + 1, argv + argc}, build);
+//   if (!r.config) { print r.stdout_text / r.stderr_text; return r.exit_code; }
+//   for (const std::string& note : r.config->legacy_notes) RQ_LOG_WARN("{}", note);
 // Ownership: plain values. Thread-safety: none needed; built once by main()
 // on one thread, then read-only (safe to share const across threads).
 #pragma once
