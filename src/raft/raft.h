@@ -9,6 +9,9 @@
 //   2. send messages;
 //   3. apply committed entries (and install `snapshot` first if set);
 //   4. call Advance(ready).
+// At most one Ready is outstanding: after GetReady(), HasReady() is false until
+// Advance(). Step/Tick/Propose/... may be called in between (e.g. while the
+// driver's log writer persists); their effects come out in the next Ready.
 // Identical inputs give identical outputs; election jitter comes from the
 // injected Random.
 //
@@ -45,6 +48,10 @@ struct Config {
   uint64_t max_append_bytes = 1 << 20;         // entry bytes per AppendRequest
   uint64_t max_uncommitted_bytes = 64 << 20;   // leader refuses proposals beyond this
   uint64_t max_committed_bytes_per_ready = 8 << 20;  // apply batch size bound
+  uint32_t max_pending_reads = 4096;           // ReadIndex requests awaiting a quorum
+  // On restart: the index the state machine has applied (at least the
+  // snapshot's); committed entries after it come out in Ready.
+  LogIndex applied;
 
   Status Validate() const;
 };
@@ -82,10 +89,16 @@ class Raft {
   Raft(const Raft&) = delete;
   Raft& operator=(const Raft&) = delete;
 
-  // Starts a brand-new cluster with this membership at index 1 (a config entry
-  // per voter is not needed: the membership is recorded as the initial state).
-  // REQUIRES: the storage is empty.
+  // Starts a brand-new cluster: appends one committed kConfigChange entry per
+  // member at indexes 1..n, term 1 (voters then learners, sorted), so that
+  // nodes that join later learn the initial membership from the log. Every
+  // bootstrapping node must pass the same membership. The entries come out in
+  // Ready as entries to persist and committed entries to apply.
+  // REQUIRES: the storage is empty (InvalidArgument otherwise).
   Status Bootstrap(const Membership& membership);
+  // The same with explicit changes (kAddVoter/kAddLearner), so each entry can
+  // carry the member's context (its address).
+  Status Bootstrap(const std::vector<ConfigChange>& members);
 
   void Tick();
   // Messages from other nodes. Stale or malformed ones are dropped.
@@ -113,9 +126,18 @@ class Raft {
   // The driver could not reach `peer`; the leader falls back to probing.
   void ReportUnreachable(const NodeId& peer);
 
-  // The state machine has captured everything up to `index` in a snapshot the
-  // driver stored; the core may then serve it to lagging followers and drop
-  // log entries before index - trailing_entries. REQUIRES: index <= applied.
+  // The meta describing a snapshot of the state machine at `index` (its term
+  // and the membership as of index). NotFound if index is compacted or beyond
+  // the applied index.
+  Result<SnapshotMeta> SnapshotMetaFor(LogIndex index) const;
+
+  // Snapshot/compaction protocol (see log_storage.h): the driver's state
+  // machine captured everything up to `index`; the driver stores the snapshot
+  // bytes and calls storage.CreateSnapshot(SnapshotMetaFor(index),
+  // index - trailing_entries), then Compact(index, trailing_entries). The core
+  // checks the request and from then on serves storage.snapshot() to
+  // followers whose next entry is compacted. InvalidArgument when
+  // index > applied or the storage has no snapshot at index.
   Status Compact(LogIndex index, uint64_t trailing_entries);
 
   bool HasReady() const;

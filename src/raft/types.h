@@ -61,7 +61,11 @@ struct ConfigChange {
   bool operator==(const ConfigChange&) const = default;
 };
 std::string EncodeConfigChange(const ConfigChange& change);
+// nullopt for anything EncodeConfigChange could not have produced.
 std::optional<ConfigChange> DecodeConfigChange(std::string_view data);
+// The membership after `change` (kAddVoter promotes a learner; kAddLearner of a
+// voter demotes it; kRemove of a non-member changes nothing).
+Membership ApplyConfigChange(const Membership& membership, const ConfigChange& change);
 
 struct SnapshotMeta {
   LogIndex index;  // last entry the snapshot covers
