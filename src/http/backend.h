@@ -55,6 +55,8 @@ struct BackupOptions {
   bool vacuum = false;
   std::vector<std::string> tables;  // fmt=sql only
   bool noleader = false;
+  bool redirect = false;  // ?redirect: NotLeader instead of forwarding
+  std::chrono::nanoseconds timeout{std::chrono::seconds(30)};
 };
 
 struct QueueResult {
