@@ -1,0 +1,285 @@
+#include "cmd/store_backend.h"
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <thread>
+
+#include <sqlite3.h>
+
+namespace rq::cmd {
+namespace {
+
+namespace json = boost::json;
+
+store::WriteOptions ToWriteOptions(const http::CallOptions& options) {
+  store::WriteOptions out;
+  out.noparse = options.noparse;
+  out.norwrandom = options.norwrandom;
+  out.norwtime = options.norwtime;
+  return out;
+}
+
+store::ReadOptions ToReadOptions(const http::CallOptions& options) {
+  store::ReadOptions out;
+  out.level = options.level;
+  out.freshness = options.freshness;
+  out.freshness_strict = options.freshness_strict;
+  out.linearizable_timeout = options.linearizable_timeout;
+  out.noparse = options.noparse;
+  out.norwrandom = options.norwrandom;
+  out.norwtime = options.norwtime;
+  return out;
+}
+
+// The store says NotLeader when it cannot serve; with no leader known the
+// HTTP answer is rqlite's 503 "leader not found".
+http::Done TranslateNotLeader(store::Store* store, http::Done done) {
+  return [store, done = std::move(done)](Result<command::Response> result) {
+    if (!result.ok() && result.status().IsNotLeader() && store->leader_id().empty()) {
+      done(rq::Status::Unavailable("leader not found"));
+      return;
+    }
+    done(std::move(result));
+  };
+}
+
+std::string RoleName(raft::Role role) {
+  switch (role) {
+    case raft::Role::kLeader: return "Leader";
+    case raft::Role::kCandidate: return "Candidate";
+    case raft::Role::kPreCandidate: return "Candidate";
+    case raft::Role::kFollower: return "Follower";
+  }
+  return "Unknown";
+}
+
+uint64_t DirSize(const std::string& dir) {
+  std::error_code ec;
+  uint64_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+std::string FormatDuration(std::chrono::nanoseconds d) {
+  double seconds = std::chrono::duration<double>(d).count();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6fs", seconds);
+  return buf;
+}
+
+}  // namespace
+
+StoreBackend::StoreBackend(store::Store* store, store::WriteQueue* queue, NodeIdentity identity)
+    : store_(store), queue_(queue), identity_(std::move(identity)), start_time_(std::chrono::system_clock::now()) {}
+
+void StoreBackend::Execute(command::Request request, const http::CallOptions& options, http::Done done) {
+  store_->Execute(std::move(request), ToWriteOptions(options), TranslateNotLeader(store_, std::move(done)));
+}
+
+void StoreBackend::Query(command::Request request, const http::CallOptions& options, http::Done done) {
+  store_->Query(std::move(request), ToReadOptions(options), TranslateNotLeader(store_, std::move(done)));
+}
+
+void StoreBackend::Request(command::Request request, const http::CallOptions& options, http::Done done) {
+  store_->Request(std::move(request), ToReadOptions(options), TranslateNotLeader(store_, std::move(done)));
+}
+
+std::vector<http::RewriteResult> StoreBackend::PreviewSql(const command::Request& request,
+                                                          const http::CallOptions& options) {
+  std::vector<http::RewriteResult> out;
+  for (command::RewritePreview& preview : store_->PreviewSql(request, ToWriteOptions(options))) {
+    out.push_back(http::RewriteResult{std::move(preview.original), std::move(preview.rewritten),
+                                      std::move(preview.error)});
+  }
+  return out;
+}
+
+Result<http::QueueResult> StoreBackend::Enqueue(command::Request request, const http::CallOptions& options) {
+  if (!options.queue_noleader && store_->leader_id().empty()) return rq::Status::Unavailable("leader not found");
+  Result<uint64_t> sequence = queue_->Enqueue(std::move(request), ToWriteOptions(options), options.timeout);
+  if (!sequence.ok()) return sequence.status();
+  return http::QueueResult{*sequence};
+}
+
+void StoreBackend::WaitForQueue(std::chrono::nanoseconds timeout, std::function<void(rq::Status)> done) {
+  queue_->WaitForFlush(timeout, std::move(done));
+}
+
+Result<std::string> StoreBackend::Backup(const http::BackupOptions& options) {
+  if (!options.noleader && !store_->is_leader()) {
+    return store_->leader_id().empty() ? rq::Status::Unavailable("leader not found")
+                                       : rq::Status::NotLeader("not leader");
+  }
+  store::Store::BackupFormat format = store::Store::BackupFormat::kBinary;
+  if (options.format == http::BackupOptions::Format::kSql) format = store::Store::BackupFormat::kSql;
+  if (options.format == http::BackupOptions::Format::kDelete) format = store::Store::BackupFormat::kDelete;
+  return store_->Backup(format, options.vacuum, options.tables);
+}
+
+void StoreBackend::LoadDatabase(std::string image, const http::CallOptions&, http::Done done) {
+  store_->Load(std::move(image), TranslateNotLeader(store_, std::move(done)));
+}
+
+void StoreBackend::LoadDump(std::string sql, const http::CallOptions&, http::Done done) {
+  store_->LoadDump(std::move(sql), TranslateNotLeader(store_, std::move(done)));
+}
+
+rq::Status StoreBackend::Boot(const std::string& path) {
+  rq::Status status = store_->Boot(path);
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  return status;
+}
+
+Result<bool> StoreBackend::Snapshot(uint64_t trailing_logs) { return store_->Snapshot(trailing_logs); }
+
+Result<json::value> StoreBackend::Reap() {
+  // Snapshots are not chained here (each snapshot is a checkpoint into
+  // db.sqlite), so there is never anything to reap.
+  return json::value(json::object{{"snapshots_reaped", 0}, {"wals_checkpointed", 0}});
+}
+
+http::NodeInfo StoreBackend::SelfInfo() const {
+  store::StoreStatus status = store_->status();
+  http::NodeInfo info;
+  info.id = identity_.node_id;
+  info.api_addr = (identity_.tls_enabled ? "https://" : "http://") + identity_.api_addr;
+  info.addr = identity_.raft_addr;
+  info.version = identity_.version;
+  info.voter = status.raft.membership.IsVoter(NodeId(identity_.node_id));
+  info.reachable = true;
+  info.leader = status.raft.role == raft::Role::kLeader;
+  return info;
+}
+
+std::vector<http::NodeInfo> StoreBackend::Nodes(bool include_nonvoters, std::chrono::nanoseconds) {
+  http::NodeInfo self = SelfInfo();
+  std::vector<http::NodeInfo> nodes;
+  if (self.voter || include_nonvoters) nodes.push_back(self);
+  return nodes;
+}
+
+std::optional<http::NodeInfo> StoreBackend::Leader() {
+  if (!store_->is_leader()) return std::nullopt;
+  return SelfInfo();
+}
+
+rq::Status StoreBackend::StepDown(const std::string&, bool, std::chrono::nanoseconds) {
+  return rq::Status::NotSupported("no other voter to transfer leadership to");
+}
+
+rq::Status StoreBackend::RemoveNode(const std::string& id, std::chrono::nanoseconds) {
+  if (id == identity_.node_id) return rq::Status::InvalidArgument("cannot remove the only node of the cluster");
+  return rq::Status::NotFound("node " + id + " is not a member of the cluster");
+}
+
+std::vector<http::Backend::ReadyCheck> StoreBackend::Ready(bool noleader, bool sync, std::chrono::nanoseconds timeout) {
+  std::vector<ReadyCheck> checks;
+  checks.push_back({"node", true, ""});
+  if (noleader) return checks;
+  store::StoreStatus status = store_->status();
+  if (status.raft.leader.empty()) {
+    checks.push_back({"leader", false, "leader does not exist"});
+    return checks;
+  }
+  checks.push_back({"leader", true, ""});
+  checks.push_back({"store", status.ready, status.ready ? "" : "store not ready"});
+  if (sync) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+    bool synced = store_->WaitForApplied(status.raft.commit, deadline);
+    checks.push_back({"sync", synced, synced ? "" : "sync timeout"});
+  }
+  command::Request probe;
+  probe.statements.push_back(command::Statement{"SELECT 1", {}, false});
+  command::Response response = store_->database()->Query(probe);
+  std::string db_error = !response.error.empty() ? response.error
+                         : response.results.empty() ? "no result"
+                                                    : response.results[0].error;
+  checks.push_back({"db", db_error.empty(), db_error.empty() ? "" : "db not ok: " + db_error});
+  return checks;
+}
+
+std::string StoreBackend::LeaderApiUrl() {
+  if (store_->is_leader()) return (identity_.tls_enabled ? "https://" : "http://") + identity_.api_addr;
+  return "";
+}
+
+std::string StoreBackend::ServedBy() { return identity_.api_addr; }
+
+json::value StoreBackend::Status() {
+  store::StoreStatus status = store_->status();
+  const store::StoreOptions& options = store_->options();
+  auto now = std::chrono::system_clock::now();
+  char hostname[256] = {0};
+  ::gethostname(hostname, sizeof hostname - 1);
+
+  json::object raft{
+      {"state", RoleName(status.raft.role)},
+      {"term", status.raft.term.value()},
+      {"commit_index", status.raft.commit.value()},
+      {"applied_index", status.applied.value()},
+      {"last_log_index", status.raft.last_index.value()},
+      {"last_snapshot_index", status.snapshot_index.value()},
+      {"last_snapshot_term", status.snapshot_term.value()},
+      {"snapshots_taken", status.snapshots_taken},
+      {"num_peers", status.raft.membership.voters.size() + status.raft.membership.learners.size() - 1},
+      {"voter", status.raft.membership.IsVoter(NodeId(identity_.node_id))},
+  };
+  json::object leader{{"node_id", status.raft.leader.value()},
+                      {"addr", status.raft.leader.value() == identity_.node_id ? identity_.raft_addr : ""}};
+  json::object store{
+      {"node_id", identity_.node_id},
+      {"addr", identity_.raft_addr},
+      {"raft", std::move(raft)},
+      {"leader", std::move(leader)},
+      {"ready", status.ready},
+      {"dir", options.data_dir},
+      {"dir_size", DirSize(options.data_dir)},
+      {"sqlite3", json::object{{"path", options.data_dir + "/db.sqlite"},
+                               {"db_size", status.db_size_bytes},
+                               {"wal_size", status.db_wal_bytes},
+                               {"version", sqlite3_libversion()},
+                               {"fk_constraints", options.foreign_keys ? "enabled" : "disabled"}}},
+      {"snapshot_threshold", options.snapshot_entries},
+      {"snapshot_interval", FormatDuration(options.snapshot_interval)},
+      {"apply_timeout", FormatDuration(options.apply_timeout)},
+      {"election_timeout", FormatDuration(options.tick * options.election_ticks)},
+      {"heartbeat_timeout", FormatDuration(options.tick * options.heartbeat_ticks)},
+  };
+  json::object http{{"bind_addr", identity_.http_bind_addr},
+                    {"auth", identity_.auth_enabled ? "enabled" : "disabled"},
+                    {"tls", json::object{{"enabled", identity_.tls_enabled}}},
+                    {"allow_origin", identity_.allow_origin},
+                    {"queue", json::object{{"_default", json::object{{"sequence_number", queue_->committed_sequence()}}}}}};
+  auto uptime = std::chrono::duration_cast<std::chrono::nanoseconds>(now - start_time_);
+  return json::object{
+      {"os", json::object{{"pid", ::getpid()}, {"ppid", ::getppid()}, {"page_size", ::getpagesize()},
+                          {"hostname", hostname}}},
+      {"runtime", json::object{{"GOARCH", "amd64"}, {"GOOS", "linux"},
+                               {"num_cpu", std::thread::hardware_concurrency()}, {"version", identity_.compiler}}},
+      {"node", json::object{{"start_time", std::chrono::duration_cast<std::chrono::seconds>(start_time_.time_since_epoch()).count()},
+                            {"uptime", FormatDuration(uptime)}}},
+      {"build", json::object{{"version", identity_.version}, {"commit", identity_.commit},
+                             {"build_time", identity_.build_time}, {"compiler", identity_.compiler}}},
+      {"store", std::move(store)},
+      {"http", std::move(http)},
+      {"last_backup_time", nullptr},
+  };
+}
+
+json::value StoreBackend::DebugVars() {
+  store::StoreStatus status = store_->status();
+  return json::object{
+      {"store", json::object{{"applied_index", status.applied.value()},
+                             {"commit_index", status.raft.commit.value()},
+                             {"snapshots_taken", status.snapshots_taken}}},
+      {"cmdline", json::array{}},
+  };
+}
+
+}  // namespace rq::cmd

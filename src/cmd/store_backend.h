@@ -1,0 +1,69 @@
+// StoreBackend: adapts the node (store/, its write queue) to the interface
+// the HTTP layer calls (http/backend.h). This is wiring: no policy lives here
+// beyond translating statuses and building the /status and /nodes views.
+//
+// Thread-safety: as http::Backend requires; every method may run on any
+// thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "http/backend.h"
+#include "store/store.h"
+#include "store/write_queue.h"
+
+namespace rq::cmd {
+
+struct NodeIdentity {
+  std::string node_id;
+  std::string api_addr;   // advertised host:port
+  std::string raft_addr;  // advertised host:port
+  std::string http_bind_addr;
+  std::string version;
+  std::string commit;
+  std::string build_time;
+  std::string compiler;
+  bool auth_enabled = false;
+  bool tls_enabled = false;
+  std::string allow_origin;
+};
+
+class StoreBackend final : public http::Backend {
+ public:
+  StoreBackend(store::Store* store, store::WriteQueue* queue, NodeIdentity identity);
+
+  void Execute(command::Request request, const http::CallOptions& options, http::Done done) override;
+  void Query(command::Request request, const http::CallOptions& options, http::Done done) override;
+  void Request(command::Request request, const http::CallOptions& options, http::Done done) override;
+  std::vector<http::RewriteResult> PreviewSql(const command::Request& request,
+                                              const http::CallOptions& options) override;
+  Result<http::QueueResult> Enqueue(command::Request request, const http::CallOptions& options) override;
+  void WaitForQueue(std::chrono::nanoseconds timeout, std::function<void(Status)> done) override;
+  Result<std::string> Backup(const http::BackupOptions& options) override;
+  void LoadDatabase(std::string image, const http::CallOptions& options, http::Done done) override;
+  void LoadDump(std::string sql, const http::CallOptions& options, http::Done done) override;
+  Status Boot(const std::string& path) override;
+  Result<bool> Snapshot(uint64_t trailing_logs) override;
+  Result<boost::json::value> Reap() override;
+  boost::json::value Status() override;
+  boost::json::value DebugVars() override;
+  std::vector<http::NodeInfo> Nodes(bool include_nonvoters, std::chrono::nanoseconds timeout) override;
+  std::optional<http::NodeInfo> Leader() override;
+  rq::Status StepDown(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout) override;
+  rq::Status RemoveNode(const std::string& id, std::chrono::nanoseconds timeout) override;
+  std::vector<ReadyCheck> Ready(bool noleader, bool sync, std::chrono::nanoseconds timeout) override;
+  std::string LeaderApiUrl() override;
+  std::string ServedBy() override;
+
+ private:
+  http::NodeInfo SelfInfo() const;
+
+  store::Store* store_;
+  store::WriteQueue* queue_;
+  NodeIdentity identity_;
+  std::chrono::system_clock::time_point start_time_;
+};
+
+}  // namespace rq::cmd

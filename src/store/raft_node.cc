@@ -1,0 +1,209 @@
+#include "store/raft_node.h"
+
+#include "base/logging.h"
+
+namespace rq::store {
+
+RaftNode::RaftNode(const Options& options, LogPersister* persister, Transport* transport,
+                   Applier* applier, raft::Logger* logger)
+    : options_(options),
+      persister_(persister),
+      transport_(transport),
+      applier_(applier),
+      random_(options.seed),
+      raft_(std::make_unique<raft::Raft>(options.raft, persister->storage(), &random_, logger)) {}
+
+RaftNode::~RaftNode() { Stop(); }
+
+Status RaftNode::Bootstrap(const raft::Membership& membership) {
+  RQ_ASSERT(!thread_.joinable());
+  return raft_->Bootstrap(membership);
+}
+
+void RaftNode::Start() {
+  RQ_ASSERT(!thread_.joinable());
+  PublishState();
+  thread_ = std::thread([this] { Run(); });
+}
+
+void RaftNode::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool RaftNode::Enqueue(std::function<void(raft::Raft&)> fn) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || inbox_.size() >= options_.inbox_capacity) return false;
+    inbox_.push_back(std::move(fn));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+bool RaftNode::Post(std::function<void(raft::Raft&)> fn) { return Enqueue(std::move(fn)); }
+
+void RaftNode::Propose(std::string data, Appended on_appended) {
+  auto shared_cb = std::make_shared<Appended>(std::move(on_appended));
+  bool queued = Enqueue([data = std::move(data), shared_cb](raft::Raft& raft) mutable {
+    Result<LogIndex> index = raft.Propose(std::move(data));
+    if (!index.ok()) {
+      (*shared_cb)(index.status());
+      return;
+    }
+    (*shared_cb)(std::make_pair(*index, raft.term()));
+  });
+  if (!queued) (*shared_cb)(Status::Busy("raft inbox full or node stopping"));
+}
+
+void RaftNode::ProposeConfigChange(raft::ConfigChange change, Appended on_appended) {
+  auto shared_cb = std::make_shared<Appended>(std::move(on_appended));
+  bool queued = Enqueue([change = std::move(change), shared_cb](raft::Raft& raft) {
+    Result<LogIndex> index = raft.ProposeConfigChange(change);
+    if (!index.ok()) {
+      (*shared_cb)(index.status());
+      return;
+    }
+    (*shared_cb)(std::make_pair(*index, raft.term()));
+  });
+  if (!queued) (*shared_cb)(Status::Busy("raft inbox full or node stopping"));
+}
+
+void RaftNode::ReadIndex(std::function<void(Result<LogIndex>)> on_confirmed) {
+  auto shared_cb = std::make_shared<std::function<void(Result<LogIndex>)>>(std::move(on_confirmed));
+  bool queued = Enqueue([this, shared_cb](raft::Raft& raft) {
+    uint64_t read_id = next_read_id_++;
+    Status status = raft.ReadIndex(read_id);
+    if (!status.ok()) {
+      (*shared_cb)(status);
+      return;
+    }
+    pending_reads_.emplace(read_id, std::move(*shared_cb));
+  });
+  if (!queued) (*shared_cb)(Status::Busy("raft inbox full or node stopping"));
+}
+
+void RaftNode::Step(raft::Message message) {
+  Enqueue([message = std::move(message)](raft::Raft& raft) { raft.Step(message); });
+}
+
+void RaftNode::Campaign() {
+  Enqueue([](raft::Raft& raft) { raft.Campaign(); });
+}
+
+void RaftNode::TransferLeadership(NodeId target, std::function<void(Status)> done) {
+  auto shared_cb = std::make_shared<std::function<void(Status)>>(std::move(done));
+  bool queued = Enqueue([target = std::move(target), shared_cb](raft::Raft& raft) {
+    (*shared_cb)(raft.TransferLeadership(target));
+  });
+  if (!queued) (*shared_cb)(Status::Busy("raft inbox full or node stopping"));
+}
+
+void RaftNode::ReportSnapshot(NodeId peer, bool success) {
+  Enqueue([peer = std::move(peer), success](raft::Raft& raft) { raft.ReportSnapshot(peer, success); });
+}
+
+void RaftNode::ReportUnreachable(NodeId peer) {
+  Enqueue([peer = std::move(peer)](raft::Raft& raft) { raft.ReportUnreachable(peer); });
+}
+
+void RaftNode::Compact(LogIndex index, uint64_t trailing_entries, std::function<void(Status)> done) {
+  auto shared_cb = std::make_shared<std::function<void(Status)>>(std::move(done));
+  bool queued = Enqueue([index, trailing_entries, shared_cb](raft::Raft& raft) {
+    (*shared_cb)(raft.Compact(index, trailing_entries));
+  });
+  if (!queued) (*shared_cb)(Status::Busy("raft inbox full or node stopping"));
+}
+
+NodeState RaftNode::state() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+
+bool RaftNode::is_leader() const {
+  std::lock_guard lock(mutex_);
+  return state_.role == raft::Role::kLeader;
+}
+
+void RaftNode::PublishState() {
+  NodeState state;
+  state.role = raft_->role();
+  state.term = raft_->term();
+  state.leader = raft_->leader();
+  state.commit = raft_->commit_index();
+  state.last_index = raft_->last_index();
+  state.membership = raft_->membership();
+  std::lock_guard lock(mutex_);
+  state_ = std::move(state);
+}
+
+void RaftNode::Run() {
+  using Clock = std::chrono::steady_clock;
+  auto next_tick = Clock::now() + options_.tick;
+  std::deque<std::function<void(raft::Raft&)>> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_until(lock, next_tick, [&] { return stopping_ || !inbox_.empty(); });
+      if (stopping_) break;
+      batch.swap(inbox_);
+    }
+    // Every input that arrived while the previous Ready was being persisted
+    // is stepped before the next Ready: this is what batches many proposals
+    // into one fsync.
+    for (auto& fn : batch) fn(*raft_);
+    batch.clear();
+    auto now = Clock::now();
+    for (int i = 0; now >= next_tick && i < 100; ++i) {  // bounded catch-up after a stall
+      raft_->Tick();
+      next_tick += options_.tick;
+    }
+    if (now >= next_tick) next_tick = now + options_.tick;
+    while (raft_->HasReady()) ProcessReady();
+    PublishState();
+  }
+  FailPendingReads(Status::Aborted("node stopping"));
+}
+
+void RaftNode::ProcessReady() {
+  raft::Ready ready = raft_->GetReady();
+  if (ready.soft_state) HandleSoftState(*ready.soft_state);
+  Status persisted = persister_->Persist(ready);
+  // The log could not be made durable: continuing could acknowledge a write
+  // that a crash then loses (invariant 1). Stop the process.
+  RQ_ASSERT_MSG(persisted.ok(), persisted.ToString().c_str());
+  if (!ready.messages.empty()) transport_->Send(std::move(ready.messages));
+  if (!ready.committed_entries.empty()) applier_->Enqueue(ready.committed_entries);
+  for (const raft::ReadState& read : ready.read_states) {
+    auto it = pending_reads_.find(read.read_id);
+    if (it == pending_reads_.end()) continue;
+    auto cb = std::move(it->second);
+    pending_reads_.erase(it);
+    cb(read.index);
+  }
+  raft_->Advance(ready);
+}
+
+void RaftNode::HandleSoftState(const raft::SoftState& soft) {
+  if (role_ == raft::Role::kLeader && soft.role != raft::Role::kLeader) {
+    FailPendingReads(Status::NotLeader("leadership lost"));
+  }
+  if (soft.role != role_) {
+    RQ_LOG_INFO("raft: role {} -> {} (leader '{}')", static_cast<int>(role_), static_cast<int>(soft.role),
+                soft.leader.value());
+  }
+  role_ = soft.role;
+}
+
+void RaftNode::FailPendingReads(const Status& status) {
+  auto reads = std::move(pending_reads_);
+  pending_reads_.clear();
+  for (auto& [id, cb] : reads) cb(status);
+}
+
+}  // namespace rq::store

@@ -1,0 +1,138 @@
+// RaftNode: runs the Raft core on its own thread (DESIGN.md section 6).
+//
+// Every input (proposals, peer messages, read requests, compaction) is posted
+// to a bounded inbox and executed on the loop thread, which also ticks the
+// core and processes each Ready in the documented order: persist (through
+// LogPersister, one fsync per Ready, so every proposal that arrived meanwhile
+// shares it: group commit), send (Transport), hand committed entries to the
+// apply loop (Applier), then Advance.
+//
+// Thread-safety: the public methods are safe from any thread; callbacks run
+// on the loop thread and must not block.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "base/random.h"
+#include "base/status.h"
+#include "raft/raft.h"
+
+namespace rq::store {
+
+// Writes a Ready's hard state, entries and snapshot durably (fsync) and
+// updates the LogStorage the core reads. A failure is fatal for the node.
+class LogPersister {
+ public:
+  virtual ~LogPersister() = default;
+  virtual Status Persist(const raft::Ready& ready) = 0;
+  virtual raft::LogStorage* storage() = 0;
+};
+
+// Sends messages to peers; never blocks the loop.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void Send(std::vector<raft::Message> messages) = 0;
+};
+
+// Receives committed entries in order; never blocks the loop for long.
+class Applier {
+ public:
+  virtual ~Applier() = default;
+  virtual void Enqueue(std::vector<raft::Entry> entries) = 0;
+};
+
+struct NodeState {
+  raft::Role role = raft::Role::kFollower;
+  Term term;
+  NodeId leader;
+  LogIndex commit;
+  LogIndex last_index;
+  raft::Membership membership;
+};
+
+class RaftNode {
+ public:
+  struct Options {
+    raft::Config raft;
+    std::chrono::milliseconds tick{100};
+    size_t inbox_capacity = 1 << 16;
+    uint64_t seed = 0;  // election jitter
+  };
+
+  // Pointers must outlive the node.
+  RaftNode(const Options& options, LogPersister* persister, Transport* transport, Applier* applier,
+           raft::Logger* logger);
+  ~RaftNode();
+  RaftNode(const RaftNode&) = delete;
+  RaftNode& operator=(const RaftNode&) = delete;
+
+  // Before Start(): a brand-new single cluster with these members.
+  Status Bootstrap(const raft::Membership& membership);
+  void Start();
+  void Stop();
+
+  // The callback learns where the entry landed (index and term), or why not
+  // (NotLeader, Busy). It runs on the loop thread before the entry can be
+  // committed, so registering the index there is race-free.
+  using Appended = std::function<void(Result<std::pair<LogIndex, Term>>)>;
+  void Propose(std::string data, Appended on_appended);
+  void ProposeConfigChange(raft::ConfigChange change, Appended on_appended);
+
+  // ReadIndex: the callback gets the index to wait for, or NotLeader.
+  void ReadIndex(std::function<void(Result<LogIndex>)> on_confirmed);
+
+  void Step(raft::Message message);
+  void Campaign();
+  void TransferLeadership(NodeId target, std::function<void(Status)> done);
+  void ReportSnapshot(NodeId peer, bool success);
+  void ReportUnreachable(NodeId peer);
+  // After the state machine has durably captured `index`.
+  void Compact(LogIndex index, uint64_t trailing_entries, std::function<void(Status)> done);
+
+  // Runs `fn` on the loop thread with the core (for tests and rare admin).
+  // False (and `fn` never runs) when the node is stopping.
+  bool Post(std::function<void(raft::Raft&)> fn);
+
+  NodeState state() const;
+  bool is_leader() const;
+
+ private:
+  void Run();
+  void ProcessReady();
+  void HandleSoftState(const raft::SoftState& soft);
+  void FailPendingReads(const Status& status);
+  bool Enqueue(std::function<void(raft::Raft&)> fn);
+  void PublishState();
+
+  Options options_;
+  LogPersister* persister_;
+  Transport* transport_;
+  Applier* applier_;
+  Random random_;
+  std::unique_ptr<raft::Raft> raft_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void(raft::Raft&)>> inbox_;  // GUARDED_BY(mutex_)
+  bool stopping_ = false;                                // GUARDED_BY(mutex_)
+  NodeState state_;                                      // GUARDED_BY(mutex_)
+
+  // Loop-thread only.
+  uint64_t next_read_id_ = 1;
+  std::map<uint64_t, std::function<void(Result<LogIndex>)>> pending_reads_;
+  raft::Role role_ = raft::Role::kFollower;
+
+  std::thread thread_;
+};
+
+}  // namespace rq::store

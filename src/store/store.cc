@@ -1,0 +1,660 @@
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <future>
+
+#include "base/logging.h"
+#include "command/codec.h"
+#include "env/posix_file_system.h"
+
+namespace rq::store {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Routes the core's lines to spdlog, filtered by -raft-log-level.
+class SpdRaftLogger final : public raft::Logger {
+ public:
+  explicit SpdRaftLogger(std::string_view level) {
+    if (level == "DEBUG" || level == "debug") min_ = Level::kDebug;
+    else if (level == "INFO" || level == "info") min_ = Level::kInfo;
+    else if (level == "ERROR" || level == "error") min_ = Level::kError;
+    else min_ = Level::kWarn;
+  }
+  void Log(Level level, std::string_view line) override {
+    if (!Enabled(level)) return;
+    switch (level) {
+      case Level::kDebug: spdlog::debug("raft: {}", line); break;
+      case Level::kInfo: spdlog::info("raft: {}", line); break;
+      case Level::kWarn: spdlog::warn("raft: {}", line); break;
+      case Level::kError: spdlog::error("raft: {}", line); break;
+    }
+  }
+  bool Enabled(Level level) const override { return level >= min_; }
+
+ private:
+  Level min_;
+};
+
+// fdatasync of an existing file (the SQLite WAL, which SQLite itself does
+// not sync while synchronous=OFF). A missing file has nothing to sync.
+Status SyncFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? Status::OK() : Status::IOError("open " + path);
+  int rc = ::fdatasync(fd);
+  ::close(fd);
+  return rc == 0 ? Status::OK() : Status::IOError("fdatasync " + path);
+}
+
+bool IsSqliteImage(std::string_view data) {
+  static constexpr std::string_view kMagic("SQLite format 3\0", 16);
+  return data.substr(0, kMagic.size()) == kMagic;
+}
+
+command::Response ErrorResponse(std::string message) {
+  command::Response response;
+  response.error = std::move(message);
+  return response;
+}
+
+}  // namespace
+
+Store::Store(const StoreOptions& options)
+    : options_(options),
+      paths_(options.data_dir),
+      fs_(env::DefaultFileSystem()),
+      random_(static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count())) {}
+
+Store::~Store() { Stop(); }
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  std::unique_ptr<Store> store(new Store(options));
+  Status recovered = store->Recover();
+  if (!recovered.ok()) return recovered;
+  return store;
+}
+
+Status Store::Recover() {
+  for (const std::string& dir : {paths_.data_dir, paths_.raft_dir, paths_.log_dir, paths_.tmp_dir}) {
+    RQ_RETURN_IF_ERROR(fs_->CreateDir(dir));
+  }
+  // Leftovers of backups and uploads from an earlier run.
+  if (auto names = fs_->ListDir(paths_.tmp_dir); names.ok()) {
+    for (const std::string& name : *names) (void)fs_->DeleteFile(env::JoinPath(paths_.tmp_dir, name));
+  }
+
+  Result<SnapshotRecord> snapshot = ReadSnapshotRecord(fs_, paths_.snapshot_meta);
+  if (!snapshot.ok() && !snapshot.status().IsNotFound()) return snapshot.status();
+  if (snapshot.ok()) snapshot_ = *snapshot;
+
+  db::Options db_options;
+  db_options.foreign_keys = options_.foreign_keys;
+  db_options.max_read_connections = static_cast<uint32_t>(options_.max_read_connections);
+
+  Result<SnapshotRecord> intent = ReadSnapshotRecord(fs_, paths_.checkpoint_intent);
+  if (intent.ok()) {
+    // A crash interrupted a snapshot after its WAL was made durable: finish it
+    // (see snapshot_meta.h).
+    RQ_LOG_WARN("store: completing the snapshot at index {} interrupted by a crash",
+                intent->meta.index.value());
+    auto db = db::Database::Open(paths_.db, db_options);
+    if (!db.ok()) return db.status();
+    db_ = std::move(db).value();
+    RQ_RETURN_IF_ERROR(db_->Checkpoint());
+    RQ_RETURN_IF_ERROR(fs_->RenameFile(paths_.checkpoint_intent, paths_.snapshot_meta));
+    RQ_RETURN_IF_ERROR(fs_->SyncDir(paths_.raft_dir));
+    snapshot_ = *intent;
+  } else {
+    if (!intent.status().IsNotFound()) return intent.status();
+    // The SQLite WAL holds changes since the last snapshot, written without
+    // fsync: untrusted after a crash, and replayed from the Raft log anyway.
+    RQ_RETURN_IF_ERROR(db::Database::DiscardWal(paths_.db));
+    auto db = db::Database::Open(paths_.db, db_options);
+    if (!db.ok()) return db.status();
+    db_ = std::move(db).value();
+  }
+  applied_ = snapshot_.meta.index;
+  applied_term_ = snapshot_.meta.term;
+
+  auto log = WalLogStorage::Open(fs_, paths_.log_dir, snapshot_.meta);
+  if (!log.ok()) return log.status();
+  log_ = std::move(log).value();
+  RQ_LOG_INFO("store: recovered snapshot index {}, log [{}, {}]", snapshot_.meta.index.value(),
+              log_->first_index().value(), log_->last_index().value());
+  return Status::OK();
+}
+
+Status Store::Start(bool bootstrap_single) {
+  RQ_ASSERT(!started_.load());
+  raft_logger_ = std::make_unique<SpdRaftLogger>(options_.raft_log_level);
+  transport_ = std::make_unique<NullTransport>();
+  RaftNode::Options node_options;
+  node_options.raft.id = options_.node_id;
+  node_options.raft.election_ticks = options_.election_ticks;
+  node_options.raft.heartbeat_ticks = options_.heartbeat_ticks;
+  node_options.raft.applied = snapshot_.meta.index;
+  node_options.tick = options_.tick;
+  node_options.seed = static_cast<uint64_t>(SteadyClock::now().time_since_epoch().count());
+  RQ_RETURN_IF_ERROR(node_options.raft.Validate());
+  raft_node_ = std::make_unique<RaftNode>(node_options, log_.get(), transport_.get(), this,
+                                          raft_logger_.get());
+  bool fresh = log_->last_index() == LogIndex(0) && snapshot_.meta.index == LogIndex(0);
+  if (fresh && bootstrap_single) {
+    raft::Membership membership;
+    membership.voters.push_back(options_.node_id);
+    RQ_RETURN_IF_ERROR(raft_node_->Bootstrap(membership));
+  }
+  read_pool_ = std::make_unique<ReadPool>(options_.read_threads, 4096);
+  apply_thread_ = std::thread([this] { ApplyLoop(); });
+  raft_node_->Start();
+  started_ = true;
+  // A single voter need not wait for an election timeout.
+  const raft::Membership& members = raft_node_->state().membership;
+  if (members.voters.size() == 1 && members.voters[0] == options_.node_id) raft_node_->Campaign();
+  return Status::OK();
+}
+
+void Store::Stop() {
+  if (!started_.load() || stopped_.exchange(true)) return;
+  raft_node_->Stop();
+  {
+    std::lock_guard lock(apply_mutex_);
+    apply_stopping_ = true;
+  }
+  apply_wake_.notify_all();
+  if (apply_thread_.joinable()) apply_thread_.join();
+  read_pool_->Stop();
+  std::map<LogIndex, Pending> pending;
+  {
+    std::lock_guard lock(pending_mutex_);
+    pending.swap(pending_);
+  }
+  for (auto& [index, p] : pending) p.done(Status::Aborted("node is shutting down"));
+  (void)db_->Close();
+}
+
+// ---- write path -------------------------------------------------------------
+
+void Store::Execute(command::Request request, const WriteOptions& options, Done done) {
+  if (!raft_node_->is_leader()) {
+    done(Status::NotLeader("not leader"));
+    return;
+  }
+  if (Status allowed = db_->CheckAllowed(request); !allowed.ok()) {
+    done(ErrorResponse(allowed.message()));
+    return;
+  }
+  if (!options.noparse) {
+    command::ProcessOptions process_options{!options.norwrandom, !options.norwtime};
+    std::lock_guard lock(random_mutex_);
+    Status processed = command::Process(&request, process_options, random_, std::chrono::system_clock::now());
+    if (!processed.ok()) {
+      done(ErrorResponse(processed.message()));
+      return;
+    }
+  }
+  command::Command command;
+  command.type = command::CommandType::kExecute;
+  command.request = std::move(request);
+  Propose(std::move(command), std::move(done));
+}
+
+void Store::Propose(command::Command command, Done done) {
+  std::string data = command::EncodeCommand(command);
+  auto deadline = SteadyClock::now() + options_.apply_timeout;
+  raft_node_->Propose(std::move(data), [this, done = std::move(done), deadline](
+                                           Result<std::pair<LogIndex, Term>> appended) mutable {
+    if (!appended.ok()) {
+      done(appended.status());
+      return;
+    }
+    std::lock_guard lock(pending_mutex_);
+    pending_.emplace(appended->first, Pending{appended->second, std::move(done), deadline});
+  });
+}
+
+void Store::Load(std::string image, Done done) {
+  if (!raft_node_->is_leader()) {
+    done(Status::NotLeader("not leader"));
+    return;
+  }
+  // Validate the whole image on a temporary copy before it can replace
+  // anything (API.md "Our decisions" 6).
+  std::string path = env::JoinPath(paths_.tmp_dir, "load-" + std::to_string(random_.Next()) + ".sqlite");
+  Status written = fs_->WriteFileAtomic(path, image);
+  Status valid = written.ok() ? db::Database::ValidateImage(path) : written;
+  (void)fs_->DeleteFile(path);
+  if (!valid.ok()) {
+    done(valid);
+    return;
+  }
+  command::Command command;
+  command.type = command::CommandType::kLoad;
+  command.payload = std::move(image);
+  Propose(std::move(command), std::move(done));
+}
+
+void Store::LoadDump(std::string sql, Done done) {
+  if (!raft_node_->is_leader()) {
+    done(Status::NotLeader("not leader"));
+    return;
+  }
+  // A LOAD entry carries either a SQLite image or a SQL dump, told apart by
+  // the SQLite magic exactly as /db/load tells its bodies apart. The dump
+  // holds literal values already, so it is not rewritten.
+  command::Command command;
+  command.type = command::CommandType::kLoad;
+  command.payload = std::move(sql);
+  Propose(std::move(command), std::move(done));
+}
+
+// ---- read path ---------------------------------------------------------------
+
+void Store::RunRead(command::Request request, Done done) {
+  auto shared_done = std::make_shared<Done>(std::move(done));
+  bool posted = read_pool_->Post([this, request = std::move(request), shared_done]() {
+    (*shared_done)(db_->Query(request));
+  });
+  if (!posted) (*shared_done)(Status::Busy("too many concurrent reads"));
+}
+
+void Store::ReadAfterIndex(command::Request request, LogIndex index, Done done) {
+  auto shared = std::make_shared<std::pair<command::Request, Done>>(std::move(request), std::move(done));
+  std::unique_lock lock(apply_mutex_);
+  if (applied_ >= index) {
+    lock.unlock();
+    RunRead(std::move(shared->first), std::move(shared->second));
+    return;
+  }
+  apply_waiters_.emplace(index, [this, shared]() { RunRead(std::move(shared->first), std::move(shared->second)); });
+}
+
+void Store::Query(command::Request request, const ReadOptions& options, Done done) {
+  command::Consistency level = options.level;
+  if (level == command::Consistency::kAuto) {
+    bool voter = raft_node_->state().membership.IsVoter(options_.node_id);
+    level = voter ? command::Consistency::kWeak : command::Consistency::kNone;
+  }
+  switch (level) {
+    case command::Consistency::kNone:
+      // freshness applies only to non-leaders; a single node is always leader
+      // once started. (Cluster builds check the time since leader contact.)
+      RunRead(std::move(request), std::move(done));
+      return;
+    case command::Consistency::kWeak:
+    case command::Consistency::kAuto:
+      if (!raft_node_->is_leader()) {
+        done(Status::NotLeader("not leader"));
+        return;
+      }
+      RunRead(std::move(request), std::move(done));
+      return;
+    case command::Consistency::kLinearizable: {
+      auto shared = std::make_shared<std::pair<command::Request, Done>>(std::move(request), std::move(done));
+      raft_node_->ReadIndex([this, shared](Result<LogIndex> index) {
+        if (!index.ok()) {
+          shared->second(index.status());
+          return;
+        }
+        ReadAfterIndex(std::move(shared->first), *index, std::move(shared->second));
+      });
+      return;
+    }
+    case command::Consistency::kStrong: {
+      if (!raft_node_->is_leader()) {
+        done(Status::NotLeader("not leader"));
+        return;
+      }
+      if (!options.noparse) {
+        command::ProcessOptions process_options{!options.norwrandom, !options.norwtime};
+        std::lock_guard lock(random_mutex_);
+        (void)command::Process(&request, process_options, random_, std::chrono::system_clock::now());
+      }
+      command::Command command;
+      command.type = command::CommandType::kQuery;
+      command.request = std::move(request);
+      Propose(std::move(command), std::move(done));
+      return;
+    }
+  }
+}
+
+void Store::Request(command::Request request, const ReadOptions& options, Done done) {
+  Result<bool> read_only = db_->IsReadOnly(request);
+  bool through_log = options.level == command::Consistency::kStrong || !read_only.ok() || !*read_only;
+  if (!through_log) {
+    Query(std::move(request), options, std::move(done));
+    return;
+  }
+  if (!raft_node_->is_leader()) {
+    done(Status::NotLeader("not leader"));
+    return;
+  }
+  if (Status allowed = db_->CheckAllowed(request); !allowed.ok()) {
+    done(ErrorResponse(allowed.message()));
+    return;
+  }
+  if (!options.noparse) {
+    command::ProcessOptions process_options{!options.norwrandom, !options.norwtime};
+    std::lock_guard lock(random_mutex_);
+    Status processed = command::Process(&request, process_options, random_, std::chrono::system_clock::now());
+    if (!processed.ok()) {
+      done(ErrorResponse(processed.message()));
+      return;
+    }
+  }
+  command::Command command;
+  command.type = command::CommandType::kExecuteQuery;
+  command.request = std::move(request);
+  Propose(std::move(command), std::move(done));
+}
+
+std::vector<command::RewritePreview> Store::PreviewSql(const command::Request& request,
+                                                      const WriteOptions& options) {
+  command::ProcessOptions process_options{!options.norwrandom, !options.norwtime};
+  std::lock_guard lock(random_mutex_);
+  return command::Preview(request, process_options, random_, std::chrono::system_clock::now());
+}
+
+// ---- apply loop -------------------------------------------------------------
+
+void Store::Enqueue(std::vector<raft::Entry> entries) {
+  {
+    std::lock_guard lock(apply_mutex_);
+    apply_queue_.emplace_back(std::move(entries));
+  }
+  apply_wake_.notify_one();
+}
+
+void Store::ApplyLoop() {
+  auto next_snapshot_check = SteadyClock::now() + options_.snapshot_interval;
+  for (;;) {
+    std::deque<ApplyItem> items;
+    {
+      std::unique_lock lock(apply_mutex_);
+      apply_wake_.wait_until(lock, std::min(next_snapshot_check, SteadyClock::now() + std::chrono::seconds(1)),
+                             [&] { return apply_stopping_ || !apply_queue_.empty(); });
+      if (apply_stopping_ && apply_queue_.empty()) break;
+      items.swap(apply_queue_);
+    }
+    for (ApplyItem& item : items) {
+      if (auto* entries = std::get_if<std::vector<raft::Entry>>(&item)) {
+        for (const raft::Entry& entry : *entries) ApplyEntry(entry);
+        RunApplyWaiters();
+      } else if (auto* task = std::get_if<SnapshotTask>(&item)) {
+        MaybeSnapshot(true, task->trailing_entries, std::move(task->done));
+      } else if (auto* boot = std::get_if<BootTask>(&item)) {
+        Status loaded = db_->LoadImage(boot->path);
+        if (loaded.ok()) loaded = TakeSnapshot(0);
+        boot->done(loaded);
+      }
+    }
+    auto now = SteadyClock::now();
+    ExpirePending(now);
+    bool interval_due = now >= next_snapshot_check;
+    if (interval_due) next_snapshot_check = now + options_.snapshot_interval;
+    MaybeSnapshot(false, options_.snapshot_entries + options_.snapshot_entries / 4, nullptr);
+    if (interval_due && options_.snapshot_wal_bytes > 0) {
+      Result<uint64_t> wal_bytes = db_->WalSizeBytes();
+      if (wal_bytes.ok() && *wal_bytes >= options_.snapshot_wal_bytes) {
+        Status taken = TakeSnapshot(options_.snapshot_entries + options_.snapshot_entries / 4);
+        if (!taken.ok()) RQ_LOG_ERROR("store: snapshot failed: {}", taken.ToString());
+      }
+    }
+  }
+}
+
+void Store::ApplyEntry(const raft::Entry& entry) {
+  {
+    std::lock_guard lock(apply_mutex_);
+    if (entry.index <= applied_) return;  // already in the snapshot
+    RQ_ASSERT(entry.index == applied_ + 1);
+  }
+  std::optional<command::Response> response;
+  if (entry.type == raft::EntryType::kNormal) response = ApplyCommand(entry);
+  {
+    std::lock_guard lock(apply_mutex_);
+    applied_ = entry.index;
+    applied_term_ = entry.term;
+  }
+  CompletePending(entry, std::move(response));
+}
+
+std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry) {
+  Result<command::Command> command = command::DecodeCommand(entry.data);
+  // The entry passed the WAL's CRC; undecodable means a bug or a newer
+  // format. Applying anything else would make this replica diverge.
+  RQ_ASSERT_MSG(command.ok(), command.status().ToString().c_str());
+  command::Response response;
+  switch (command->type) {
+    case command::CommandType::kExecute:
+      response = db_->Execute(command->request);
+      break;
+    case command::CommandType::kQuery:
+      response = db_->Query(command->request);
+      break;
+    case command::CommandType::kExecuteQuery:
+      response = db_->ExecuteOrQuery(command->request);
+      break;
+    case command::CommandType::kLoad: {
+      if (!IsSqliteImage(command->payload)) {
+        response = db_->LoadDump(command->payload);
+        break;
+      }
+      std::string path = env::JoinPath(paths_.tmp_dir, "apply-load-" + std::to_string(entry.index.value()));
+      Status status = fs_->WriteFileAtomic(path, command->payload);
+      if (status.ok()) status = db_->LoadImage(path);
+      (void)fs_->DeleteFile(path);
+      if (!status.ok()) response.error = status.message();
+      break;
+    }
+    case command::CommandType::kNoop:
+      return std::nullopt;
+  }
+  return response;
+}
+
+void Store::CompletePending(const raft::Entry& entry, std::optional<command::Response> response) {
+  std::vector<Pending> superseded;
+  std::optional<Pending> mine;
+  {
+    std::lock_guard lock(pending_mutex_);
+    auto it = pending_.find(entry.index);
+    if (it == pending_.end()) return;
+    if (it->second.term == entry.term) {
+      mine = std::move(it->second);
+    } else {
+      superseded.push_back(std::move(it->second));
+    }
+    pending_.erase(it);
+  }
+  for (Pending& p : superseded) p.done(Status::UnknownOutcome("leadership changed before the write committed"));
+  if (!mine) return;
+  command::Response result = response ? std::move(*response) : command::Response{};
+  result.raft_index = entry.index.value();
+  mine->done(std::move(result));
+}
+
+void Store::ExpirePending(SteadyClock::time_point now) {
+  std::vector<Pending> expired;
+  {
+    std::lock_guard lock(pending_mutex_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.deadline <= now) {
+        expired.push_back(std::move(it->second));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (Pending& p : expired) p.done(Status::Timeout("timeout waiting for the write to commit"));
+}
+
+void Store::RunApplyWaiters() {
+  std::vector<std::function<void()>> ready;
+  {
+    std::lock_guard lock(apply_mutex_);
+    auto end = apply_waiters_.upper_bound(applied_);
+    for (auto it = apply_waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+    apply_waiters_.erase(apply_waiters_.begin(), end);
+  }
+  applied_changed_.notify_all();
+  for (auto& fn : ready) fn();
+}
+
+bool Store::WaitForApplied(LogIndex index, SteadyClock::time_point deadline) {
+  std::unique_lock lock(apply_mutex_);
+  return applied_changed_.wait_until(lock, deadline, [&] { return applied_ >= index; });
+}
+
+// ---- snapshots ----------------------------------------------------------------
+
+void Store::MaybeSnapshot(bool forced, uint64_t trailing_entries, std::function<void(Result<bool>)> done) {
+  LogIndex applied, snapshot_index;
+  {
+    std::lock_guard lock(apply_mutex_);
+    applied = applied_;
+    snapshot_index = snapshot_.meta.index;
+  }
+  bool due = forced ? applied > snapshot_index : applied - snapshot_index >= options_.snapshot_entries;
+  if (!due) {
+    if (done) done(false);
+    return;
+  }
+  Status taken = TakeSnapshot(trailing_entries);
+  if (!taken.ok()) RQ_LOG_ERROR("store: snapshot failed: {}", taken.ToString());
+  if (done) {
+    if (taken.ok()) done(true);
+    else done(taken);
+  }
+}
+
+Status Store::TakeSnapshot(uint64_t trailing_entries) {
+  SnapshotRecord record;
+  {
+    std::lock_guard lock(apply_mutex_);
+    record.meta.index = applied_;
+    record.meta.term = applied_term_;
+  }
+  // Membership as of the applied index comes from the core (it replays the
+  // config entries); read it on the Raft thread.
+  auto meta_promise = std::make_shared<std::promise<Result<raft::SnapshotMeta>>>();
+  auto meta_future = meta_promise->get_future();
+  bool posted = raft_node_->Post([meta_promise, index = record.meta.index](raft::Raft& raft) {
+    meta_promise->set_value(raft.SnapshotMetaFor(index));
+  });
+  if (!posted) return Status::Aborted("snapshot: node stopping");
+  if (meta_future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    return Status::Timeout("snapshot: raft loop did not answer");
+  }
+  Result<raft::SnapshotMeta> meta = meta_future.get();
+  if (!meta.ok()) return meta.status();
+  record.meta = *meta;
+
+  // The protocol of snapshot_meta.h: durable WAL, intent, checkpoint, commit.
+  RQ_RETURN_IF_ERROR(SyncFile(paths_.db + "-wal"));
+  RQ_RETURN_IF_ERROR(WriteSnapshotRecord(fs_, paths_.checkpoint_intent, record));
+  RQ_RETURN_IF_ERROR(db_->Checkpoint());
+  RQ_RETURN_IF_ERROR(fs_->RenameFile(paths_.checkpoint_intent, paths_.snapshot_meta));
+  RQ_RETURN_IF_ERROR(fs_->SyncDir(paths_.raft_dir));
+  {
+    std::lock_guard lock(apply_mutex_);
+    snapshot_ = record;
+    ++snapshots_taken_;
+  }
+  auto compact_promise = std::make_shared<std::promise<Status>>();
+  auto compact_future = compact_promise->get_future();
+  bool compact_posted = raft_node_->Post([this, meta = record.meta, trailing_entries, compact_promise](raft::Raft& raft) {
+    compact_promise->set_value(log_->CompactTo(raft, meta, trailing_entries));
+  });
+  if (!compact_posted) return Status::Aborted("snapshot: node stopping");
+  if (compact_future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    return Status::Timeout("snapshot: raft loop did not compact");
+  }
+  RQ_LOG_INFO("store: snapshot at index {} (term {})", record.meta.index.value(), record.meta.term.value());
+  return compact_future.get();
+}
+
+Result<bool> Store::Snapshot(uint64_t trailing_entries) {
+  auto promise = std::make_shared<std::promise<Result<bool>>>();
+  auto future = promise->get_future();
+  {
+    std::lock_guard lock(apply_mutex_);
+    apply_queue_.emplace_back(SnapshotTask{trailing_entries, [promise](Result<bool> r) { promise->set_value(r); }});
+  }
+  apply_wake_.notify_one();
+  if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    return Status::Timeout("snapshot did not finish in time");
+  }
+  return future.get();
+}
+
+Status Store::Boot(const std::string& image_path) {
+  const raft::Membership& members = raft_node_->state().membership;
+  if (members.voters.size() + members.learners.size() > 1) {
+    return Status::NotSupported("boot is only supported on a single-node cluster");
+  }
+  if (!raft_node_->is_leader()) return Status::Unavailable("node is not the leader");
+  RQ_RETURN_IF_ERROR(db::Database::ValidateImage(image_path));
+  auto promise = std::make_shared<std::promise<Status>>();
+  auto future = promise->get_future();
+  {
+    std::lock_guard lock(apply_mutex_);
+    apply_queue_.emplace_back(BootTask{image_path, [promise](Status s) { promise->set_value(s); }});
+  }
+  apply_wake_.notify_one();
+  return future.get();
+}
+
+Result<std::string> Store::Backup(BackupFormat format, bool vacuum, const std::vector<std::string>& tables) {
+  std::string path = env::JoinPath(paths_.tmp_dir, "backup-" + [this] {
+    std::lock_guard lock(random_mutex_);
+    return std::to_string(random_.Next());
+  }());
+  if (format == BackupFormat::kSql) {
+    std::ofstream out(path, std::ios::binary);
+    if (!out) return Status::IOError("cannot create " + path);
+    Status dumped = db_->DumpSql(
+        [&out](std::string_view piece) {
+          out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+          return out ? Status::OK() : Status::IOError("backup: write failed");
+        },
+        tables);
+    out.close();
+    if (!dumped.ok()) {
+      (void)fs_->DeleteFile(path);
+      return dumped;
+    }
+    return path;
+  }
+  Status status = db_->Backup(path, format == BackupFormat::kDelete ? db::BackupFormat::kBinaryDelete
+                                                                   : db::BackupFormat::kBinaryWal,
+                              vacuum);
+  if (!status.ok()) {
+    (void)fs_->DeleteFile(path);
+    return status;
+  }
+  return path;
+}
+
+StoreStatus Store::status() const {
+  StoreStatus status;
+  status.raft = raft_node_ ? raft_node_->state() : NodeState{};
+  {
+    std::lock_guard lock(apply_mutex_);
+    status.applied = applied_;
+    status.snapshot_index = snapshot_.meta.index;
+    status.snapshot_term = snapshot_.meta.term;
+    status.snapshots_taken = snapshots_taken_;
+  }
+  if (auto wal = db_->WalSizeBytes(); wal.ok()) status.db_wal_bytes = *wal;
+  if (auto size = fs_->FileSize(paths_.db); size.ok()) status.db_size_bytes = *size;
+  status.ready = started_.load() && !status.raft.leader.empty();
+  return status;
+}
+
+}  // namespace rq::store

@@ -1,0 +1,205 @@
+// Store: the replicated state machine of one node (rqlite's store package).
+//
+// It owns the Raft loop (RaftNode), the durable log (WalLogStorage), the
+// apply loop (one thread, the only SQLite writer) and the read pool, and
+// offers Execute / Query / Request / Load / Backup / Snapshot to the API
+// layer. The write path: Execute -> checks + rewriting -> Propose -> Raft
+// loop persists and commits -> apply thread runs the entry on SQLite ->
+// the caller's callback gets the results and the entry's index.
+//
+// Thread-safety: every public method is safe from any thread. Callbacks
+// (Done) run on the apply thread, the Raft thread or a read thread and must
+// not block.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "base/random.h"
+#include "base/status.h"
+#include "command/command.h"
+#include "command/sql_processor.h"
+#include "command/types.h"
+#include "db/database.h"
+#include "env/file_system.h"
+#include "raft/logger.h"
+#include "store/raft_node.h"
+#include "store/read_pool.h"
+#include "store/snapshot_meta.h"
+#include "store/wal_log_storage.h"
+
+namespace rq::store {
+
+struct StoreOptions {
+  std::string data_dir;
+  NodeId node_id;
+  std::string raft_addr;  // advertised
+  std::string api_addr;   // advertised, host:port
+  std::chrono::milliseconds tick{100};
+  uint32_t election_ticks = 10;   // -raft-election-timeout / tick
+  uint32_t heartbeat_ticks = 1;
+  uint64_t snapshot_entries = 8192;        // -raft-snap
+  uint64_t snapshot_wal_bytes = 4 << 20;   // -raft-snap-wal-size (0: off)
+  std::chrono::milliseconds snapshot_interval{10000};  // -raft-snap-int
+  std::chrono::milliseconds apply_timeout{10000};      // -raft-apply-timeout
+  bool foreign_keys = false;
+  int64_t max_read_connections = 256;
+  int read_threads = 2;
+  std::string raft_log_level = "WARN";
+};
+
+// Options of one write.
+struct WriteOptions {
+  bool noparse = false;
+  bool norwrandom = false;
+  bool norwtime = false;
+};
+
+// Options of one read.
+struct ReadOptions {
+  command::Consistency level = command::Consistency::kWeak;
+  std::chrono::nanoseconds freshness{0};
+  bool freshness_strict = false;
+  std::chrono::nanoseconds linearizable_timeout{std::chrono::seconds(10)};
+  bool noparse = false;
+  bool norwrandom = false;
+  bool norwtime = false;
+};
+
+using Done = std::function<void(Result<command::Response>)>;
+
+struct StoreStatus {
+  NodeState raft;
+  LogIndex applied;
+  LogIndex snapshot_index;
+  Term snapshot_term;
+  uint64_t snapshots_taken = 0;
+  uint64_t db_wal_bytes = 0;
+  uint64_t db_size_bytes = 0;
+  bool ready = false;
+};
+
+class Store final : public Applier {
+ public:
+  // Recovers the node's state from data_dir (creating it when new); does not
+  // start any thread yet.
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store() override;
+
+  // Starts the loops. A node with no log and no snapshot bootstraps itself as
+  // a one-voter cluster when `bootstrap_single` is true.
+  Status Start(bool bootstrap_single);
+  // Stops accepting requests, finishes the entries already committed, and
+  // stops every thread. Idempotent.
+  void Stop();
+
+  void Execute(command::Request request, const WriteOptions& options, Done done);
+  void Query(command::Request request, const ReadOptions& options, Done done);
+  // /db/request: through the log when any statement writes or level=strong.
+  void Request(command::Request request, const ReadOptions& options, Done done);
+  // /db/load with a SQLite image: validated, then replicated as one entry.
+  void Load(std::string image, Done done);
+  // /db/load with a SQL dump: all or nothing, replicated as one entry.
+  void LoadDump(std::string sql, Done done);
+  // /boot: single-node only; replaces the database without the log, then
+  // snapshots so the log never needs the old content again.
+  Status Boot(const std::string& image_path);
+
+  enum class BackupFormat { kBinary, kDelete, kSql };
+  // Writes a backup into a new file in the data dir's tmp/; returns its path.
+  Result<std::string> Backup(BackupFormat format, bool vacuum, const std::vector<std::string>& tables);
+
+  // Forces a snapshot now. false when nothing was applied since the last one.
+  Result<bool> Snapshot(uint64_t trailing_entries);
+
+  // /db/sql preview.
+  std::vector<command::RewritePreview> PreviewSql(const command::Request& request,
+                                                  const WriteOptions& options);
+
+  StoreStatus status() const;
+  bool is_leader() const { return raft_node_->is_leader(); }
+  NodeId leader_id() const { return raft_node_->state().leader; }
+  const StoreOptions& options() const { return options_; }
+  db::Database* database() { return db_.get(); }
+
+  // Applier: committed entries from the Raft loop.
+  void Enqueue(std::vector<raft::Entry> entries) override;
+
+  // Blocks until applied >= index or the deadline passes (tests, /readyz?sync).
+  bool WaitForApplied(LogIndex index, std::chrono::steady_clock::time_point deadline);
+
+ private:
+  explicit Store(const StoreOptions& options);
+  Status Recover();
+  void Propose(command::Command command, Done done);
+  void RunRead(command::Request request, Done done);
+  void ReadAfterIndex(command::Request request, LogIndex index, Done done);
+
+  // Apply thread.
+  void ApplyLoop();
+  void ApplyEntry(const raft::Entry& entry);
+  std::optional<command::Response> ApplyCommand(const raft::Entry& entry);
+  void CompletePending(const raft::Entry& entry, std::optional<command::Response> response);
+  void ExpirePending(std::chrono::steady_clock::time_point now);
+  void MaybeSnapshot(bool forced, uint64_t trailing_entries, std::function<void(Result<bool>)> done);
+  Status TakeSnapshot(uint64_t trailing_entries);
+  void RunApplyWaiters();
+
+  struct Pending {
+    Term term;
+    Done done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  struct SnapshotTask {
+    uint64_t trailing_entries;
+    std::function<void(Result<bool>)> done;
+  };
+  struct BootTask {
+    std::string path;
+    std::function<void(Status)> done;
+  };
+  using ApplyItem = std::variant<std::vector<raft::Entry>, SnapshotTask, BootTask>;
+
+  StoreOptions options_;
+  DataPaths paths_;
+  env::FileSystem* fs_;
+  std::unique_ptr<raft::Logger> raft_logger_;
+  std::unique_ptr<db::Database> db_;
+  std::unique_ptr<WalLogStorage> log_;
+  std::unique_ptr<NullTransport> transport_;
+  std::unique_ptr<RaftNode> raft_node_;
+  std::unique_ptr<ReadPool> read_pool_;
+
+  std::mutex random_mutex_;
+  Random random_;  // GUARDED_BY(random_mutex_): rewriting RANDOM()
+
+  std::mutex pending_mutex_;
+  std::map<LogIndex, Pending> pending_;  // GUARDED_BY(pending_mutex_)
+
+  mutable std::mutex apply_mutex_;
+  std::condition_variable apply_wake_;
+  std::condition_variable applied_changed_;
+  std::deque<ApplyItem> apply_queue_;  // GUARDED_BY(apply_mutex_)
+  bool apply_stopping_ = false;        // GUARDED_BY(apply_mutex_)
+  LogIndex applied_;                   // GUARDED_BY(apply_mutex_)
+  std::multimap<LogIndex, std::function<void()>> apply_waiters_;  // GUARDED_BY(apply_mutex_)
+  SnapshotRecord snapshot_;            // GUARDED_BY(apply_mutex_)
+  uint64_t snapshots_taken_ = 0;       // GUARDED_BY(apply_mutex_)
+  Term applied_term_;                  // apply thread
+
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stopped_{false};
+  std::thread apply_thread_;
+};
+
+}  // namespace rq::store

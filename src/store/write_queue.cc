@@ -1,0 +1,133 @@
+#include "store/write_queue.h"
+
+#include <future>
+
+#include "base/logging.h"
+
+namespace rq::store {
+
+using SteadyClock = std::chrono::steady_clock;
+
+WriteQueue::WriteQueue(Store* store, const WriteQueueOptions& options)
+    : store_(store),
+      options_(options),
+      // Per-node and monotonic across restarts in practice, as rqlite's:
+      // seeded from the start time in nanoseconds.
+      next_sequence_(static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count())) {
+  committed_ = next_sequence_;  // nothing is outstanding yet
+  thread_ = std::thread([this] { Run(); });
+}
+
+WriteQueue::~WriteQueue() { Stop(); }
+
+void WriteQueue::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  space_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<uint64_t> WriteQueue::Enqueue(command::Request request, const WriteOptions& options,
+                                     std::chrono::nanoseconds timeout) {
+  std::unique_lock lock(mutex_);
+  bool has_space = space_.wait_for(lock, timeout, [&] { return stopping_ || items_.size() < options_.capacity; });
+  if (stopping_) return Status::Aborted("node is shutting down");
+  if (!has_space) return Status::Timeout("queue full");
+  uint64_t sequence = ++next_sequence_;
+  items_.push_back(Item{sequence, std::move(request), options});
+  lock.unlock();
+  wake_.notify_one();
+  return sequence;
+}
+
+void WriteQueue::WaitForFlush(std::chrono::nanoseconds timeout, std::function<void(Status)> done) {
+  std::unique_lock lock(mutex_);
+  uint64_t target = next_sequence_;  // the last sequence handed out
+  if (committed_ >= target) {
+    lock.unlock();
+    done(Status::OK());
+    return;
+  }
+  waiters_.push_back(Waiter{target, SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(timeout),
+                            std::move(done)});
+  lock.unlock();
+  wake_.notify_one();
+}
+
+uint64_t WriteQueue::committed_sequence() const {
+  std::lock_guard lock(mutex_);
+  return committed_;
+}
+
+void WriteQueue::Run() {
+  for (;;) {
+    std::vector<Item> batch;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, options_.flush_after, [&] { return stopping_ || items_.size() >= options_.batch_statements; });
+      if (stopping_) break;
+      size_t statements = 0;
+      while (!items_.empty() && statements < options_.batch_statements) {
+        statements += items_.front().request.statements.size();
+        batch.push_back(std::move(items_.front()));
+        items_.pop_front();
+      }
+    }
+    space_.notify_all();
+    if (!batch.empty()) Flush(std::move(batch));
+    NotifyWaiters(SteadyClock::now());
+  }
+  NotifyWaiters(SteadyClock::time_point::max());
+}
+
+void WriteQueue::Flush(std::vector<Item> batch) {
+  command::Request combined;
+  combined.transaction = options_.transaction;
+  for (Item& item : batch) {
+    for (command::Statement& statement : item.request.statements) {
+      combined.statements.push_back(std::move(statement));
+    }
+  }
+  uint64_t last_sequence = batch.back().sequence;
+  WriteOptions options = batch.front().options;
+  // Retried every second until it commits (rqlite's rule), unless stopping.
+  for (;;) {
+    auto promise = std::make_shared<std::promise<Status>>();
+    auto future = promise->get_future();
+    store_->Execute(combined, options, [promise](Result<command::Response> result) {
+      promise->set_value(result.ok() ? Status::OK() : result.status());
+    });
+    Status status = future.get();
+    if (status.ok()) break;
+    RQ_LOG_WARN("queue: batch ending at sequence {} failed ({}); retrying", last_sequence, status.ToString());
+    std::unique_lock lock(mutex_);
+    if (wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; })) return;
+  }
+  std::lock_guard lock(mutex_);
+  committed_ = last_sequence;
+}
+
+void WriteQueue::NotifyWaiters(SteadyClock::time_point now) {
+  std::vector<std::pair<std::function<void(Status)>, Status>> ready;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (committed_ >= it->sequence) {
+        ready.emplace_back(std::move(it->done), Status::OK());
+        it = waiters_.erase(it);
+      } else if (it->deadline <= now) {
+        ready.emplace_back(std::move(it->done), Status::Timeout("queue wait timeout"));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& [done, status] : ready) done(status);
+}
+
+}  // namespace rq::store
