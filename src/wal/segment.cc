@@ -66,6 +66,10 @@ HeaderState CheckHeader(std::string_view bytes, SegmentHeader* header, std::stri
     *problem = "header crc mismatch";
     return HeaderState::kCorrupt;
   }
+  if (coding::DecodeFixed32(bytes.data() + format::kSegmentHeaderCrcOffset + 4) != 0) {
+    *problem = "nonzero reserved header bytes";  // outside the CRC, so checked by value
+    return HeaderState::kCorrupt;
+  }
   uint32_t version = coding::DecodeFixed32(bytes.data() + 8);
   if (version != format::kFormatVersion) {
     *problem = "unsupported format version " + std::to_string(version);
