@@ -1,0 +1,293 @@
+#include "db/connection.h"
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+#include "db/render.h"
+
+namespace rq::db {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct StmtCloser {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtCloser>;
+
+std::string Lower(const char* s) {
+  std::string out = s == nullptr ? "" : s;
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+command::StatementResult ErrorResult(std::string message) {
+  command::StatementResult r;
+  r.error = std::move(message);
+  return r;
+}
+
+// Interrupts the connection's current statement once the deadline passes.
+// Installed for the life of one RunStatement call.
+class DeadlineGuard {
+ public:
+  DeadlineGuard(sqlite3* db, int64_t timeout_ns) : db_(db) {
+    if (timeout_ns <= 0) return;
+    deadline_ = Clock::now() + std::chrono::nanoseconds(timeout_ns);
+    armed_ = true;
+    // Every 1000 VM instructions: cheap, and fine-grained enough for ms deadlines.
+    sqlite3_progress_handler(db_, 1000, &DeadlineGuard::Check, this);
+  }
+  ~DeadlineGuard() {
+    if (armed_) sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+  }
+  DeadlineGuard(const DeadlineGuard&) = delete;
+  DeadlineGuard& operator=(const DeadlineGuard&) = delete;
+
+  bool Expired() const { return armed_ && Clock::now() >= deadline_; }
+
+ private:
+  static int Check(void* self) { return static_cast<DeadlineGuard*>(self)->Expired() ? 1 : 0; }
+  sqlite3* db_;
+  Clock::time_point deadline_{};
+  bool armed_ = false;
+};
+
+// Binds request parameters across the SQL statements of one request
+// statement, as go-sqlite3 does: positional values are consumed in order by
+// each statement's parameter slots; a named value binds :name, @name and
+// $name wherever the statement uses them.
+class Binder {
+ public:
+  explicit Binder(const std::vector<command::Parameter>& params) {
+    for (const command::Parameter& p : params) (p.name.empty() ? positional_ : named_).push_back(&p);
+  }
+
+  // Empty string on success, else the error text.
+  std::string Bind(sqlite3* db, sqlite3_stmt* stmt) {
+    const int slots = sqlite3_bind_parameter_count(stmt);
+    const size_t remaining = positional_.size() - next_;
+    if (remaining + named_.size() < static_cast<size_t>(slots)) {
+      return "not enough args to execute query: want " + std::to_string(slots) + " got " +
+             std::to_string(remaining + named_.size());
+    }
+    const size_t take = std::min(remaining, static_cast<size_t>(slots));
+    for (size_t i = 0; i < take; ++i) {
+      if (BindValue(stmt, static_cast<int>(i + 1), positional_[next_ + i]->value) != SQLITE_OK) {
+        return sqlite3_errmsg(db);
+      }
+    }
+    next_ += take;
+    for (const command::Parameter* p : named_) {
+      for (const char* prefix : {":", "@", "$"}) {
+        const int index = sqlite3_bind_parameter_index(stmt, (prefix + p->name).c_str());
+        if (index > 0 && BindValue(stmt, index, p->value) != SQLITE_OK) return sqlite3_errmsg(db);
+      }
+    }
+    return {};
+  }
+
+ private:
+  static int BindValue(sqlite3_stmt* stmt, int index, const command::Value& v) {
+    if (const auto* i = std::get_if<int64_t>(&v)) return sqlite3_bind_int64(stmt, index, *i);
+    if (const auto* d = std::get_if<double>(&v)) return sqlite3_bind_double(stmt, index, *d);
+    if (const auto* b = std::get_if<bool>(&v)) return sqlite3_bind_int(stmt, index, *b ? 1 : 0);
+    if (const auto* s = std::get_if<std::string>(&v)) {
+      return sqlite3_bind_text64(stmt, index, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    }
+    if (const auto* blob = std::get_if<command::Blob>(&v)) {
+      // An empty BLOB stays a BLOB (zeroblob), not NULL.
+      if (blob->bytes.empty()) return sqlite3_bind_zeroblob(stmt, index, 0);
+      return sqlite3_bind_blob64(stmt, index, blob->bytes.data(), blob->bytes.size(), SQLITE_TRANSIENT);
+    }
+    return sqlite3_bind_null(stmt, index);
+  }
+
+  std::vector<const command::Parameter*> positional_;
+  std::vector<const command::Parameter*> named_;
+  size_t next_ = 0;
+};
+
+std::string StepError(sqlite3* db, int rc, const DeadlineGuard& deadline, bool rows) {
+  if ((rc & 0xff) == SQLITE_INTERRUPT && deadline.Expired()) {
+    return std::string(rows ? kQueryTimeout : kExecuteTimeout);
+  }
+  return sqlite3_errmsg(db);
+}
+
+command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, bool qualify,
+                                  const DeadlineGuard& deadline) {
+  command::StatementResult r;
+  r.has_rows = true;
+  const int n = sqlite3_column_count(stmt);
+  for (int i = 0; i < n; ++i) {
+    std::string name = sqlite3_column_name(stmt, i);
+    const char* table = sqlite3_column_table_name(stmt, i);
+    if (qualify && table != nullptr) name = std::string(table) + "." + name;
+    r.columns.push_back(std::move(name));
+    r.types.push_back(Lower(sqlite3_column_decltype(stmt, i)));
+  }
+  for (;;) {
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return ErrorResult(StepError(db, rc, deadline, true));
+    std::vector<command::Value> row;
+    row.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      // rqlite renders later rows with the types the first row filled in
+      // (db.go normalizeRowValues); filling never yields a time or boolean
+      // type, so go-sqlite3's declared-type rules are unaffected.
+      Result<command::Value> v = ReadColumn(stmt, i, r.types[i]);
+      if (!v.ok()) return ErrorResult(v.status().message());
+      row.push_back(std::move(v).value());
+    }
+    if (r.values.empty()) FillEmptyTypesFromRow(r.types, row);
+    r.values.push_back(std::move(row));
+  }
+  return r;
+}
+
+command::StatementResult StepCounts(sqlite3* db, sqlite3_stmt* stmt, const DeadlineGuard& deadline) {
+  for (;;) {
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return ErrorResult(StepError(db, rc, deadline, false));
+  }
+  command::StatementResult r;
+  // Connection-wide values, exactly as go-sqlite3 reports them: an UPDATE
+  // or DDL after an INSERT repeats the insert's id (API.md 10.3).
+  r.last_insert_id = sqlite3_last_insert_rowid(db);
+  r.rows_affected = sqlite3_changes64(db);
+  return r;
+}
+
+}  // namespace
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, Role role,
+                                                     const ConnectionOptions& options) {
+  const int flags = (role == Role::kWriter ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) |
+                    SQLITE_OPEN_NOMUTEX;
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  std::unique_ptr<Connection> conn(new Connection(db, role));
+  if (rc != SQLITE_OK) {
+    return Status::IOError("open " + path + ": " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  }
+  RQ_RETURN_IF_ERROR(conn->Configure(options).WithContext("open " + path));
+  return conn;
+}
+
+Status Connection::Configure(const ConnectionOptions& options) {
+  int enabled = 0;
+  if (sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, &enabled) != SQLITE_OK || enabled != 1) {
+    return Error("disable checkpoint on close");
+  }
+  sqlite3_busy_timeout(db_, static_cast<int>(options.busy_timeout.count()));
+  if (role_ == Role::kWriter) {
+    Result<std::string> mode = QueryText("PRAGMA journal_mode=WAL");
+    if (!mode.ok()) return mode.status();
+    if (*mode != "wal") return Status::IOError("cannot enable WAL mode (journal_mode is " + *mode + ")");
+    RQ_RETURN_IF_ERROR(Exec("PRAGMA synchronous=OFF"));
+    RQ_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=0"));
+    RQ_RETURN_IF_ERROR(Exec(options.foreign_keys ? "PRAGMA foreign_keys=ON" : "PRAGMA foreign_keys=OFF"));
+  } else {
+    RQ_RETURN_IF_ERROR(Exec("PRAGMA query_only=1"));
+  }
+  InstallGuardAuthorizer(db_, &guard_);
+  return Status::OK();
+}
+
+Connection::~Connection() {
+  const int rc = sqlite3_close_v2(db_);
+  RQ_ASSERT(rc == SQLITE_OK);
+}
+
+Status Connection::Error(std::string_view context) const {
+  return Status::IOError(std::string(context) + ": " + sqlite3_errmsg(db_));
+}
+
+Status Connection::Exec(std::string_view sql) {
+  const std::string text(sql);
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return Error(text);
+  return Status::OK();
+}
+
+Status Connection::ExecInternal(std::string_view sql) {
+  guard_.internal = true;
+  Status s = Exec(sql);
+  guard_.internal = false;
+  return s;
+}
+
+Result<std::string> Connection::QueryText(std::string_view sql) {
+  sqlite3_stmt* raw = nullptr;
+  guard_.internal = true;
+  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
+  StmtPtr stmt(raw);
+  std::string out;
+  if (rc == SQLITE_OK && stmt != nullptr) {
+    rc = sqlite3_step(stmt.get());
+    if (rc == SQLITE_ROW) {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
+      out = p == nullptr ? "" : p;
+      rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+      rc = SQLITE_OK;
+    }
+  }
+  guard_.internal = false;
+  if (rc != SQLITE_OK) return Error(sql);
+  return out;
+}
+
+void Connection::RollbackIfOpen() {
+  if (!InTransaction()) return;
+  // ROLLBACK fails only when no transaction is open, which we just checked.
+  const Status s = Exec("ROLLBACK");
+  RQ_ASSERT_MSG(s.ok(), s.message().c_str());
+}
+
+command::StatementResult RunStatement(Connection& conn, const command::Statement& statement,
+                                      const RunOptions& options) {
+  const auto start = Clock::now();
+  sqlite3* db = conn.handle();
+  DeadlineGuard deadline(db, options.timeout_ns);
+  Binder binder(statement.parameters);
+  command::StatementResult result;
+  const char* next = statement.sql.data();
+  const char* const end = next + statement.sql.size();
+  while (next < end) {
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    const int rc = sqlite3_prepare_v2(db, next, static_cast<int>(end - next), &raw, &tail);
+    StmtPtr stmt(raw);
+    if (rc != SQLITE_OK) {
+      result = ErrorResult(StepError(db, rc, deadline, options.mode == RunMode::kQuery));
+      break;
+    }
+    next = tail;
+    if (stmt == nullptr) continue;  // only whitespace or comments
+    if (options.refuse_writes && sqlite3_stmt_readonly(stmt.get()) == 0) {
+      result = ErrorResult(std::string(kWriteOnQueryPath));
+      break;
+    }
+    if (std::string e = binder.Bind(db, stmt.get()); !e.empty()) {
+      result = ErrorResult(std::move(e));
+      break;
+    }
+    const bool rows = options.mode == RunMode::kQuery ||
+                      (options.mode == RunMode::kAuto && sqlite3_column_count(stmt.get()) > 0);
+    result = rows ? StepRows(db, stmt.get(), options.qualify_columns, deadline)
+                  : StepCounts(db, stmt.get(), deadline);
+    if (!result.error.empty()) break;
+  }
+  result.time_s = SecondsSince(start);
+  return result;
+}
+
+}  // namespace rq::db

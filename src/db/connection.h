@@ -1,0 +1,97 @@
+// Connection: one SQLite handle opened the way the node needs it, plus the
+// code that runs one request statement on it (binding, stepping, timeouts,
+// results).
+//
+// Ownership: a Connection owns its sqlite3* and closes it on destruction;
+// WAL checkpoint-on-close is disabled for both roles, so closing never
+// touches the main database file (DESIGN.md 5).
+// Thread-safety: none. A Connection is used by one thread at a time; the
+// Database hands out readers through its pool and guards the writer with a
+// mutex.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "command/types.h"
+#include "db/sql_guard.h"
+
+namespace rq::db {
+
+// Texts rqlite returns (db.go ErrQueryTimeout, ErrExecuteTimeout, Query).
+inline constexpr std::string_view kQueryTimeout = "query timeout";
+inline constexpr std::string_view kExecuteTimeout = "execute timeout";
+inline constexpr std::string_view kWriteOnQueryPath = "attempt to change database via query operation";
+
+struct ConnectionOptions {
+  bool foreign_keys = false;
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
+class Connection {
+ public:
+  enum class Role { kWriter, kReader };
+
+  // Writer: read-write, creates the file, WAL, synchronous=OFF,
+  // wal_autocheckpoint=0. Reader: SQLITE_OPEN_READONLY and query_only=1.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path, Role role,
+                                                  const ConnectionOptions& options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  sqlite3* handle() const { return db_; }
+  GuardState& guard() { return guard_; }
+  Role role() const { return role_; }
+
+  // Runs SQL that returns no rows the caller needs (BEGIN, PRAGMA ...).
+  Status Exec(std::string_view sql);
+  // Exec with the guard lifted: for the node's own guarded PRAGMAs.
+  Status ExecInternal(std::string_view sql);
+  // First column of the first row as text ("" when there is no row).
+  Result<std::string> QueryText(std::string_view sql);
+
+  bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  // Rolls back an open transaction, if any; a no-op otherwise.
+  void RollbackIfOpen();
+
+ private:
+  Connection(sqlite3* db, Role role) : db_(db), role_(role) {}
+  Status Configure(const ConnectionOptions& options);
+  Status Error(std::string_view context) const;
+
+  sqlite3* db_;
+  Role role_;
+  GuardState guard_;
+};
+
+// How RunStatement treats each SQL statement inside one request statement.
+enum class RunMode {
+  kExecute,  // step to completion, report last_insert_id / rows_affected
+  kQuery,    // return rows (columns, types, values)
+  kAuto,     // rows if the statement has result columns, else counts
+};
+
+struct RunOptions {
+  RunMode mode = RunMode::kExecute;
+  bool qualify_columns = false;  // "table.column" names when the origin is known
+  bool refuse_writes = false;    // query path: refuse non-read-only statements
+  int64_t timeout_ns = 0;        // 0: no deadline
+};
+
+// Runs every SQL statement in `statement.sql` in order (SQLite's own
+// multi-statement handling) and reports ONE result, the last statement's,
+// as rqlite does. Failures become the result's error text.
+command::StatementResult RunStatement(Connection& conn, const command::Statement& statement,
+                                      const RunOptions& options);
+
+// Seconds elapsed since `start`, for time_s fields.
+double SecondsSince(std::chrono::steady_clock::time_point start);
+
+}  // namespace rq::db

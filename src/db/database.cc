@@ -1,0 +1,264 @@
+#include "db/database.h"
+
+#include <filesystem>
+#include <system_error>
+#include <thread>
+
+#include "base/logging.h"
+#include "db/sql_guard.h"
+
+namespace rq::db {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct StmtCloser {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtCloser>;
+
+Status RemoveIfExists(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  if (ec) return Status::IOError("remove " + path + ": " + ec.message());
+  return Status::OK();
+}
+
+// Prepares each SQL statement of `sql` in turn and hands it to `visit`
+// (which returns false to stop). A prepare failure ends the walk and is
+// returned as an IOError carrying SQLite's message.
+template <typename Visit>
+Status ForEachPrepared(sqlite3* db, const std::string& sql, Visit visit) {
+  const char* next = sql.data();
+  const char* const end = next + sql.size();
+  while (next < end) {
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    const int rc = sqlite3_prepare_v2(db, next, static_cast<int>(end - next), &raw, &tail);
+    StmtPtr stmt(raw);
+    if (rc != SQLITE_OK) return Status::IOError(sqlite3_errmsg(db));
+    next = tail;
+    if (stmt != nullptr && !visit(stmt.get())) break;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Options::Validate() const {
+  if (busy_timeout.count() < 0) return Status::InvalidArgument("busy_timeout must not be negative");
+  if (checkpoint_attempts_max == 0) return Status::InvalidArgument("checkpoint_attempts_max must be at least 1");
+  return Status::OK();
+}
+
+Database::Database(std::string path, const Options& options, std::unique_ptr<Connection> writer)
+    : path_(std::move(path)), options_(options), writer_(std::move(writer)) {}
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const Options& options) {
+  RQ_RETURN_IF_ERROR(options.Validate());
+  ConnectionOptions conn_options{options.foreign_keys, options.busy_timeout};
+  Result<std::unique_ptr<Connection>> writer = Connection::Open(path, Connection::Role::kWriter, conn_options);
+  if (!writer.ok()) return writer.status();
+  return std::unique_ptr<Database>(new Database(path, options, std::move(writer).value()));
+}
+
+Status Database::DiscardWal(const std::string& path) {
+  RQ_RETURN_IF_ERROR(RemoveIfExists(path + "-wal"));
+  return RemoveIfExists(path + "-shm");
+}
+
+Database::~Database() {
+  const Status s = Close();
+  if (!s.ok()) RQ_LOG_ERROR("closing {}: {}", path_, s.ToString());
+}
+
+Status Database::Close() {
+  {
+    std::unique_lock lock(pool_mu_);
+    closed_ = true;
+    pool_cv_.notify_all();
+    pool_cv_.wait(lock, [&] { return idle_readers_.size() == open_readers_; });
+    idle_readers_.clear();
+    open_readers_ = 0;
+  }
+  std::lock_guard lock(writer_mu_);
+  writer_.reset();
+  return Status::OK();
+}
+
+Result<Database::ReaderLease> Database::AcquireReader() {
+  std::unique_lock lock(pool_mu_);
+  const uint64_t ticket = next_ticket_++;
+  const uint32_t max = options_.max_read_connections;
+  pool_cv_.wait(lock, [&] {
+    return closed_ ||
+           (ticket == serving_ticket_ && (!idle_readers_.empty() || max == 0 || open_readers_ < max));
+  });
+  ++serving_ticket_;
+  pool_cv_.notify_all();  // the next ticket may now be servable
+  if (closed_) return Status::Aborted("database is closed");
+  if (!idle_readers_.empty()) {
+    std::unique_ptr<Connection> conn = std::move(idle_readers_.back());
+    idle_readers_.pop_back();
+    return ReaderLease(this, std::move(conn));
+  }
+  ++open_readers_;
+  lock.unlock();
+  ConnectionOptions conn_options{options_.foreign_keys, options_.busy_timeout};
+  Result<std::unique_ptr<Connection>> conn = Connection::Open(path_, Connection::Role::kReader, conn_options);
+  if (!conn.ok()) {
+    lock.lock();
+    --open_readers_;
+    pool_cv_.notify_all();
+    return conn.status();
+  }
+  return ReaderLease(this, std::move(conn).value());
+}
+
+void Database::ReleaseReader(std::unique_ptr<Connection> conn) {
+  RQ_ASSERT(conn != nullptr);
+  conn->RollbackIfOpen();  // never hand out a connection pinning a snapshot
+  conn->guard().refused = Refusal::kNone;
+  std::lock_guard lock(pool_mu_);
+  idle_readers_.push_back(std::move(conn));
+  RQ_ASSERT(idle_readers_.size() <= open_readers_);
+  pool_cv_.notify_all();
+}
+
+command::Response Database::Execute(const command::Request& request) {
+  std::lock_guard lock(writer_mu_);
+  return RunWriteRequest(request, RunMode::kExecute);
+}
+
+command::Response Database::ExecuteOrQuery(const command::Request& request) {
+  std::lock_guard lock(writer_mu_);
+  return RunWriteRequest(request, RunMode::kAuto);
+}
+
+command::Response Database::RunWriteRequest(const command::Request& request, RunMode mode) {
+  RQ_ASSERT(writer_ != nullptr);
+  const auto start = Clock::now();
+  command::Response response;
+  Connection& conn = *writer_;
+  if (request.transaction) {
+    if (Status s = conn.Exec("BEGIN"); !s.ok()) {
+      response.error = sqlite3_errmsg(conn.handle());
+      return response;
+    }
+  }
+  bool failed = false;
+  for (const command::Statement& statement : request.statements) {
+    if (statement.sql.empty()) continue;  // rqlite skips these without a result
+    RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, false, false, request.db_timeout_ns};
+    response.results.push_back(RunStatement(conn, statement, run));
+    if (!response.results.back().error.empty() && request.transaction) {
+      failed = true;
+      break;
+    }
+  }
+  if (request.transaction && !failed && conn.InTransaction()) {
+    if (Status s = conn.Exec("COMMIT"); !s.ok()) response.error = sqlite3_errmsg(conn.handle());
+  }
+  // Failed ?transaction, failed COMMIT, or a BEGIN the SQL left open: no
+  // transaction ever spans two requests.
+  conn.RollbackIfOpen();
+  response.time_s = SecondsSince(start);
+  return response;
+}
+
+command::Response Database::Query(const command::Request& request) {
+  const auto start = Clock::now();
+  command::Response response;
+  Result<ReaderLease> lease = AcquireReader();
+  if (!lease.ok()) {
+    response.error = lease.status().message();
+    return response;
+  }
+  Connection& conn = **lease;
+  if (request.transaction) {
+    if (Status s = conn.Exec("BEGIN"); !s.ok()) {
+      response.error = sqlite3_errmsg(conn.handle());
+      return response;
+    }
+  }
+  for (const command::Statement& statement : request.statements) {
+    if (statement.sql.empty()) continue;
+    RunOptions run{RunMode::kQuery, request.qualify_columns, true, request.db_timeout_ns};
+    response.results.push_back(RunStatement(conn, statement, run));
+    if (!response.results.back().error.empty() && request.transaction) break;
+  }
+  conn.RollbackIfOpen();  // a read transaction has nothing to commit
+  response.time_s = SecondsSince(start);
+  return response;
+}
+
+Result<bool> Database::IsReadOnly(const command::Request& request) {
+  Result<ReaderLease> lease = AcquireReader();
+  if (!lease.ok()) return lease.status();
+  sqlite3* db = (*lease)->handle();
+  for (const command::Statement& statement : request.statements) {
+    bool read_only = true;
+    const Status s = ForEachPrepared(db, statement.sql, [&](sqlite3_stmt* stmt) {
+      read_only = sqlite3_stmt_readonly(stmt) != 0;
+      return read_only;
+    });
+    // Conservative: what cannot be prepared here may write once it runs.
+    if (!s.ok() || !read_only) return false;
+  }
+  return true;
+}
+
+Status Database::CheckAllowed(const command::Request& request) {
+  for (const command::Statement& statement : request.statements) {
+    RQ_RETURN_IF_ERROR(CheckTokens(statement.sql));
+  }
+  Result<ReaderLease> lease = AcquireReader();
+  if (!lease.ok()) return lease.status();
+  Connection& conn = **lease;
+  for (const command::Statement& statement : request.statements) {
+    conn.guard().refused = Refusal::kNone;
+    // Prepare only: the authorizer records what it denies. Other prepare
+    // failures are not refusals; they fail at execution with SQLite's text.
+    (void)ForEachPrepared(conn.handle(), statement.sql, [](sqlite3_stmt*) { return true; });
+    const Refusal refused = conn.guard().refused;
+    conn.guard().refused = Refusal::kNone;
+    RQ_RETURN_IF_ERROR(RefusalStatus(refused));
+  }
+  return Status::OK();
+}
+
+Status Database::Checkpoint() {
+  std::lock_guard lock(writer_mu_);
+  Connection& conn = *writer_;
+  RQ_RETURN_IF_ERROR(conn.ExecInternal("PRAGMA synchronous=FULL"));
+  Status result = Status::Busy("checkpoint did not complete: readers still use older WAL frames");
+  for (uint32_t attempt = 0; attempt < options_.checkpoint_attempts_max; ++attempt) {
+    int wal_frames = 0;
+    int checkpointed_frames = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(conn.handle(), "main", SQLITE_CHECKPOINT_TRUNCATE, &wal_frames,
+                                             &checkpointed_frames);
+    if (rc == SQLITE_OK) {
+      result = Status::OK();
+      break;
+    }
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+      result = Status::IOError(std::string("checkpoint: ") + sqlite3_errmsg(conn.handle()));
+      break;
+    }
+    std::this_thread::sleep_for(options_.checkpoint_retry_delay);
+  }
+  // Back to OFF whatever happened: the Raft log is the durability.
+  const Status restore = conn.ExecInternal("PRAGMA synchronous=OFF");
+  RQ_RETURN_IF_ERROR(result);
+  return restore;
+}
+
+Result<uint64_t> Database::WalSizeBytes() const {
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(wal_path(), ec);
+  if (ec == std::errc::no_such_file_or_directory) return uint64_t{0};
+  if (ec) return Status::IOError("stat " + wal_path() + ": " + ec.message());
+  return size;
+}
+
+}  // namespace rq::db

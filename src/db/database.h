@@ -1,0 +1,161 @@
+// Database: the node's SQLite file, `<data-dir>/db.sqlite`, with ONE writer
+// connection (the apply thread's) and a bounded pool of read-only
+// connections. Knows nothing of Raft (DESIGN.md 2).
+//
+// The writer runs WAL mode with synchronous=OFF and wal_autocheckpoint=0:
+// durability comes from the Raft log, and only Checkpoint() (snapshot time)
+// moves WAL frames into the main file. Readers open SQLITE_OPEN_READONLY with
+// query_only=1. Every connection carries the SQL guard (db/sql_guard.h).
+//
+// Ownership: Database owns all its connections; Close() (or destruction)
+// closes them without checkpointing, so the WAL survives a restart, where
+// the store calls DiscardWal before Open and replays the Raft log.
+//
+// Thread-safety: every method may be called from any thread. Writer-side
+// methods (Execute, ExecuteOrQuery, Checkpoint, LoadImage, LoadDump)
+// serialise on one mutex; the store calls them from its apply thread.
+// Reader-side methods (Query, IsReadOnly, CheckAllowed, Backup, DumpSql)
+// lease a pooled connection, waiting in FIFO order when all
+// max_read_connections are in use.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "command/types.h"
+#include "db/connection.h"
+
+namespace rq::db {
+
+struct Options {
+  bool foreign_keys = false;
+  // Read connections open at once; 0 = unlimited (rqlite's default is 256).
+  uint32_t max_read_connections = 256;
+  // How long a connection waits on a lock held by another before SQLITE_BUSY.
+  std::chrono::milliseconds busy_timeout{5000};
+  // Checkpoint() retries when readers pin old WAL frames, then gives up.
+  uint32_t checkpoint_attempts_max = 10;
+  std::chrono::milliseconds checkpoint_retry_delay{100};
+
+  Status Validate() const;
+};
+
+enum class BackupFormat {
+  kBinaryWal,     // header says WAL (bytes 18/19 = 2): rqlite's default backup
+  kBinaryDelete,  // rollback-journal (DELETE) mode: ?fmt=delete
+};
+
+// Receives a dump piece by piece; a non-OK status stops the dump.
+using DumpWriter = std::function<Status(std::string_view)>;
+
+class Database {
+ public:
+  static Result<std::unique_ptr<Database>> Open(const std::string& path, const Options& options);
+  // Deletes `path`-wal and `path`-shm (missing files are fine).
+  // REQUIRES: no connection to `path` is open.
+  static Status DiscardWal(const std::string& path);
+
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Waits for leased readers to come back, then closes every connection.
+  // Idempotent. No other method may be called afterwards.
+  Status Close();
+
+  // --- writer side -------------------------------------------------------
+  // /db/execute: statements in order, per-statement errors; with
+  // `transaction` stops at the first error and rolls everything back. A
+  // transaction the SQL left open is rolled back at the end.
+  command::Response Execute(const command::Request& request);
+  // /db/request through the log: rows for statements with result columns,
+  // write counts for the others; same transaction rules as Execute.
+  command::Response ExecuteOrQuery(const command::Request& request);
+  // synchronous=FULL, wal_checkpoint(TRUNCATE) until it completes (Busy if
+  // readers keep it from completing), synchronous=OFF again.
+  Status Checkpoint();
+  // Replaces the whole content with the SQLite image at `path`, in one write
+  // transaction (readers see old or new, never a mix).
+  // REQUIRES: ValidateImage(path) succeeded.
+  Status LoadImage(const std::string& path);
+  // Runs a SQL dump all or nothing in one transaction, skipping the dump's own
+  // BEGIN TRANSACTION / COMMIT. One result, shaped like an execute.
+  command::Response LoadDump(const std::string& sql);
+
+  // --- reader side -------------------------------------------------------
+  // /db/query at level none/weak: on a read-only connection; statements that
+  // would write fail per statement.
+  command::Response Query(const command::Request& request);
+  // True when every SQL statement in the request is read-only
+  // (sqlite3_stmt_readonly); one that fails to prepare counts as a write.
+  Result<bool> IsReadOnly(const command::Request& request);
+  // InvalidArgument "disallowed pragma" (or the ATTACH/DETACH/VACUUM INTO
+  // texts in db/sql_guard.h) for the whole request, else OK.
+  Status CheckAllowed(const command::Request& request);
+  // A complete, consistent copy of the database at `dest_path` (replaced if
+  // it exists), optionally VACUUMed.
+  Status Backup(const std::string& dest_path, BackupFormat format, bool vacuum);
+  // A text dump like sqlite3's .dump, from one read snapshot. `tables`
+  // limits it to those tables (and their indexes and triggers); empty = all.
+  Status DumpSql(const DumpWriter& write, const std::vector<std::string>& tables);
+
+  // Checks an incoming SQLite file (header, page size, file size, then
+  // integrity_check on a temporary copy) without touching it. A truncated or
+  // corrupt file is InvalidArgument with a clear message.
+  static Status ValidateImage(const std::string& path);
+
+  Result<uint64_t> WalSizeBytes() const;
+  const std::string& path() const { return path_; }
+  std::string wal_path() const { return path_ + "-wal"; }
+  std::string shm_path() const { return path_ + "-shm"; }
+
+ private:
+  class ReaderLease;
+
+  Database(std::string path, const Options& options, std::unique_ptr<Connection> writer);
+  Result<ReaderLease> AcquireReader();
+  void ReleaseReader(std::unique_ptr<Connection> conn);
+  command::Response RunWriteRequest(const command::Request& request, RunMode mode);
+  Status LoadImageLocked(Connection& source);
+
+  const std::string path_;
+  const Options options_;
+
+  std::mutex writer_mu_;
+  std::unique_ptr<Connection> writer_;  // GUARDED_BY(writer_mu_)
+
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;  // GUARDED_BY(pool_mu_)
+  uint32_t open_readers_ = 0;   // idle + leased; GUARDED_BY(pool_mu_)
+  uint64_t next_ticket_ = 0;    // FIFO order of waiters; GUARDED_BY(pool_mu_)
+  uint64_t serving_ticket_ = 0;  // GUARDED_BY(pool_mu_)
+  bool closed_ = false;          // GUARDED_BY(pool_mu_)
+};
+
+// A leased read connection; returns itself to the pool when destroyed.
+class Database::ReaderLease {
+ public:
+  ReaderLease(Database* db, std::unique_ptr<Connection> conn) : db_(db), conn_(std::move(conn)) {}
+  ReaderLease(ReaderLease&& other) noexcept = default;
+  ReaderLease& operator=(ReaderLease&&) = delete;
+  ~ReaderLease() {
+    if (conn_ != nullptr) db_->ReleaseReader(std::move(conn_));
+  }
+  Connection& operator*() const { return *conn_; }
+  Connection* operator->() const { return conn_.get(); }
+
+ private:
+  Database* db_;
+  std::unique_ptr<Connection> conn_;
+};
+
+}  // namespace rq::db

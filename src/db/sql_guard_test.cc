@@ -1,0 +1,95 @@
+#include "db/sql_guard.h"
+
+#include <gtest/gtest.h>
+
+namespace rq::db {
+namespace {
+
+// Every spelling of the four disallowed PRAGMAs; shared with database_test
+// through the same list style.
+const char* const kDisallowedSpellings[] = {
+    "PRAGMA journal_mode=DELETE",
+    "pragma journal_mode = wal",
+    "PrAgMa JOURNAL_MODE",
+    "PRAGMA   journal_mode\n=\tdelete",
+    "PRAGMA main.journal_mode=DELETE",
+    "PRAGMA main . journal_mode = DELETE",
+    "PRAGMA \"main\".\"journal_mode\"=DELETE",
+    "PRAGMA [journal_mode]",
+    "PRAGMA `journal_mode`",
+    "PRAGMA 'journal_mode'",
+    "PRAGMA journal_mode(DELETE)",
+    "PRAGMA wal_checkpoint",
+    "PRAGMA wal_checkpoint(TRUNCATE)",
+    "PRAGMA main.wal_checkpoint(FULL)",
+    "PRAGMA wal_autocheckpoint=1000",
+    "PRAGMA WAL_AUTOCHECKPOINT = 0",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA synchronous",
+    "PRAGMA temp.synchronous=0",
+    "/* c */ PRAGMA /* c */ synchronous -- c\n = 2",
+    "SELECT 1; PRAGMA synchronous=FULL",
+    "SELECT * FROM pragma_journal_mode()",
+    "SELECT * FROM pragma_journal_mode",
+    "select * from main.pragma_synchronous()",
+    "SELECT * FROM \"PRAGMA_JOURNAL_MODE\"",
+};
+
+TEST(SqlGuardTest, EveryDisallowedPragmaSpellingIsRefused) {
+  for (const char* sql : kDisallowedSpellings) {
+    Status s = CheckTokens(sql);
+    EXPECT_TRUE(s.IsInvalidArgument()) << sql;
+    EXPECT_EQ(s.message(), kDisallowedPragma) << sql;
+  }
+}
+
+TEST(SqlGuardTest, OtherPragmasAndLookalikesPass) {
+  const char* const allowed[] = {
+      "PRAGMA foreign_keys=ON",
+      "PRAGMA table_info(foo)",
+      "PRAGMA user_version",
+      "SELECT 'PRAGMA journal_mode=DELETE'",
+      "INSERT INTO t VALUES('pragma synchronous')",
+      "SELECT journal_mode FROM t",
+      "CREATE TABLE synchronous(x)",
+      "-- PRAGMA journal_mode=DELETE\nSELECT 1",
+      "SELECT * FROM pragma_table_info('t')",
+      "VACUUM",
+      "VACUUM main",
+      "SELECT attach FROM t",
+      "INSERT INTO vacuum VALUES(1)",
+  };
+  for (const char* sql : allowed) EXPECT_TRUE(CheckTokens(sql).ok()) << sql;
+}
+
+TEST(SqlGuardTest, AttachDetachAndVacuumIntoAreRefused) {
+  struct Case {
+    const char* sql;
+    std::string_view message;
+  };
+  const Case cases[] = {
+      {"ATTACH DATABASE 'x.db' AS x", kAttachRefused},
+      {"attach 'x.db' as x", kAttachRefused},
+      {"SELECT 1; ATTACH 'x.db' AS x", kAttachRefused},
+      {"DETACH DATABASE x", kDetachRefused},
+      {"detach x", kDetachRefused},
+      {"VACUUM INTO '/tmp/x.db'", kVacuumIntoRefused},
+      {"vacuum main into 'x.db'", kVacuumIntoRefused},
+      {"VACUUM \"main\" INTO 'x.db'", kVacuumIntoRefused},
+  };
+  for (const Case& c : cases) {
+    Status s = CheckTokens(c.sql);
+    EXPECT_TRUE(s.IsInvalidArgument()) << c.sql;
+    EXPECT_EQ(s.message(), c.message) << c.sql;
+  }
+}
+
+TEST(SqlGuardTest, PragmaNamesMatchInAnyCase) {
+  EXPECT_TRUE(IsDisallowedPragmaName("Journal_Mode"));
+  EXPECT_TRUE(IsDisallowedPragmaName("SYNCHRONOUS"));
+  EXPECT_FALSE(IsDisallowedPragmaName("journal_size_limit"));
+  EXPECT_FALSE(IsDisallowedPragmaName("synchronous2"));
+}
+
+}  // namespace
+}  // namespace rq::db
