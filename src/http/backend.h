@@ -95,7 +95,7 @@ class Backend {
   virtual Result<QueueResult> Enqueue(command::Request request, const CallOptions& options) = 0;
   // ?wait: calls done(OK) once everything queued before this call is
   // committed, or Timeout.
-  virtual void WaitForQueue(std::chrono::nanoseconds timeout, std::function<void(Status)> done) = 0;
+  virtual void WaitForQueue(std::chrono::nanoseconds timeout, std::function<void(rq::Status)> done) = 0;
 
   // Writes a backup to a new temporary file and returns its path; the caller
   // streams and deletes it.
@@ -108,7 +108,7 @@ class Backend {
   // BEGIN/COMMIT lines are tolerated).
   virtual void LoadDump(std::string sql, const CallOptions& options, Done done) = 0;
   // /boot: the body was streamed to `path` (a temp file the backend owns now).
-  virtual Status Boot(const std::string& path) = 0;
+  virtual rq::Status Boot(const std::string& path) = 0;
 
   virtual Result<bool> Snapshot(uint64_t trailing_logs) = 0;  // false: nothing new (204)
   virtual Result<boost::json::value> Reap() = 0;
@@ -117,8 +117,8 @@ class Backend {
   virtual boost::json::value DebugVars() = 0;  // /debug/vars, whole
   virtual std::vector<NodeInfo> Nodes(bool include_nonvoters, std::chrono::nanoseconds timeout) = 0;
   virtual std::optional<NodeInfo> Leader() = 0;
-  virtual Status StepDown(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout) = 0;
-  virtual Status RemoveNode(const std::string& id, std::chrono::nanoseconds timeout) = 0;
+  virtual rq::Status StepDown(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout) = 0;
+  virtual rq::Status RemoveNode(const std::string& id, std::chrono::nanoseconds timeout) = 0;
 
   // /readyz lines. Each check is (name, ok, detail).
   struct ReadyCheck {
