@@ -1,0 +1,653 @@
+// Cluster: the node driver (Ready contract), disk model and network.
+#include "sim/cluster.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "base/assert.h"
+
+namespace rq::sim {
+namespace {
+
+constexpr size_t kEventsKept = 64;
+// A node drains at most this many Readies per input; more means a livelock.
+constexpr int kReadyRoundsMax = 64;
+
+const char* RoleName(raft::Role role) {
+  switch (role) {
+    case raft::Role::kFollower: return "follower";
+    case raft::Role::kPreCandidate: return "precandidate";
+    case raft::Role::kCandidate: return "candidate";
+    case raft::Role::kLeader: return "leader";
+  }
+  return "?";
+}
+
+const char* MessageName(const raft::Message& message) {
+  static const char* const kNames[] = {"VoteReq",       "VoteResp",   "AppendReq",
+                                       "AppendResp",    "InstallSnap", "TimeoutNow"};
+  return kNames[message.body.index()];
+}
+
+class PrintLogger : public raft::Logger {
+ public:
+  void Log(Level, std::string_view line) override {
+    std::fprintf(stderr, "    raft: %.*s\n", static_cast<int>(line.size()), line.data());
+  }
+  bool Enabled(Level level) const override { return level >= Level::kInfo; }
+};
+
+// One unsynced write; a torn crash keeps a prefix of these.
+struct SnapshotWrite {
+  raft::SnapshotMeta meta;
+  std::string bytes;
+};
+struct EntryWrite {
+  raft::Entry entry;
+};
+struct HardStateWrite {
+  raft::HardState hard_state;
+};
+using Write = std::variant<SnapshotWrite, EntryWrite, HardStateWrite>;
+
+}  // namespace
+
+struct Cluster::Node {
+  NodeId id;
+  bool bootstrapped = false;
+  bool up = false;
+  uint64_t incarnation = 0;
+  raft::MemoryLogStorage live;      // what the core reads
+  raft::MemoryLogStorage durable;   // what survives a crash
+  std::string live_snapshot;        // bytes for live.snapshot()
+  std::string durable_snapshot;
+  Term durable_term;
+  std::unique_ptr<Random> random;
+  std::unique_ptr<raft::Raft> raft;
+  KvModel model;
+  std::optional<raft::Ready> pending;  // written, not yet synced
+  std::vector<Write> writes;           // the unsynced part of `pending`
+  struct Proposal {
+    Term term;
+    std::string data;
+    std::string key;
+  };
+  std::map<LogIndex, Proposal> proposals;
+  std::map<uint64_t, std::string> read_keys;                  // issued, not confirmed
+  std::map<uint64_t, std::pair<LogIndex, std::string>> reads; // confirmed, not served
+  std::map<std::pair<LogIndex, Term>, std::string> incoming_snapshots;
+};
+
+struct Cluster::InFlight {
+  raft::Message message;
+  std::string snapshot;  // attached to InstallSnapshotRequest
+  uint64_t from_incarnation = 0;
+  uint64_t ready_at = 0;
+};
+
+struct Cluster::Event {
+  uint64_t step = 0;
+  uint64_t time = 0;
+  const char* what = "";
+  int node = -1;
+  int peer = -1;
+  uint64_t a = 0;
+  uint64_t b = 0;
+};
+
+Cluster::Cluster(const ClusterOptions& options) : options_(options), random_(options.seed) {
+  RQ_ASSERT(options.voters >= 1);
+  if (options.verbose) logger_ = std::make_unique<PrintLogger>();
+  else logger_ = std::make_unique<raft::NullLogger>();
+  size_t count = options.voters + options.spares;
+  raft::Membership initial;
+  for (size_t i = 0; i < count; ++i) {
+    auto node = std::make_unique<Node>();
+    node->id = NodeId("n" + std::to_string(i + 1));
+    if (i < options.voters) initial.voters.push_back(node->id);
+    nodes_.push_back(std::move(node));
+  }
+  std::sort(initial.voters.begin(), initial.voters.end());
+  link_up_.assign(count, std::vector<bool>(count, true));
+  for (size_t i = 0; i < count; ++i) {
+    Node& node = *nodes_[i];
+    StartNode(node);
+    if (i >= options.voters) continue;
+    node.bootstrapped = true;
+    Status status = node.raft->Bootstrap(initial);
+    RQ_ASSERT_MSG(status.ok(), status.ToString().c_str());
+    ProcessReady(node);
+    if (node.pending) FinishReady(node);
+  }
+}
+
+Cluster::~Cluster() = default;
+
+void Cluster::StartNode(Node& node) {
+  node.live = node.durable;
+  node.live_snapshot = node.durable_snapshot;
+  node.model = KvModel();
+  if (!node.durable_snapshot.empty()) {
+    auto model = KvModel::Decode(node.durable_snapshot);
+    RQ_ASSERT(model.has_value());
+    node.model = *model;
+  }
+  raft::Config config;
+  config.id = node.id;
+  config.election_ticks = options_.election_ticks;
+  config.heartbeat_ticks = options_.heartbeat_ticks;
+  config.check_quorum = options_.check_quorum;
+  config.applied = node.model.applied();
+  node.random = std::make_unique<Random>(random_.Next());
+  node.raft = std::make_unique<raft::Raft>(config, &node.live, node.random.get(), logger_.get());
+  node.up = true;
+  ++node.incarnation;
+}
+
+// ---- Ready processing -------------------------------------------------------
+
+void Cluster::ProcessReady(Node& node) {
+  for (int round = 0; round < kReadyRoundsMax; ++round) {
+    if (!node.up || node.pending || !node.raft->HasReady()) return;
+    WriteReady(node, node.raft->GetReady());
+    // Without unsynced writes there is nothing a crash could lose.
+    if (!node.writes.empty() && random_.Chance(faults_.sync_delay_per_mille, 1000)) return;
+    FinishReady(node);
+  }
+  checker_.Fail(node.id.value() + " keeps producing Readies (livelock)");
+}
+
+void Cluster::WriteReady(Node& node, const raft::Ready& ready) {
+  if (ready.snapshot) {
+    const raft::SnapshotMeta& meta = *ready.snapshot;
+    auto it = node.incoming_snapshots.find({meta.index, meta.term});
+    std::string bytes;
+    if (it == node.incoming_snapshots.end()) {
+      checker_.Fail(node.id.value() + " was told to install a snapshot it never received");
+    } else {
+      bytes = it->second;
+    }
+    node.live.ApplySnapshot(meta);
+    node.live_snapshot = bytes;
+    node.writes.push_back(SnapshotWrite{meta, bytes});
+  }
+  if (!ready.entries.empty()) {
+    LogIndex first = ready.entries.front().index;
+    Term previous;
+    if (first > LogIndex(1)) {
+      auto term = node.live.term(first - 1);
+      if (!term.ok()) checker_.Fail(node.id.value() + " appends after a hole in its log");
+      else previous = *term;
+    }
+    for (const raft::Entry& entry : ready.entries) {
+      checker_.ObserveAppend(node.id, entry, previous);
+      previous = entry.term;
+      node.writes.push_back(EntryWrite{entry});
+    }
+    node.live.Append(ready.entries);
+  }
+  if (ready.hard_state) {
+    node.live.SetHardState(*ready.hard_state);
+    node.writes.push_back(HardStateWrite{*ready.hard_state});
+  }
+  node.pending = ready;
+}
+
+namespace {
+
+// Applies unsynced writes [0, count) to a storage, batching entry runs.
+void ApplyWrites(const std::vector<Write>& writes, size_t count, raft::MemoryLogStorage* storage,
+                 std::string* snapshot, Term* durable_term) {
+  std::vector<raft::Entry> run;
+  auto flush = [&] {
+    if (!run.empty()) storage->Append(run);
+    run.clear();
+  };
+  for (size_t i = 0; i < count; ++i) {
+    if (const auto* entry = std::get_if<EntryWrite>(&writes[i])) {
+      run.push_back(entry->entry);
+      continue;
+    }
+    flush();
+    if (const auto* snap = std::get_if<SnapshotWrite>(&writes[i])) {
+      storage->ApplySnapshot(snap->meta);
+      *snapshot = snap->bytes;
+    } else {
+      const auto& hard = std::get<HardStateWrite>(writes[i]).hard_state;
+      storage->SetHardState(hard);
+      *durable_term = hard.term;
+    }
+  }
+  flush();
+}
+
+}  // namespace
+
+void Cluster::FinishReady(Node& node) {
+  RQ_ASSERT(node.pending.has_value());
+  ApplyWrites(node.writes, node.writes.size(), &node.durable, &node.durable_snapshot,
+              &node.durable_term);
+  node.writes.clear();
+  raft::Ready ready = std::move(*node.pending);
+  node.pending.reset();
+  for (const raft::Message& message : ready.messages) Send(node, message);
+  if (ready.snapshot) InstallSnapshot(node, *ready.snapshot);
+  for (const raft::Entry& entry : ready.committed_entries) ApplyEntry(node, entry);
+  for (const raft::ReadState& read : ready.read_states) {
+    auto it = node.read_keys.find(read.read_id);
+    if (it == node.read_keys.end()) {
+      checker_.Fail(node.id.value() + " confirmed a read it was never asked for");
+      continue;
+    }
+    node.reads[read.read_id] = {read.index, it->second};
+    node.read_keys.erase(it);
+  }
+  ServeReads(node);
+  node.raft->Advance(ready);
+}
+
+void Cluster::InstallSnapshot(Node& node, const raft::SnapshotMeta& meta) {
+  auto model = KvModel::Decode(node.live_snapshot);
+  if (!model || model->applied() != meta.index) {
+    checker_.Fail(node.id.value() + " got snapshot bytes that do not match the snapshot index");
+    return;
+  }
+  if (meta.index < node.model.applied()) {
+    checker_.Fail(node.id.value() + " installed a snapshot behind its applied index");
+  }
+  node.model = *model;
+  checker_.ObserveSnapshot(node.id, meta.index, node.model.chain());
+  node.incoming_snapshots.clear();
+  // Proposals covered by the snapshot have an unknown outcome for the client.
+  node.proposals.erase(node.proposals.begin(), node.proposals.upper_bound(meta.index));
+}
+
+void Cluster::ApplyEntry(Node& node, const raft::Entry& committed) {
+  raft::Entry entry = committed;
+  if (corrupt_next_apply_ == NodeIndex(node.id) && entry.type == raft::EntryType::kNormal) {
+    entry.data = "set corrupted 1";
+    corrupt_next_apply_.reset();
+  }
+  LogIndex before = node.model.applied();
+  if (entry.index != before + 1) {
+    checker_.ObserveApply(node.id, before, entry, node.model.chain());
+    return;
+  }
+  node.model.Apply(entry);
+  checker_.ObserveApply(node.id, before, entry, node.model.chain());
+  auto it = node.proposals.find(entry.index);
+  if (it != node.proposals.end() && it->second.term == entry.term && it->second.data == entry.data) {
+    checker_.ObserveAck(entry.index, it->second.key);
+    ++acks_;
+  }
+  node.proposals.erase(node.proposals.begin(), node.proposals.upper_bound(entry.index));
+}
+
+void Cluster::ServeReads(Node& node) {
+  for (auto it = node.reads.begin(); it != node.reads.end();) {
+    const auto& [index, key] = it->second;
+    if (index > node.model.applied()) {
+      ++it;
+      continue;
+    }
+    checker_.ObserveReadServed(it->first, index, node.model.applied(), node.model.Get(key));
+    it = node.reads.erase(it);
+  }
+}
+
+// ---- Network ----------------------------------------------------------------
+
+void Cluster::Send(Node& from, const raft::Message& message) {
+  size_t to = NodeIndex(message.to);
+  if (to >= nodes_.size()) return;  // addressed to a node that never existed
+  if (random_.Chance(faults_.drop_per_mille, 1000)) return;
+  InFlight flight;
+  flight.message = message;
+  flight.from_incarnation = from.incarnation;
+  flight.ready_at = now_ + random_.Range(0, faults_.delay_ticks_max);
+  if (const auto* install = std::get_if<raft::InstallSnapshotRequest>(&message.body)) {
+    if (install->meta.index != from.live.snapshot().index) {
+      checker_.Fail(from.id.value() + " sent a snapshot it does not hold");
+    }
+    flight.snapshot = from.live_snapshot;
+  }
+  if (random_.Chance(faults_.duplicate_per_mille, 1000)) network_.push_back(flight);
+  network_.push_back(std::move(flight));
+}
+
+// Blocked nodes take no input; a snapshot's delivery is reported back to its
+// sender, so a blocked sender holds its snapshots back too.
+bool Cluster::CanDeliver(const InFlight& flight) const {
+  if (flight.ready_at > now_ || nodes_[NodeIndex(flight.message.to)]->pending) return false;
+  if (!std::holds_alternative<raft::InstallSnapshotRequest>(flight.message.body)) return true;
+  const Node& sender = *nodes_[NodeIndex(flight.message.from)];
+  return !(sender.up && sender.pending && sender.incarnation == flight.from_incarnation);
+}
+
+size_t Cluster::DeliverableCount() const {
+  size_t count = 0;
+  for (const InFlight& flight : network_) count += CanDeliver(flight) ? 1 : 0;
+  return count;
+}
+
+void Cluster::Deliver(size_t pick) {
+  size_t position = 0;
+  for (; position < network_.size(); ++position) {
+    if (!CanDeliver(network_[position])) continue;
+    if (pick == 0) break;
+    --pick;
+  }
+  RQ_ASSERT(position < network_.size());
+  InFlight flight = std::move(network_[position]);
+  network_.erase(network_.begin() + static_cast<ptrdiff_t>(position));
+  size_t from = NodeIndex(flight.message.from);
+  size_t to = NodeIndex(flight.message.to);
+  Node& target = *nodes_[to];
+  bool delivered = target.up && link_up_[from][to];
+  Step(delivered ? MessageName(flight.message) : "lost", static_cast<int>(to),
+       static_cast<int>(from), flight.message.term.value(), 0);
+  if (std::holds_alternative<raft::InstallSnapshotRequest>(flight.message.body)) {
+    Node& sender = *nodes_[from];
+    if (sender.up && sender.incarnation == flight.from_incarnation) {
+      sender.raft->ReportSnapshot(target.id, delivered);
+      ProcessReady(sender);
+    }
+    if (delivered) {
+      const auto& meta = std::get<raft::InstallSnapshotRequest>(flight.message.body).meta;
+      target.incoming_snapshots[{meta.index, meta.term}] = flight.snapshot;
+    }
+  }
+  if (delivered) {
+    target.raft->Step(flight.message);
+    ProcessReady(target);
+  }
+  Check();
+}
+
+void Cluster::SetLink(size_t from, size_t to, bool up) {
+  Step(up ? "link-up" : "link-down", static_cast<int>(from), static_cast<int>(to), 0, 0);
+  link_up_[from][to] = up;
+  Check();
+}
+
+void Cluster::Isolate(size_t node) {
+  Step("isolate", static_cast<int>(node), -1, 0, 0);
+  for (size_t other = 0; other < nodes_.size(); ++other) {
+    if (other == node) continue;
+    link_up_[node][other] = false;
+    link_up_[other][node] = false;
+  }
+  Check();
+}
+
+void Cluster::HealNetwork() {
+  Step("heal", -1, -1, 0, 0);
+  for (auto& row : link_up_) std::fill(row.begin(), row.end(), true);
+  Check();
+}
+
+bool Cluster::IsPartitioned() const {
+  for (const auto& row : link_up_) {
+    if (std::find(row.begin(), row.end(), false) != row.end()) return true;
+  }
+  return false;
+}
+
+// ---- Node events ------------------------------------------------------------
+
+void Cluster::TickAll() {
+  ++now_;
+  Step("tick", -1, -1, now_, 0);
+  for (auto& node : nodes_) {
+    if (!node->up || node->pending) continue;  // a blocked node misses the tick
+    node->raft->Tick();
+    ProcessReady(*node);
+  }
+  Check();
+}
+
+void Cluster::Sync(size_t index) {
+  Node& node = *nodes_[index];
+  Step("sync", static_cast<int>(index), -1, node.writes.size(), 0);
+  if (node.up && node.pending) {
+    FinishReady(node);
+    ProcessReady(node);
+  }
+  Check();
+}
+
+void Cluster::Crash(size_t index) {
+  Node& node = *nodes_[index];
+  size_t kept = 0;
+  if (faults_.tear_on_crash && !node.writes.empty()) kept = random_.Range(0, node.writes.size());
+  Step("crash", static_cast<int>(index), -1, kept, node.writes.size());
+  if (!node.up) return;
+  ApplyWrites(node.writes, kept, &node.durable, &node.durable_snapshot, &node.durable_term);
+  node.writes.clear();
+  node.pending.reset();
+  node.raft.reset();
+  node.up = false;
+  node.proposals.clear();
+  node.read_keys.clear();
+  node.reads.clear();
+  node.incoming_snapshots.clear();
+  Check();
+}
+
+void Cluster::Restart(size_t index) {
+  Node& node = *nodes_[index];
+  Step("restart", static_cast<int>(index), -1, node.durable.last_index().value(),
+       node.durable_term.value());
+  if (node.up) return;
+  StartNode(node);
+  checker_.ObserveRestart(node.id, node.durable_term, node.raft->term());
+  checker_.ObserveSnapshot(node.id, node.model.applied(), node.model.chain());
+  ProcessReady(node);
+  Check();
+}
+
+Status Cluster::Propose(size_t index, const std::string& key, bool increment) {
+  Node& node = *nodes_[index];
+  std::string data = increment ? KvModel::IncrCommand(key) : KvModel::SetCommand(key, next_value_++);
+  Step("propose", static_cast<int>(index), -1, 0, 0);
+  if (!node.up || node.pending) return Status::Unavailable("node down or blocked");
+  bool leader = node.raft->role() == raft::Role::kLeader;
+  Result<LogIndex> result = node.raft->Propose(data);
+  if (result.ok()) {
+    if (!leader) checker_.Fail(node.id.value() + " accepted a proposal as a non-leader");
+    node.proposals[*result] = {node.raft->term(), data, key};
+    events_[(steps_ - 1) % kEventsKept].a = result->value();
+  } else if (!leader && !result.status().IsNotLeader()) {
+    checker_.Fail(node.id.value() + " refused a proposal as a non-leader with " +
+                  result.status().ToString());
+  }
+  ProcessReady(node);
+  Check();
+  return result.status();
+}
+
+Status Cluster::ReadIndex(size_t index, const std::string& key) {
+  Node& node = *nodes_[index];
+  uint64_t read_id = next_read_id_++;
+  Step("read", static_cast<int>(index), -1, read_id, 0);
+  if (!node.up || node.pending) return Status::Unavailable("node down or blocked");
+  checker_.ObserveReadIssued(read_id, key);
+  bool leader = node.raft->role() == raft::Role::kLeader;
+  Status status = node.raft->ReadIndex(read_id);
+  if (status.ok()) {
+    if (!leader) checker_.Fail(node.id.value() + " accepted a ReadIndex as a non-leader");
+    node.read_keys[read_id] = key;
+  }
+  ProcessReady(node);
+  Check();
+  return status;
+}
+
+Status Cluster::ChangeMembership(size_t index, const raft::ConfigChange& change) {
+  Node& node = *nodes_[index];
+  Step("config", static_cast<int>(index), static_cast<int>(NodeIndex(change.node)),
+       static_cast<uint64_t>(change.type), 0);
+  if (!node.up || node.pending) return Status::Unavailable("node down or blocked");
+  Result<LogIndex> result = node.raft->ProposeConfigChange(change);
+  ProcessReady(node);
+  Check();
+  return result.status();
+}
+
+Status Cluster::TransferLeadership(size_t index, size_t target) {
+  Node& node = *nodes_[index];
+  Step("transfer", static_cast<int>(index), static_cast<int>(target), 0, 0);
+  if (!node.up || node.pending) return Status::Unavailable("node down or blocked");
+  Status status = node.raft->TransferLeadership(nodes_[target]->id);
+  ProcessReady(node);
+  Check();
+  return status;
+}
+
+Status Cluster::Compact(size_t index, uint64_t trailing_entries) {
+  Node& node = *nodes_[index];
+  LogIndex applied = node.model.applied();
+  Step("compact", static_cast<int>(index), -1, applied.value(), trailing_entries);
+  if (!node.up || node.pending) return Status::Unavailable("node down or blocked");
+  if (applied <= node.live.snapshot().index) return Status::OK();
+  Result<raft::SnapshotMeta> meta = node.raft->SnapshotMetaFor(applied);
+  if (!meta.ok()) {
+    checker_.Fail(node.id.value() + " has no snapshot meta for its applied index: " +
+                  meta.status().ToString());
+    return meta.status();
+  }
+  if (meta->index != applied || meta->membership != node.model.membership()) {
+    checker_.Fail(node.id.value() + " snapshot meta disagrees with the applied membership");
+  }
+  LogIndex compact_to = LogIndex(applied.value() - std::min(trailing_entries, applied.value()));
+  // The store writes and fsyncs the snapshot before telling the core, so the
+  // durable log is compacted at the same moment as the live one.
+  node.live.CreateSnapshot(*meta, compact_to);
+  node.durable.CreateSnapshot(*meta, compact_to);
+  node.live_snapshot = node.durable_snapshot = node.model.Encode();
+  Status status = node.raft->Compact(applied, trailing_entries);
+  if (!status.ok()) checker_.Fail(node.id.value() + " refused Compact: " + status.ToString());
+  checker_.ObserveSnapshot(node.id, applied, node.model.chain());
+  ProcessReady(node);
+  Check();
+  return Status::OK();
+}
+
+// ---- Checks, reports, helpers ----------------------------------------------
+
+void Cluster::Check() {
+  for (const auto& node : nodes_) {
+    if (!node->up) continue;
+    const raft::Raft& core = *node->raft;
+    checker_.ObserveNode(node->id, core.role(), core.term(), core.commit_index(), core.last_index());
+    if (core.role() == raft::Role::kLeader) checker_.ObserveLeaderLog(node->id, core.term(), node->live);
+  }
+}
+
+void Cluster::Step(const char* what, int node, int peer, uint64_t a, uint64_t b) {
+  ++steps_;
+  Event event{steps_, now_, what, node, peer, a, b};
+  if (events_.size() < kEventsKept) events_.push_back(event);
+  else events_[(steps_ - 1) % kEventsKept] = event;
+  if (!options_.verbose) return;
+  std::fprintf(stderr, "step %llu t=%llu %s node=%d peer=%d a=%llu b=%llu\n",
+               static_cast<unsigned long long>(steps_), static_cast<unsigned long long>(now_), what,
+               node + 1, peer + 1, static_cast<unsigned long long>(a),
+               static_cast<unsigned long long>(b));
+}
+
+void Cluster::DrainNetwork() {
+  for (int round = 0; round < 100000; ++round) {
+    bool progress = false;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (nodes_[i]->up && nodes_[i]->pending) {
+        Sync(i);
+        progress = true;
+      }
+    }
+    if (size_t count = DeliverableCount(); count > 0) {
+      Deliver(random_.Uniform(count));
+      progress = true;
+    }
+    if (!progress) return;
+  }
+  checker_.Fail("network never drains");
+}
+
+void Cluster::Stabilize(uint32_t ticks) {
+  for (uint32_t i = 0; i < ticks; ++i) {
+    DrainNetwork();
+    TickAll();
+  }
+  DrainNetwork();
+}
+
+std::optional<size_t> Cluster::Leader() const {
+  std::optional<size_t> best;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& node = *nodes_[i];
+    if (!node.up || node.raft->role() != raft::Role::kLeader) continue;
+    if (!best || node.raft->term() > nodes_[*best]->raft->term()) best = i;
+  }
+  return best;
+}
+
+bool Cluster::IsUp(size_t node) const { return nodes_[node]->up; }
+bool Cluster::IsBlocked(size_t node) const { return nodes_[node]->pending.has_value(); }
+const NodeId& Cluster::Id(size_t node) const { return nodes_[node]->id; }
+const raft::Raft* Cluster::Core(size_t node) const { return nodes_[node]->raft.get(); }
+const KvModel& Cluster::Model(size_t node) const { return nodes_[node]->model; }
+
+size_t Cluster::blocked_count() const {
+  size_t count = 0;
+  for (const auto& node : nodes_) count += node->pending ? 1 : 0;
+  return count;
+}
+
+std::vector<size_t> Cluster::DownNodes() const {
+  std::vector<size_t> down;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i]->up) down.push_back(i);
+  }
+  return down;
+}
+
+size_t Cluster::NodeIndex(const NodeId& id) const {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i]->id == id) return i;
+  }
+  return nodes_.size();
+}
+
+std::string Cluster::Report(size_t events) const {
+  std::ostringstream out;
+  for (const auto& node : nodes_) {
+    out << node->id << (node->up ? " up" : " down");
+    if (node->up) {
+      const raft::Raft& core = *node->raft;
+      out << " role=" << RoleName(core.role()) << " term=" << core.term()
+          << " commit=" << core.commit_index() << " last=" << core.last_index();
+    } else {
+      out << " durable_term=" << node->durable_term << " durable_last=" << node->durable.last_index();
+    }
+    out << " applied=" << node->model.applied() << " snapshot=" << node->live.snapshot().index
+        << (node->pending ? " blocked" : "") << "\n";
+  }
+  std::vector<Event> ordered = events_;
+  std::sort(ordered.begin(), ordered.end(),
+            [](const Event& x, const Event& y) { return x.step < y.step; });
+  size_t skip = ordered.size() > events ? ordered.size() - events : 0;
+  for (size_t i = skip; i < ordered.size(); ++i) {
+    const Event& e = ordered[i];
+    out << "  step " << e.step << " t=" << e.time << " " << e.what;
+    if (e.node >= 0) out << " " << nodes_[static_cast<size_t>(e.node)]->id;
+    if (e.peer >= 0 && static_cast<size_t>(e.peer) < nodes_.size()) {
+      out << " peer=" << nodes_[static_cast<size_t>(e.peer)]->id;
+    }
+    out << " a=" << e.a << " b=" << e.b << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace rq::sim
