@@ -1,0 +1,206 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "store/write_queue.h"
+
+namespace rq::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("rq-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::remove_all(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+StoreOptions TestOptions(const std::string& dir) {
+  StoreOptions options;
+  options.data_dir = dir;
+  options.node_id = NodeId("1");
+  options.raft_addr = "127.0.0.1:4002";
+  options.api_addr = "127.0.0.1:4001";
+  options.tick = 10ms;
+  options.snapshot_interval = 100ms;
+  return options;
+}
+
+std::unique_ptr<Store> OpenStarted(const StoreOptions& options) {
+  auto store = Store::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  if (!store.ok()) return nullptr;
+  EXPECT_TRUE((*store)->Start(true).ok());
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!(*store)->is_leader() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE((*store)->is_leader());
+  return std::move(store).value();
+}
+
+command::Request Sql(std::vector<std::string> statements, bool transaction = false) {
+  command::Request request;
+  for (auto& sql : statements) request.statements.push_back(command::Statement{std::move(sql), {}, false});
+  request.transaction = transaction;
+  return request;
+}
+
+Result<command::Response> ExecuteSync(Store& store, command::Request request) {
+  std::promise<Result<command::Response>> promise;
+  store.Execute(std::move(request), WriteOptions{}, [&](Result<command::Response> r) { promise.set_value(std::move(r)); });
+  return promise.get_future().get();
+}
+
+Result<command::Response> QuerySync(Store& store, command::Request request,
+                                    command::Consistency level = command::Consistency::kWeak) {
+  std::promise<Result<command::Response>> promise;
+  ReadOptions options;
+  options.level = level;
+  store.Query(std::move(request), options, [&](Result<command::Response> r) { promise.set_value(std::move(r)); });
+  return promise.get_future().get();
+}
+
+int64_t CountRows(Store& store, command::Consistency level = command::Consistency::kWeak) {
+  auto response = QuerySync(store, Sql({"SELECT COUNT(*) FROM foo"}), level);
+  EXPECT_TRUE(response.ok());
+  if (!response.ok() || response->results.empty() || response->results[0].values.empty()) return -1;
+  return std::get<int64_t>(response->results[0].values[0][0]);
+}
+
+TEST(StoreTest, SingleNodeWritesAndReadsAtEveryLevel) {
+  TempDir dir;
+  auto store = OpenStarted(TestOptions(dir.path()));
+  ASSERT_NE(store, nullptr);
+  auto created = ExecuteSync(*store, Sql({"CREATE TABLE foo (id INTEGER NOT NULL PRIMARY KEY, name TEXT)"}));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  auto inserted = ExecuteSync(*store, Sql({"INSERT INTO foo(name) VALUES(\"fiona\")"}));
+  ASSERT_TRUE(inserted.ok());
+  ASSERT_EQ(inserted->results.size(), 1u);
+  EXPECT_EQ(inserted->results[0].last_insert_id, 1);
+  EXPECT_EQ(inserted->results[0].rows_affected, 1);
+  EXPECT_GT(inserted->raft_index, created->raft_index);
+  for (auto level : {command::Consistency::kNone, command::Consistency::kWeak, command::Consistency::kLinearizable,
+                     command::Consistency::kStrong, command::Consistency::kAuto}) {
+    EXPECT_EQ(CountRows(*store, level), 1) << static_cast<int>(level);
+  }
+  store->Stop();
+}
+
+TEST(StoreTest, DisallowedPragmaIsRefusedForTheWholeRequest) {
+  TempDir dir;
+  auto store = OpenStarted(TestOptions(dir.path()));
+  ASSERT_NE(store, nullptr);
+  auto response = ExecuteSync(*store, Sql({"CREATE TABLE foo (id INTEGER)", "PRAGMA journal_mode=DELETE"}));
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->error, "disallowed pragma");
+  EXPECT_TRUE(response->results.empty());
+  auto check = QuerySync(*store, Sql({"SELECT name FROM sqlite_master"}));
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->results[0].values.empty()) << "nothing of the refused request may run";
+}
+
+TEST(StoreTest, RestartReplaysTheLogExactlyOnce) {
+  TempDir dir;
+  {
+    auto store = OpenStarted(TestOptions(dir.path()));
+    ASSERT_TRUE(ExecuteSync(*store, Sql({"CREATE TABLE foo (id INTEGER PRIMARY KEY, v INTEGER)"})).ok());
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(ExecuteSync(*store, Sql({"INSERT INTO foo(v) VALUES(1)"})).ok());
+    store->Stop();
+  }
+  for (int restart = 0; restart < 3; ++restart) {
+    auto store = OpenStarted(TestOptions(dir.path()));
+    ASSERT_NE(store, nullptr);
+    // Wait until the replayed entries are applied: a write after them.
+    ASSERT_TRUE(ExecuteSync(*store, Sql({"INSERT INTO foo(v) VALUES(2)"})).ok());
+    EXPECT_EQ(CountRows(*store), 51 + restart);
+    store->Stop();
+  }
+}
+
+TEST(StoreTest, SnapshotCompactsAndRestartKeepsEverything) {
+  TempDir dir;
+  {
+    auto store = OpenStarted(TestOptions(dir.path()));
+    ASSERT_TRUE(ExecuteSync(*store, Sql({"CREATE TABLE foo (id INTEGER PRIMARY KEY, v INTEGER)"})).ok());
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(ExecuteSync(*store, Sql({"INSERT INTO foo(v) VALUES(1)"})).ok());
+    auto taken = store->Snapshot(0);
+    ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+    EXPECT_TRUE(*taken);
+    auto again = store->Snapshot(0);
+    ASSERT_TRUE(again.ok());
+    EXPECT_FALSE(*again) << "nothing new since the last snapshot";
+    EXPECT_GE(store->status().snapshot_index.value(), 21u);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(ExecuteSync(*store, Sql({"INSERT INTO foo(v) VALUES(1)"})).ok());
+    store->Stop();
+  }
+  auto store = OpenStarted(TestOptions(dir.path()));
+  ASSERT_TRUE(ExecuteSync(*store, Sql({"INSERT INTO foo(v) VALUES(1)"})).ok());
+  EXPECT_EQ(CountRows(*store), 26);
+}
+
+TEST(StoreTest, EntryCountTriggersAutomaticSnapshot) {
+  TempDir dir;
+  StoreOptions options = TestOptions(dir.path());
+  options.snapshot_entries = 10;
+  auto store = OpenStarted(options);
+  ASSERT_TRUE(ExecuteSync(*store, Sql({"CREATE TABLE foo (id INTEGER PRIMARY KEY, v INTEGER)"})).ok());
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(ExecuteSync(*store, Sql({"INSERT INTO foo(v) VALUES(1)"})).ok());
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (store->status().snapshots_taken == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GT(store->status().snapshots_taken, 0u);
+}
+
+TEST(StoreTest, ConcurrentWritersAreAllAppliedOnce) {
+  TempDir dir;
+  auto store = OpenStarted(TestOptions(dir.path()));
+  ASSERT_TRUE(ExecuteSync(*store, Sql({"CREATE TABLE foo (id INTEGER PRIMARY KEY, v INTEGER)"})).ok());
+  std::vector<std::thread> writers;
+  std::atomic<int> ok{0};
+  for (int w = 0; w < 8; ++w) {
+    writers.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        if (ExecuteSync(*store, Sql({"INSERT INTO foo(v) VALUES(1)"})).ok()) ++ok;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(ok.load(), 200);
+  EXPECT_EQ(CountRows(*store), 200);
+}
+
+TEST(StoreTest, QueuedWritesCommitAndWaitFlushes) {
+  TempDir dir;
+  auto store = OpenStarted(TestOptions(dir.path()));
+  ASSERT_TRUE(ExecuteSync(*store, Sql({"CREATE TABLE foo (id INTEGER PRIMARY KEY, v INTEGER)"})).ok());
+  WriteQueue queue(store.get(), WriteQueueOptions{});
+  uint64_t last = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto sequence = queue.Enqueue(Sql({"INSERT INTO foo(v) VALUES(1)"}), WriteOptions{}, 1s);
+    ASSERT_TRUE(sequence.ok());
+    EXPECT_GT(*sequence, last);
+    last = *sequence;
+  }
+  std::promise<Status> flushed;
+  queue.WaitForFlush(5s, [&](Status s) { flushed.set_value(s); });
+  EXPECT_TRUE(flushed.get_future().get().ok());
+  EXPECT_GE(queue.committed_sequence(), last);
+  EXPECT_EQ(CountRows(*store), 10);
+  queue.Stop();
+}
+
+}  // namespace
+}  // namespace rq::store
