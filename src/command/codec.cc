@@ -4,7 +4,9 @@
 #include <zlib.h>
 
 #include <limits>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "command.pb.h"
 
@@ -18,16 +20,28 @@ static_assert(static_cast<int>(CommandType::kExecuteQuery) == proto::Command::EX
 static_assert(static_cast<int>(CommandType::kLoad) == proto::Command::LOAD);
 static_assert(static_cast<int>(CommandType::kNoop) == proto::Command::NOOP);
 
+// std::visit, not a switch on index(): a new Value alternative in types.h
+// must fail to compile here rather than crash at run time.
 void ValueToProto(const Value& value, proto::Value* out) {
-  switch (value.index()) {
-    case 0: out->set_is_null(true); break;
-    case 1: out->set_i(std::get<int64_t>(value)); break;
-    case 2: out->set_d(std::get<double>(value)); break;
-    case 3: out->set_s(std::get<std::string>(value)); break;
-    case 4: out->set_y(std::get<Blob>(value).bytes); break;
-    case 5: out->set_b(std::get<bool>(value)); break;
-    default: RQ_ASSERT(false);
-  }
+  std::visit(
+      [out](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          out->set_is_null(true);
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          out->set_i(v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          out->set_d(v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          out->set_s(v);
+        } else if constexpr (std::is_same_v<T, Blob>) {
+          out->set_y(v.bytes);
+        } else {
+          static_assert(std::is_same_v<T, bool>, "Value gained a kind the codec does not encode");
+          out->set_b(v);
+        }
+      },
+      value);
 }
 
 Result<Value> ValueFromProto(const proto::Value& value) {

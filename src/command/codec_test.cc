@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -54,6 +55,21 @@ TEST(CommandCodecTest, DoubleEdgeValuesRoundTrip) {
     EXPECT_EQ(got, d);
     EXPECT_EQ(std::signbit(got), std::signbit(d));
   }
+}
+
+TEST(CommandCodecTest, NanParameterKeepsItsBits) {
+  const double nan = std::bit_cast<double>(uint64_t{0xffffffff00003300});
+  Command command{CommandType::kExecute, OneStatement("SELECT ?"), ""};
+  command.request.statements[0].parameters.push_back({"", Value{nan}});
+  Command back = RoundTrip(command);
+  double got = std::get<double>(back.request.statements[0].parameters[0].value);
+  EXPECT_EQ(std::bit_cast<uint64_t>(got), std::bit_cast<uint64_t>(nan));
+}
+
+TEST(CommandCodecTest, InvalidUtf8TextRoundTrips) {
+  Command command{CommandType::kExecute, OneStatement("SELECT '\xff\xfe'"), ""};
+  command.request.statements[0].parameters.push_back({"\xc3", Value{std::string("\x80\x80")}});
+  EXPECT_EQ(RoundTrip(command), command);
 }
 
 TEST(CommandCodecTest, BoolFalseAndZeroIntegerKeepTheirKind) {

@@ -268,7 +268,17 @@ class Rewriter {
     size_t end = tokens_[last].offset + tokens_[last].size;
     // Keep a literal from gluing onto what follows: random()AS -> 123 AS.
     if (end < sql_.size() && IsIdentifierByte(sql_[end])) text.push_back(' ');
+    // Or onto what precedes: the illegal token 1e+ must not become 1e+123.
+    if (GluesOntoPrevious(begin)) text.insert(text.begin(), ' ');
     edits_.push_back(Edit{begin, end - begin, std::move(text)});
+  }
+
+  bool GluesOntoPrevious(size_t begin) const {
+    if (begin == 0) return false;
+    char previous = sql_[begin - 1];
+    if (IsIdentifierByte(previous)) return true;
+    bool sign = previous == '+' || previous == '-';
+    return sign && begin >= 2 && (sql_[begin - 2] == 'e' || sql_[begin - 2] == 'E');
   }
 
   void Insert(size_t offset, std::string text) { edits_.push_back(Edit{offset, 0, std::move(text)}); }

@@ -19,6 +19,11 @@
 // the byte ranges of rewritten calls. SQL that does not lex is passed through
 // (the lexable part is still rewritten) so SQLite reports the syntax error.
 //
+// The caller injects randomness and the clock, so tests are deterministic;
+// production passes std::chrono::system_clock::now() and a Random seeded
+// from std::random_device (RANDOM() is not meant to be unpredictable, only
+// identical on every replica).
+//
 // Thread-safety: free functions; Random is the caller's and not shared.
 #pragma once
 
