@@ -361,25 +361,22 @@ Status Database::LoadImage(const std::string& path) {
   RQ_RETURN_IF_ERROR(CheckHeader(path));
   TempFile copy(path + ".load");
   RQ_RETURN_IF_ERROR(MakeRollbackCopy(path, copy.path()));
-  Result<DbPtr> source = OpenRaw(copy.path(), SQLITE_OPEN_READONLY);
-  if (!source.ok()) return Invalid(source.status().message());
   std::lock_guard lock(writer_mu_);
   Connection& writer = *writer_;
   writer.RollbackIfOpen();
-  Result<std::string> source_page = QueryOne(source->get(), "PRAGMA page_size");
   Result<std::string> writer_page = writer.QueryText("PRAGMA page_size");
-  if (!source_page.ok()) return Invalid(source_page.status().message());
   if (!writer_page.ok()) return writer_page.status();
-  if (*source_page == *writer_page) return CopyPages(writer.handle(), source->get());
-  // A WAL-mode destination cannot change its page size: leave WAL for the
-  // copy, then return to it.
-  RQ_RETURN_IF_ERROR(writer.ExecInternal("PRAGMA journal_mode=DELETE"));
-  const Status copied = CopyPages(writer.handle(), source->get());
-  Result<std::string> mode = writer.QueryText("PRAGMA journal_mode=WAL");
-  RQ_RETURN_IF_ERROR(copied);
-  if (!mode.ok()) return mode.status();
-  if (*mode != "wal") return Status::IOError("cannot return to WAL mode after load");
-  return Status::OK();
+  Result<DbPtr> source = OpenRaw(copy.path(), SQLITE_OPEN_READWRITE);
+  if (!source.ok()) return Invalid(source.status().message());
+  Result<std::string> source_page = QueryOne(source->get(), "PRAGMA page_size");
+  if (!source_page.ok()) return Invalid(source_page.status().message());
+  if (*source_page != *writer_page) {
+    // A WAL database cannot change its page size, and leaving WAL would need
+    // every reader gone; so the private copy takes the live page size instead.
+    const std::string resize = "PRAGMA page_size=" + *writer_page + "; VACUUM;";
+    RQ_RETURN_IF_ERROR(ExecRaw(source->get(), resize.c_str()));
+  }
+  return CopyPages(writer.handle(), source->get());
 }
 
 command::Response Database::LoadDump(const std::string& sql) {
