@@ -1,0 +1,314 @@
+#include "http/handler.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <random>
+
+#include "http/handler_internal.h"
+#include "http/json_writer.h"
+#include "http/request_parser.h"
+#include "http/response_json.h"
+
+namespace rq::http {
+
+namespace {
+
+using Nanos = std::chrono::nanoseconds;
+constexpr std::string_view kSqliteMagic{"SQLite format 3\0", 16};
+
+struct Route {
+  std::string_view path;
+  bool prefix;
+  Endpoint endpoint;
+};
+
+// rqlite's order: prefix routes first, then exact ones.
+constexpr Route kRoutes[] = {
+    {"/db/execute", true, Endpoint::kExecute},   {"/db/query", true, Endpoint::kQuery},
+    {"/db/request", true, Endpoint::kRequest},   {"/db/backup", true, Endpoint::kBackup},
+    {"/db/load", true, Endpoint::kLoad},         {"/db/sql", true, Endpoint::kSql},
+    {"/remove", true, Endpoint::kRemove},        {"/status", true, Endpoint::kStatus},
+    {"/nodes", true, Endpoint::kNodes},          {"/readyz", true, Endpoint::kReadyz},
+    {"/debug/pprof", true, Endpoint::kPprof},    {"/console/", true, Endpoint::kConsole},
+    {"/boot", false, Endpoint::kBoot},           {"/snapshot", false, Endpoint::kSnapshot},
+    {"/reap", false, Endpoint::kReap},           {"/leader", false, Endpoint::kLeader},
+    {"/licenses", false, Endpoint::kLicenses},   {"/debug/vars", false, Endpoint::kDebugVars},
+    {"/console", false, Endpoint::kConsoleRedirect}, {"/", false, Endpoint::kRoot},
+};
+
+struct EndpointRule {
+  std::vector<std::string_view> methods;
+  std::vector<std::string_view> perms;  // all required
+};
+
+EndpointRule RuleFor(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kExecute: return {{"POST"}, {"execute"}};
+    case Endpoint::kQuery: return {{"GET", "POST"}, {"query"}};
+    case Endpoint::kRequest: return {{"POST"}, {"query", "execute"}};
+    case Endpoint::kSql: return {{"GET", "POST"}, {"query"}};
+    case Endpoint::kBackup: return {{"GET"}, {"backup"}};
+    case Endpoint::kLoad: return {{"POST"}, {"load"}};
+    case Endpoint::kBoot: return {{"POST"}, {"load"}};
+    case Endpoint::kRemove: return {{"DELETE"}, {"remove"}};
+    case Endpoint::kLeader: return {{"GET", "POST"}, {"leader-ops"}};
+    case Endpoint::kSnapshot: return {{"POST"}, {"snapshot"}};
+    case Endpoint::kReap: return {{"POST"}, {"snapshot"}};
+    case Endpoint::kNodes:
+    case Endpoint::kStatus:
+    case Endpoint::kDebugVars:
+    case Endpoint::kPprof:
+    case Endpoint::kLicenses: return {{"GET"}, {"status"}};
+    case Endpoint::kReadyz: return {{"GET"}, {"ready"}};
+    case Endpoint::kConsole: return {{"GET", "HEAD"}, {"ui"}};
+    case Endpoint::kRoot:
+    case Endpoint::kConsoleRedirect:
+    case Endpoint::kNotFound: return {{}, {}};
+  }
+  return {{}, {}};
+}
+
+constexpr std::string_view kLicenses =
+    "rqlite-cpp is a C++ reimplementation of the rqlite HTTP API.\n"
+    "It links SQLite (public domain), Boost (Boost Software License 1.0),\n"
+    "OpenSSL (Apache License 2.0), zlib (zlib license), protobuf (BSD-3-Clause),\n"
+    "spdlog and fmt (MIT) and libedit (BSD-3-Clause).\n";
+
+constexpr std::string_view kConsolePage =
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>rqlite console</title></head>"
+    "<body><h1>rqlite console</h1><textarea id=\"q\" rows=\"6\" cols=\"80\"></textarea><br>"
+    "<button onclick=\"run()\">Query</button><pre id=\"out\"></pre><script>"
+    "async function run(){const r=await fetch('/db/request?pretty',{method:'POST',"
+    "headers:{'Content-Type':'application/json'},body:JSON.stringify([document.getElementById('q').value])});"
+    "document.getElementById('out').textContent=await r.text();}</script></body></html>";
+
+}  // namespace
+
+namespace internal {
+
+HttpReply PlainReply(int status, std::string_view message) {
+  HttpReply reply;
+  reply.status = status;
+  reply.SetHeader("Content-Type", "text/plain; charset=utf-8");
+  reply.SetHeader("X-Content-Type-Options", "nosniff");
+  reply.body = std::string(message) + "\n";
+  return reply;
+}
+
+HttpReply JsonReply(std::string body) {
+  HttpReply reply;
+  reply.SetHeader("Content-Type", std::string(kJsonType));
+  reply.body = std::move(body);
+  return reply;
+}
+
+HttpReply RedirectReply(int status, std::string location) {
+  HttpReply reply;
+  reply.status = status;
+  reply.SetHeader("Location", std::move(location));
+  return reply;
+}
+
+// "/status?key=a" -> ("/status", "key=a")
+std::pair<std::string, std::string> SplitTarget(std::string_view target) {
+  const size_t question = target.find('?');
+  if (question == std::string_view::npos) return {std::string(target), ""};
+  return {std::string(target.substr(0, question)), std::string(target.substr(question + 1))};
+}
+
+bool IsTextPlain(std::string_view content_type) {
+  constexpr std::string_view kPlain = "text/plain";
+  if (content_type.size() < kPlain.size()) return false;
+  for (size_t i = 0; i < kPlain.size(); i++) {
+    if (std::tolower(static_cast<unsigned char>(content_type[i])) != kPlain[i]) return false;
+  }
+  return content_type.size() == kPlain.size() || content_type[kPlain.size()] == ';' ||
+         content_type[kPlain.size()] == ' ';
+}
+
+std::string TempPath(const std::string& dir, std::string_view stem) {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  std::error_code ec;
+  const std::filesystem::path base = dir.empty() ? std::filesystem::temp_directory_path(ec) : std::filesystem::path(dir);
+  return (base / (std::string(stem) + std::to_string(random()))).string();
+}
+
+// Gzips `source` into a new temporary file, in bounded chunks.
+Result<std::string> GzipFile(const std::string& source, const std::string& temp_dir) {
+  std::FILE* input = std::fopen(source.c_str(), "rb");
+  if (input == nullptr) return Status::IOError("cannot open backup " + source);
+  const std::string target = TempPath(temp_dir, "rqlite-backup-gz-");
+  gzFile output = gzopen(target.c_str(), "wb");
+  if (output == nullptr) {
+    std::fclose(input);
+    return Status::IOError("cannot create " + target);
+  }
+  std::vector<char> chunk(1 << 16);
+  bool ok = true;
+  size_t count = 0;
+  while (ok && (count = std::fread(chunk.data(), 1, chunk.size(), input)) > 0) {
+    ok = gzwrite(output, chunk.data(), static_cast<unsigned>(count)) == static_cast<int>(count);
+  }
+  ok = ok && !std::ferror(input);
+  std::fclose(input);
+  ok = gzclose(output) == Z_OK && ok;
+  if (!ok) {
+    std::remove(target.c_str());
+    return Status::IOError("gzip of backup failed");
+  }
+  return target;
+}
+
+// /status?key=a.b: the sub-value at that dotted path, or {} when missing.
+boost::json::value SelectPath(const boost::json::value& root, std::string_view path) {
+  const boost::json::value* current = &root;
+  while (!path.empty()) {
+    const size_t dot = path.find('.');
+    const std::string_view part = path.substr(0, dot);
+    path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+    const auto* object = current->if_object();
+    const boost::json::value* next = object ? object->if_contains(part) : nullptr;
+    if (next == nullptr) return boost::json::object();
+    current = next;
+  }
+  return *current;
+}
+
+}  // namespace internal
+
+using namespace internal;
+
+Endpoint ClassifyPath(std::string_view path) {
+  if (path.empty()) return Endpoint::kRoot;
+  for (const Route& route : kRoutes) {
+    const bool match = route.prefix ? path.substr(0, route.path.size()) == route.path : path == route.path;
+    if (match) return route.endpoint;
+  }
+  return Endpoint::kNotFound;
+}
+
+void HttpReply::SetHeader(std::string name, std::string value) {
+  for (auto& [key, existing] : headers) {
+    if (key == name) {
+      existing = std::move(value);
+      return;
+    }
+  }
+  headers.emplace_back(std::move(name), std::move(value));
+}
+
+const std::string* HttpReply::FindHeader(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+Handler::Handler(HandlerConfig config, Backend* backend, const AuthStore* auth)
+    : config_(std::move(config)), backend_(backend), auth_(auth) {
+  RQ_ASSERT(backend_ != nullptr);
+  RQ_ASSERT(auth_ != nullptr);
+}
+
+void Handler::AddCommonHeaders(HttpReply* reply) const {
+  reply->SetHeader("X-RQLITE-VERSION", config_.version);
+  if (!config_.allow_origin.empty()) reply->SetHeader("Access-Control-Allow-Origin", config_.allow_origin);
+  reply->SetHeader("Access-Control-Allow-Methods", "OPTIONS, GET, POST");
+  if (auth_->enabled()) {
+    reply->SetHeader("Access-Control-Allow-Headers", "Content-Type, Authorization");
+    reply->SetHeader("Access-Control-Allow-Credentials", "true");
+    reply->SetHeader("WWW-Authenticate", "Basic realm=\"rqlite\"");
+  } else {
+    reply->SetHeader("Access-Control-Allow-Headers", "Content-Type");
+  }
+}
+
+bool Handler::Precheck(const HttpRequest& request, HttpReply* reply) const {
+  auto [path, raw_query] = SplitTarget(request.target);
+  *reply = HttpReply();
+  AddCommonHeaders(reply);
+  const auto answer = [&](HttpReply r) {
+    *reply = std::move(r);
+    AddCommonHeaders(reply);
+    return true;
+  };
+  if (request.method == "OPTIONS") return answer(HttpReply());
+  const QueryParams params = QueryParams::Parse(raw_query);
+  if (Status valid = params.Validate(); !valid.ok()) return answer(PlainReply(400, valid.message()));
+  const Endpoint endpoint = ClassifyPath(path);
+  if (endpoint == Endpoint::kRoot) return answer(RedirectReply(302, "/console/"));
+  if (endpoint == Endpoint::kConsoleRedirect) return answer(RedirectReply(301, "/console/"));
+  if (endpoint == Endpoint::kNotFound) return answer(HttpReply{404, {}, "", ""});
+  const EndpointRule rule = RuleFor(endpoint);
+  const std::optional<Credentials> credentials = ParseBasicAuth(request.authorization);
+  for (std::string_view perm : rule.perms) {
+    if (!auth_->IsAllowed(credentials, perm)) return answer(HttpReply{401, {}, "", ""});
+  }
+  bool method_ok = false;
+  for (std::string_view method : rule.methods) method_ok = method_ok || method == request.method;
+  if (!method_ok) return answer(PlainReply(405, "method not allowed"));
+  if (endpoint == Endpoint::kPprof) return answer(PlainReply(404, "pprof is not available"));
+  return false;
+}
+
+void Handler::Handle(HttpRequest request, ReplyFn done) {
+  HttpReply early;
+  if (Precheck(request, &early)) {
+    if (!request.body_path.empty()) std::remove(request.body_path.c_str());
+    done(std::move(early));
+    return;
+  }
+  auto call = std::make_shared<Call>();
+  std::tie(call->path, call->raw_query) = SplitTarget(request.target);
+  call->params = QueryParams::Parse(call->raw_query);
+  call->request = std::move(request);
+  call->done = std::move(done);
+  Dispatch(ClassifyPath(call->path), call);
+}
+
+void Handler::Dispatch(Endpoint endpoint, const std::shared_ptr<Call>& call) {
+  const auto send = [&](HttpReply reply) {
+    AddCommonHeaders(&reply);
+    call->done(std::move(reply));
+  };
+  switch (endpoint) {
+    case Endpoint::kExecute: return HandleExecute(call);
+    case Endpoint::kQuery: return HandleQuery(call);
+    case Endpoint::kRequest: return HandleRequest(call);
+    case Endpoint::kSql: return HandleSql(call);
+    case Endpoint::kBackup: return HandleBackup(call);
+    case Endpoint::kLoad: return HandleLoad(call);
+    case Endpoint::kBoot: return HandleBoot(call);
+    case Endpoint::kRemove: return HandleRemove(call);
+    case Endpoint::kLeader: return HandleLeader(call);
+    case Endpoint::kSnapshot: return HandleSnapshot(call);
+    case Endpoint::kReap: return HandleReap(call);
+    case Endpoint::kNodes: return HandleNodes(call);
+    case Endpoint::kReadyz: return HandleReadyz(call);
+    case Endpoint::kStatus: return HandleStatus(call, false);
+    case Endpoint::kDebugVars: return HandleStatus(call, true);
+    case Endpoint::kLicenses: {
+      HttpReply reply = PlainReply(200, "");
+      reply.body = std::string(kLicenses);
+      return send(std::move(reply));
+    }
+    case Endpoint::kConsole: {
+      HttpReply reply;
+      reply.SetHeader("Content-Type", "text/html; charset=utf-8");
+      reply.body = std::string(kConsolePage);
+      return send(std::move(reply));
+    }
+    case Endpoint::kRoot:
+    case Endpoint::kConsoleRedirect:
+    case Endpoint::kPprof:
+    case Endpoint::kNotFound: break;
+  }
+  RQ_UNREACHABLE();  // Precheck answered these
+}
+
+}  // namespace rq::http

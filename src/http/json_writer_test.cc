@@ -1,0 +1,87 @@
+#include "http/json_writer.h"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+namespace rq::http {
+namespace {
+
+TEST(GoFloatTest, WholeNumbersPrintWithoutFraction) {
+  EXPECT_EQ(FormatGoFloat(3.0), "3");
+  EXPECT_EQ(FormatGoFloat(-2.0), "-2");
+  EXPECT_EQ(FormatGoFloat(0.0), "0");
+  EXPECT_EQ(FormatGoFloat(1e20), "100000000000000000000");
+}
+
+TEST(GoFloatTest, FractionsUseShortestRoundTripDigits) {
+  EXPECT_EQ(FormatGoFloat(1.5), "1.5");
+  EXPECT_EQ(FormatGoFloat(0.1), "0.1");
+  EXPECT_EQ(FormatGoFloat(3.14159), "3.14159");
+  EXPECT_EQ(FormatGoFloat(0.000001), "0.000001");
+}
+
+TEST(GoFloatTest, ExtremesUseExponentFormLikeGo) {
+  EXPECT_EQ(FormatGoFloat(1e21), "1e+21");
+  EXPECT_EQ(FormatGoFloat(1e-7), "1e-7");
+  EXPECT_EQ(FormatGoFloat(1.5e-10), "1.5e-10");
+  EXPECT_EQ(FormatGoFloat(-2.5e300), "-2.5e+300");
+}
+
+TEST(GoFloatTest, NonFiniteBecomesNull) {
+  EXPECT_EQ(FormatGoFloat(std::numeric_limits<double>::infinity()), "null");
+  EXPECT_EQ(FormatGoFloat(std::nan("")), "null");
+}
+
+TEST(JsonWriterTest, CompactOutputHasNoSpaces) {
+  JsonWriter writer(false);
+  writer.BeginObject();
+  writer.Key("a");
+  writer.BeginArray();
+  writer.Int(1);
+  writer.String("x");
+  writer.EndArray();
+  writer.Key("b");
+  writer.BeginObject();
+  writer.EndObject();
+  writer.EndObject();
+  EXPECT_EQ(writer.str(), R"({"a":[1,"x"],"b":{}})");
+}
+
+TEST(JsonWriterTest, PrettyIndentsFourSpacesLikeMarshalIndent) {
+  JsonWriter writer(true);
+  writer.BeginObject();
+  writer.Key("results");
+  writer.BeginArray();
+  writer.BeginObject();
+  writer.Key("n");
+  writer.Int(1);
+  writer.EndObject();
+  writer.EndArray();
+  writer.Key("empty");
+  writer.BeginArray();
+  writer.EndArray();
+  writer.EndObject();
+  EXPECT_EQ(writer.str(), "{\n    \"results\": [\n        {\n            \"n\": 1\n        }\n    ],\n"
+                          "    \"empty\": []\n}");
+}
+
+TEST(JsonWriterTest, StringsAreNotHtmlEscaped) {
+  JsonWriter writer(false);
+  writer.String("<a href=\"x\">&</a>");
+  EXPECT_EQ(writer.str(), R"("<a href=\"x\">&</a>")");
+}
+
+TEST(JsonWriterTest, ControlCharactersAndInvalidUtf8AreEscapedLikeGo) {
+  JsonWriter writer(false);
+  writer.String(std::string("a\nb\t\x01\\\xff", 7) + "\xE2\x80\xA8" + "\xC3\xA9");
+  EXPECT_EQ(writer.str(), "\"a\\nb\\t\\u0001\\\\\\ufffd\\u2028\xC3\xA9\"");
+}
+
+TEST(JsonWriterTest, ValueSortsObjectKeysOnRequest) {
+  const auto value = boost::json::parse(R"({"b":1,"a":{"d":2.0,"c":[true,null]}})");
+  EXPECT_EQ(ToGoJson(value, false, true), R"({"a":{"c":[true,null],"d":2},"b":1})");
+  EXPECT_EQ(ToGoJson(value, false, false), R"({"b":1,"a":{"d":2,"c":[true,null]}})");
+}
+
+}  // namespace
+}  // namespace rq::http
