@@ -136,6 +136,16 @@ TEST_F(BackupTest, DumpThenLoadDumpReproducesIdenticalContent) {
   EXPECT_EQ(QueryOne(*copy, "SELECT count(*) FROM log").values, (std::vector<Row>{{int64_t{1}}}));
 }
 
+TEST_F(BackupTest, DumpRestoresAutoincrementOfTablesSortingAfterSqliteSequence) {
+  MustExecute(*db_, {"CREATE TABLE zebra (id INTEGER PRIMARY KEY AUTOINCREMENT, a)", "INSERT INTO zebra(a) VALUES(1)",
+                     "INSERT INTO zebra(a) VALUES(2)", "DELETE FROM zebra"});
+  std::unique_ptr<Database> copy = OpenAt(Path("copy.sqlite"));
+  Response load = copy->LoadDump(Dump(*db_));
+  ASSERT_TRUE(load.results[0].error.empty()) << load.results[0].error;
+  MustExecute(*copy, {"INSERT INTO zebra(a) VALUES(3)"});
+  EXPECT_EQ(QueryOne(*copy, "SELECT id FROM zebra").values, (std::vector<Row>{{int64_t{3}}}));
+}
+
 TEST_F(BackupTest, DumpOfSelectedTablesKeepsOnlyTheirObjects) {
   Populate(*db_);
   const std::string dump = Dump(*db_, {"g"});

@@ -251,7 +251,11 @@ bool Wanted(const std::vector<std::string>& tables, const std::string& name) {
 
 Status DumpTables(sqlite3* db, const DumpWriter& write, const std::vector<std::string>& tables) {
   Result<StmtPtr> schema = Prepare(
-      db, "SELECT name, sql FROM sqlite_master WHERE sql NOT NULL AND type = 'table' ORDER BY name");
+      db,
+      // sqlite_sequence and sqlite_stat1 last: they exist only once the user
+      // tables that need them have been created by the earlier statements.
+      "SELECT name, sql FROM sqlite_master WHERE sql NOT NULL AND type = 'table' "
+      "ORDER BY substr(name, 1, 7) = 'sqlite_', name");
   if (!schema.ok()) return schema.status();
   while (sqlite3_step(schema->get()) == SQLITE_ROW) {
     const std::string name = Text(schema->get(), 0);
