@@ -40,11 +40,11 @@ class StoreBackend final : public http::Backend {
   std::vector<http::RewriteResult> PreviewSql(const command::Request& request,
                                               const http::CallOptions& options) override;
   Result<http::QueueResult> Enqueue(command::Request request, const http::CallOptions& options) override;
-  void WaitForQueue(std::chrono::nanoseconds timeout, std::function<void(Status)> done) override;
+  void WaitForQueue(std::chrono::nanoseconds timeout, std::function<void(rq::Status)> done) override;
   Result<std::string> Backup(const http::BackupOptions& options) override;
   void LoadDatabase(std::string image, const http::CallOptions& options, http::Done done) override;
   void LoadDump(std::string sql, const http::CallOptions& options, http::Done done) override;
-  Status Boot(const std::string& path) override;
+  rq::Status Boot(const std::string& path) override;
   Result<bool> Snapshot(uint64_t trailing_logs) override;
   Result<boost::json::value> Reap() override;
   boost::json::value Status() override;
