@@ -34,6 +34,9 @@ class Progress {
   LogIndex next() const { return next_; }
   LogIndex pending_snapshot() const { return pending_snapshot_; }
   bool recent_active() const { return recent_active_; }
+  // The highest commit index the peer can have learned from our messages.
+  LogIndex sent_commit() const { return sent_commit_; }
+  void set_sent_commit(LogIndex commit) { sent_commit_ = std::max(sent_commit_, commit); }
   void set_recent_active(bool active) { recent_active_ = active; }
 
   // True when no AppendRequest may be sent now.
@@ -121,6 +124,7 @@ class Progress {
   LogIndex pending_snapshot_;
   bool probe_sent_ = false;
   bool recent_active_ = false;
+  LogIndex sent_commit_;
   uint32_t max_inflight_;
   std::deque<LogIndex> inflight_;  // last index of each in-flight append, ascending
 };

@@ -722,18 +722,23 @@ bool Raft::Impl::SendAppend(const NodeId& to, bool allow_empty) {
   LogIndex last = had_entries ? entries->back().index : prev;
   Send(to, AppendRequest{prev, *prev_term, std::move(*entries), log_.committed(), 0});
   pr.SentEntries(last, had_entries);
+  pr.set_sent_commit(std::min(log_.committed(), last));
   return had_entries;
 }
 
 void Raft::Impl::SendHeartbeat(const NodeId& to, uint64_t read_context) {
   auto it = progress_.find(to);
   if (it == progress_.end()) return;
-  // prev = match is known to agree, so the follower accepts and may commit up
-  // to it; a compacted match falls back to index 0, which always agrees.
-  LogIndex prev = it->second.match();
+  // In replicate, prev = the last index sent: a follower that lost an append
+  // rejects it and the leader falls back to probing (the driver need not
+  // report every lost message). Otherwise prev = match, which is known to
+  // agree. A compacted prev falls back to index 0, which always agrees.
+  const Progress& pr = it->second;
+  LogIndex prev = pr.state() == Progress::State::kReplicate ? pr.next() - 1 : pr.match();
   auto t = log_.term(prev);
   if (!t.ok()) prev = LogIndex(0);
   Send(to, AppendRequest{prev, t.ok() ? *t : Term(0), {}, log_.committed(), read_context});
+  it->second.set_sent_commit(std::min(log_.committed(), prev));
 }
 
 void Raft::Impl::SendSnapshot(const NodeId& to) {
@@ -791,9 +796,17 @@ void Raft::Impl::HandleAppendResponse(const Message& m, const AppendResponse& re
     pr.OnResponse();
   }
   // Fill the pipeline; bounded by the window.
+  // A probe with nothing new still needs an empty append to find the match.
+  bool sent = false;
   for (uint32_t i = 0; i <= cfg_.max_inflight_appends; ++i) {
-    if (!SendAppend(m.from, false)) break;
+    bool probe_empty = pr.state() == Progress::State::kProbe && pr.match() + 1 < pr.next();
+    size_t before = msgs_.size();
+    bool more = SendAppend(m.from, probe_empty);
+    sent = sent || msgs_.size() > before;
+    if (!more) break;
   }
+  // A follower that just caught up may not know the commit index yet.
+  if (!sent && pr.sent_commit() < std::min(log_.committed(), pr.match())) SendHeartbeat(m.from, 0);
 }
 
 LogIndex Raft::Impl::QuorumMatchIndex() const {
@@ -831,16 +844,15 @@ void Raft::Impl::OnCommitAdvanced() {
     uncommitted_.pop_front();
   }
   ReleaseWaitingReads();
-  if (!membership_.IsVoter(cfg_.id) && LastConfigIndex() <= committed) {
-    // §4.2.2: a leader removed from the configuration steps down once the
-    // change is committed.
-    Log(Logger::Level::kInfo, "stepping down: removed from the configuration");
-    BecomeFollower(term_, NodeId());
-    return;
-  }
   // Tell followers the new commit index; caught-up ones get a heartbeat.
   for (auto& [peer, pr] : progress_) {
     if (!SendAppend(peer, false)) SendHeartbeat(peer, 0);
+  }
+  if (!membership_.IsVoter(cfg_.id) && LastConfigIndex() <= committed) {
+    // §4.2.2: a leader removed from the configuration steps down once the
+    // change is committed (after telling the others it is).
+    Log(Logger::Level::kInfo, "stepping down: removed from the configuration");
+    BecomeFollower(term_, NodeId());
   }
 }
 
