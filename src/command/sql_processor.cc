@@ -60,9 +60,11 @@ std::string HexUpper(Random& random, size_t bytes) {
 class Rewriter {
  public:
   Rewriter(std::string_view sql, const LexResult& lexed, const ProcessOptions& options,
-           Random& random, std::string julian_day)
+           Random& random, const std::string& julian_day)
       : sql_(sql), tokens_(lexed.tokens), options_(options), random_(random),
-        julian_day_(std::move(julian_day)), parens_(tokens_.size()) {}
+        julian_day_(julian_day), parens_(tokens_.size()) {
+    RQ_ASSERT(tokens_.size() < static_cast<size_t>(INT32_MAX));  // ParenInfo holds int32 indices
+  }
 
   Result<ProcessedSql> Run() {
     MatchParens();
@@ -304,7 +306,7 @@ class Rewriter {
   const std::vector<Token>& tokens_;
   const ProcessOptions& options_;
   Random& random_;
-  const std::string julian_day_;
+  const std::string& julian_day_;
   std::vector<ParenInfo> parens_;
   std::vector<Edit> edits_;
   int depth_ = 0;
@@ -341,21 +343,32 @@ std::string JulianDayLiteral(WallTime now) {
   return out;
 }
 
-Result<ProcessedSql> ProcessSql(std::string_view sql, const ProcessOptions& options, Random& random,
-                                WallTime now) {
+namespace {
+
+// One 'now' literal per request: every statement of it sees the same instant.
+Result<ProcessedSql> ProcessSqlAt(std::string_view sql, const ProcessOptions& options,
+                                  Random& random, const std::string& julian_day) {
   LexResult lexed = Lex(sql);
-  Rewriter rewriter(sql, lexed, options, random, JulianDayLiteral(now));
+  Rewriter rewriter(sql, lexed, options, random, julian_day);
   Result<ProcessedSql> out = rewriter.Run();
   if (out.ok()) out->lex_error = std::move(lexed.error);
   return out;
 }
 
+}  // namespace
+
+Result<ProcessedSql> ProcessSql(std::string_view sql, const ProcessOptions& options, Random& random,
+                                WallTime now) {
+  return ProcessSqlAt(sql, options, random, JulianDayLiteral(now));
+}
+
 Status Process(Request* request, const ProcessOptions& options, Random& random, WallTime now) {
   RQ_ASSERT(request != nullptr);
+  const std::string julian_day = JulianDayLiteral(now);
   std::vector<ProcessedSql> processed;
   processed.reserve(request->statements.size());
   for (const Statement& statement : request->statements) {
-    Result<ProcessedSql> one = ProcessSql(statement.sql, options, random, now);
+    Result<ProcessedSql> one = ProcessSqlAt(statement.sql, options, random, julian_day);
     if (!one.ok()) return one.status();
     processed.push_back(std::move(one).value());
   }
@@ -369,12 +382,13 @@ Status Process(Request* request, const ProcessOptions& options, Random& random, 
 
 std::vector<RewritePreview> Preview(const Request& request, const ProcessOptions& options,
                                     Random& random, WallTime now) {
+  const std::string julian_day = JulianDayLiteral(now);
   std::vector<RewritePreview> previews;
   previews.reserve(request.statements.size());
   for (const Statement& statement : request.statements) {
     RewritePreview preview;
     preview.original = statement.sql;
-    Result<ProcessedSql> one = ProcessSql(statement.sql, options, random, now);
+    Result<ProcessedSql> one = ProcessSqlAt(statement.sql, options, random, julian_day);
     if (!one.ok()) {
       preview.error = one.status().message();
     } else if (!one->lex_error.empty()) {
