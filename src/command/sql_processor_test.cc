@@ -207,6 +207,16 @@ TEST(SqlProcessorTest, NamesThatAreNotCallsAreUnchanged) {
   });
 }
 
+// Stored SQL (trigger bodies, defaults) is rewritten like any other, so every
+// replica stores the same definition; its value is then fixed, not per row.
+TEST(SqlProcessorTest, StoredSqlIsFrozenIdenticallyOnEveryReplica) {
+  ExpectRewrites({
+      {"CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET b = random(); END",
+       "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET b = <R>; END"},
+      {"CREATE TABLE u (x DEFAULT (date('now')))", "CREATE TABLE u (x DEFAULT (date(<JD>)))"},
+  });
+}
+
 TEST(SqlProcessorTest, ParametersAreUntouched) {
   ExpectRewrites({
       {"INSERT INTO foo(name, age) VALUES(?, ?)", "INSERT INTO foo(name, age) VALUES(?, ?)"},
