@@ -9,6 +9,7 @@
 //  - keep working: appends and syncs after recovery survive another reopen.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <optional>
 
@@ -201,18 +202,19 @@ int64_t CountOps(uint64_t seed) {
   return fs.op_count() - before;
 }
 
-void CrashAtEveryOperation(uint64_t seed, bool tear) {
+// Returns the number of crash points checked.
+int64_t CrashAtEveryOperation(uint64_t seed, bool tear) {
   int64_t total = CountOps(seed);
-  ASSERT_GT(total, 50);
+  EXPECT_GT(total, 50);
   for (int64_t crash_at = 0; crash_at <= total; ++crash_at) {
     env::MemFileSystem fs;
     Random tear_random(seed * 7919 + static_cast<uint64_t>(crash_at));
     if (tear) fs.SetTearSource(&tear_random);
-    ASSERT_TRUE(fs.CreateDir(kDir).ok());
+    RQ_ASSERT(fs.CreateDir(kDir).ok());
     Model model;
     {
       auto wal = Wal::Open(&fs, kDir, SmallSegments());
-      ASSERT_TRUE(wal.ok());
+      RQ_ASSERT(wal.ok());
       fs.CrashAfterOps(crash_at);
       Workload(wal->get(), seed, &model).Run();
     }
@@ -220,22 +222,29 @@ void CrashAtEveryOperation(uint64_t seed, bool tear) {
     std::string where = "seed " + std::to_string(seed) + " crash after op " + std::to_string(crash_at) + "/" +
                         std::to_string(total) + (tear ? " (torn)" : "");
     CheckRecovered(&fs, model, where);
-    if (::testing::Test::HasFatalFailure()) return;
+    if (::testing::Test::HasFatalFailure()) return crash_at;
   }
+  return total + 1;
 }
 
 TEST(WalCrashTest, EveryAcknowledgedRecordSurvivesACrashAtAnyOperation) {
-  for (uint64_t seed = 1; seed <= 4; ++seed) {
-    CrashAtEveryOperation(seed, /*tear=*/false);
+  int64_t points = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    points += CrashAtEveryOperation(seed, /*tear=*/false);
     if (HasFatalFailure()) return;
   }
+  RecordProperty("crash_points", static_cast<int>(points));
+  std::printf("crash points checked: %lld\n", static_cast<long long>(points));
 }
 
 TEST(WalCrashTest, TornWritesAtTheCrashNeverCorruptTheRecoveredLog) {
-  for (uint64_t seed = 11; seed <= 14; ++seed) {
-    CrashAtEveryOperation(seed, /*tear=*/true);
+  int64_t points = 0;
+  for (uint64_t seed = 101; seed <= 112; ++seed) {
+    points += CrashAtEveryOperation(seed, /*tear=*/true);
     if (HasFatalFailure()) return;
   }
+  RecordProperty("crash_points", static_cast<int>(points));
+  std::printf("crash points checked: %lld\n", static_cast<long long>(points));
 }
 
 TEST(WalCrashTest, RepeatedCrashesDuringRecoveryAreHarmless) {
