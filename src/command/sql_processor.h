@@ -14,6 +14,8 @@
 //  - CURRENT_TIMESTAMP / CURRENT_DATE / CURRENT_TIME are left alone, as
 //    rqlite v10 does (they are keywords, not calls, in its parser).
 //  - A RETURNING clause or an EXPLAIN marks the statement returns_rows.
+//  - Stored SQL (trigger bodies, DEFAULT (...) expressions) is rewritten like
+//    the rest: every replica stores the same definition, with a fixed value.
 // Strings, identifiers and comments are never rewritten: the processor works
 // on tokens (command/sql_lexer.h), keeps the original text and only replaces
 // the byte ranges of rewritten calls. SQL that does not lex is passed through
