@@ -1,0 +1,493 @@
+// The Beast/Asio half of the HTTP API: sockets, TLS, timeouts, request
+// framing. Every template-heavy include of the module stays in this file.
+#include "http/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "base/logging.h"
+#include "http/handler.h"
+#include "http/handler_internal.h"
+
+namespace rq::http {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+// Sessions are registered so Stop() can close idle keep-alive connections.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void CloseIfIdle() = 0;
+};
+
+std::filesystem::file_time_type MTime(const std::string& path) {
+  std::error_code ec;
+  const auto time = std::filesystem::last_write_time(path, ec);
+  return ec ? std::filesystem::file_time_type::min() : time;
+}
+
+}  // namespace
+
+Status Config::Validate() const {
+  if (threads < 1 || threads > 64) return Status::InvalidArgument("http threads must be in [1, 64]");
+  if (max_body_bytes == 0) return Status::InvalidArgument("http max_body_bytes must be positive");
+  if (cert_file.empty() != key_file.empty()) {
+    return Status::InvalidArgument("HTTPS needs both a certificate and a key file");
+  }
+  if (verify_client && cert_file.empty()) return Status::InvalidArgument("verify-client needs HTTPS");
+  return Status::OK();
+}
+
+struct Server::Impl {
+  Impl(Config c, Backend* b) : config(std::move(c)), backend(b), ioc(std::max(1, config.threads)) {}
+
+  Result<std::shared_ptr<ssl::context>> BuildTlsContext() const;
+  std::shared_ptr<ssl::context> CurrentTlsContext();
+  void DoAccept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+  void Register(uint64_t id, std::weak_ptr<SessionBase> session);
+  void Unregister(uint64_t id);
+
+  Config config;
+  Backend* backend;
+  AuthStore auth;
+  std::unique_ptr<Handler> handler;
+  net::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  uint16_t bound_port = 0;
+  bool started = false;
+  std::atomic<bool> stopping{false};
+
+  std::mutex sessions_mu;
+  std::condition_variable sessions_cv;
+  std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions;  // guarded by sessions_mu
+  uint64_t next_session_id = 0;                                       // guarded by sessions_mu
+
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls;  // guarded by tls_mu
+  std::filesystem::file_time_type cert_mtime, key_mtime;  // guarded by tls_mu
+};
+
+namespace {
+
+// One connection. Stream is beast::tcp_stream or ssl_stream over it. All
+// handlers run on the connection's strand (the stream's executor).
+template <typename Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(Server::Impl* server, uint64_t id, Stream stream) : server_(server), id_(id), stream_(std::move(stream)) {}
+  ~Session() override { server_->Unregister(id_); }
+
+  void Run() {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->Begin(); });
+  }
+
+  void CloseIfIdle() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (!self->busy_) beast::get_lowest_layer(self->stream_).close();
+    });
+  }
+
+ private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  void Begin() {
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(server_->config.read_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();
+                                self->ReadHeader();
+                              });
+    } else {
+      ReadHeader();
+    }
+  }
+
+  void ReadHeader() {
+    busy_ = false;
+    if (server_->stopping) return Close();
+    header_parser_.emplace();
+    // Content-Length is checked by hand after the header, per route.
+    header_parser_->body_limit(boost::none);
+    beast::get_lowest_layer(stream_).expires_after(server_->config.read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *header_parser_,
+                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                               self->OnHeader(ec);
+                             });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream) return Close();
+    if (ec) {
+      // A malformed header gets an answer; a vanished client does not.
+      const bool malformed = ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+                             ec != bhttp::error::partial_message;
+      if (malformed) return WriteEarly(internal::PlainReply(400, "malformed HTTP request"), false);
+      return Close();
+    }
+    busy_ = true;
+    const auto& header = header_parser_->get();
+    request_ = HttpRequest();
+    request_.method = std::string(header.method_string());
+    request_.target = std::string(header.target());
+    request_.content_type = std::string(header[bhttp::field::content_type]);
+    request_.authorization = std::string(header[bhttp::field::authorization]);
+    keep_alive_ = header.keep_alive();
+    const bool has_body = header_parser_->content_length().value_or(0) > 0 || header_parser_->chunked();
+    HttpReply early;
+    if (server_->handler->Precheck(request_, &early)) return WriteEarly(std::move(early), !has_body);
+    const bool boot = ClassifyPath(request_.target.substr(0, request_.target.find('?'))) == Endpoint::kBoot;
+    const uint64_t limit = server_->config.max_body_bytes;
+    if (!boot && header_parser_->content_length().value_or(0) > limit) {
+      return WriteEarly(TooLarge(), false);
+    }
+    if (header[bhttp::field::expect] == "100-continue") return SendContinue(boot);
+    ReadBody(boot);
+  }
+
+  HttpReply TooLarge() const {
+    return internal::PlainReply(
+        400, "request body too large: limit is " + std::to_string(server_->config.max_body_bytes) + " bytes");
+  }
+
+  // curl waits for "100 Continue" before sending large bodies.
+  void SendContinue(bool boot) {
+    continue_response_.emplace(bhttp::status::continue_, header_parser_->get().version());
+    bhttp::async_write(stream_, *continue_response_,
+                       [self = this->shared_from_this(), boot](beast::error_code ec, size_t) {
+                         if (ec) return self->Close();
+                         self->ReadBody(boot);
+                       });
+  }
+
+  void ReadBody(bool boot) {
+    if (boot) return ReadBootBody();
+    string_parser_.emplace(std::move(*header_parser_));
+    string_parser_->body_limit(server_->config.max_body_bytes);  // chunked bodies
+    beast::get_lowest_layer(stream_).expires_after(server_->config.read_timeout);
+    bhttp::async_read(stream_, buffer_, *string_parser_,
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) return WriteEarly(TooLarge(), false);
+    // Short body, client gone, timeout: never executed.
+    if (ec) return Close();
+    request_.body = std::move(string_parser_->get().body());
+    string_parser_.reset();
+    Dispatch();
+  }
+
+  // /boot bodies go straight to a temp file: no size limit, no RAM copy.
+  void ReadBootBody() {
+    boot_path_ = internal::TempPath(server_->config.temp_dir, "rqlite-boot-");
+    file_parser_.emplace(std::move(*header_parser_));
+    file_parser_->body_limit(boost::none);
+    beast::error_code ec;
+    file_parser_->get().body().open(boot_path_.c_str(), beast::file_mode::write, ec);
+    if (ec) return WriteEarly(internal::PlainReply(503, "cannot store boot data: " + ec.message()), false);
+    beast::get_lowest_layer(stream_).expires_after(server_->config.read_timeout);
+    bhttp::async_read(stream_, buffer_, *file_parser_,
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBootBody(ec); });
+  }
+
+  void OnBootBody(beast::error_code ec) {
+    file_parser_->get().body().close();
+    file_parser_.reset();
+    if (ec) {
+      std::filesystem::remove(boot_path_, ec);
+      return Close();
+    }
+    request_.body_path = std::move(boot_path_);
+    Dispatch();
+  }
+
+  // The reply may come from a Backend thread; it is moved back onto the strand.
+  void Dispatch() {
+    auto self = this->shared_from_this();
+    server_->handler->Handle(std::move(request_), [self](HttpReply reply) {
+      net::post(self->stream_.get_executor(),
+                [self, reply = std::move(reply)]() mutable { self->Write(std::move(reply)); });
+    });
+  }
+
+  // A reply sent before (or instead of) reading the body. When the body was
+  // not consumed the connection cannot be reused.
+  void WriteEarly(HttpReply reply, bool body_consumed) {
+    busy_ = true;
+    if (!body_consumed) keep_alive_ = false;
+    Write(std::move(reply));
+  }
+
+  template <typename Response>
+  void FillHeaders(Response& response, const HttpReply& reply) {
+    response.result(static_cast<unsigned>(reply.status));
+    for (const auto& [name, value] : reply.headers) response.set(name, value);
+    response.keep_alive(keep_alive_ && !server_->stopping);
+  }
+
+  void Write(HttpReply reply) {
+    if (!reply.file_path.empty()) return WriteFile(std::move(reply));
+    string_response_.emplace();
+    FillHeaders(*string_response_, reply);
+    string_response_->body() = std::move(reply.body);
+    string_response_->prepare_payload();
+    beast::get_lowest_layer(stream_).expires_after(server_->config.write_timeout);
+    bhttp::async_write(stream_, *string_response_,
+                       [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+  }
+
+  void WriteFile(HttpReply reply) {
+    file_to_delete_ = reply.file_path;
+    file_response_.emplace();
+    beast::error_code ec;
+    file_response_->body().open(reply.file_path.c_str(), beast::file_mode::scan, ec);
+    if (ec) {
+      file_response_.reset();
+      std::filesystem::remove(file_to_delete_, ec);
+      file_to_delete_.clear();
+      return Write(internal::PlainReply(500, "cannot read backup: " + ec.message()));
+    }
+    FillHeaders(*file_response_, reply);
+    file_response_->prepare_payload();
+    beast::get_lowest_layer(stream_).expires_after(server_->config.write_timeout);
+    bhttp::async_write(stream_, *file_response_,
+                       [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    bool keep = false;
+    if (string_response_) keep = string_response_->keep_alive();
+    if (file_response_) keep = file_response_->keep_alive();
+    string_response_.reset();
+    file_response_.reset();
+    if (!file_to_delete_.empty()) {
+      std::error_code remove_ec;
+      std::filesystem::remove(file_to_delete_, remove_ec);
+      file_to_delete_.clear();
+    }
+    if (ec || !keep) return Shutdown();
+    ReadHeader();
+  }
+
+  void Shutdown() {
+    busy_ = false;
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->Close(); });
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      Close();
+    }
+  }
+
+  void Close() {
+    busy_ = false;
+    beast::get_lowest_layer(stream_).close();
+  }
+
+  Server::Impl* server_;
+  uint64_t id_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  bool busy_ = false;  // a request is being read past its header, handled or answered
+  bool keep_alive_ = true;
+  HttpRequest request_;
+  std::string boot_path_;
+  std::string file_to_delete_;
+  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
+  std::optional<bhttp::request_parser<bhttp::file_body>> file_parser_;
+  std::optional<bhttp::response<bhttp::empty_body>> continue_response_;
+  std::optional<bhttp::response<bhttp::string_body>> string_response_;
+  std::optional<bhttp::response<bhttp::file_body>> file_response_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<ssl::context>> Server::Impl::BuildTlsContext() const {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                           ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
+                       ec);
+  if (!ec) context->use_certificate_chain_file(config.cert_file, ec);
+  if (ec) return Status::InvalidArgument("cannot load HTTPS certificate " + config.cert_file + ": " + ec.message());
+  context->use_private_key_file(config.key_file, ssl::context::pem, ec);
+  if (ec) return Status::InvalidArgument("cannot load HTTPS key " + config.key_file + ": " + ec.message());
+  if (!config.ca_file.empty()) {
+    context->load_verify_file(config.ca_file, ec);
+    if (ec) return Status::InvalidArgument("cannot load CA " + config.ca_file + ": " + ec.message());
+  }
+  if (config.verify_client) {
+    context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+    if (ec) return Status::InvalidArgument("cannot enable client verification: " + ec.message());
+  }
+  return context;
+}
+
+// Certificates are re-read when their files change, checked once per
+// accepted connection (cheap: two stat calls). A bad new pair keeps the old.
+std::shared_ptr<ssl::context> Server::Impl::CurrentTlsContext() {
+  std::lock_guard lock(tls_mu);
+  const auto cert_now = MTime(config.cert_file);
+  const auto key_now = MTime(config.key_file);
+  if (cert_now == cert_mtime && key_now == key_mtime) return tls;
+  Result<std::shared_ptr<ssl::context>> fresh = BuildTlsContext();
+  if (!fresh.ok()) {
+    RQ_LOG_WARN("http: keeping the previous TLS certificate: {}", fresh.status().ToString());
+  } else {
+    tls = std::move(fresh).value();
+    RQ_LOG_INFO("http: TLS certificate (re)loaded from {}", config.cert_file);
+  }
+  cert_mtime = cert_now;
+  key_mtime = key_now;
+  return tls;
+}
+
+void Server::Impl::Register(uint64_t id, std::weak_ptr<SessionBase> session) {
+  std::lock_guard lock(sessions_mu);
+  sessions.emplace(id, std::move(session));
+}
+
+void Server::Impl::Unregister(uint64_t id) {
+  std::lock_guard lock(sessions_mu);
+  sessions.erase(id);
+  sessions_cv.notify_all();
+}
+
+void Server::Impl::DoAccept() {
+  acceptor->async_accept(net::make_strand(ioc),
+                         [this](beast::error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
+}
+
+void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+  if (!ec) {
+    uint64_t id = 0;
+    {
+      std::lock_guard lock(sessions_mu);
+      id = next_session_id++;
+    }
+    std::shared_ptr<SessionBase> session;
+    if (config.cert_file.empty()) {
+      auto plain = std::make_shared<Session<beast::tcp_stream>>(this, id, beast::tcp_stream(std::move(socket)));
+      Register(id, plain);
+      plain->Run();
+    } else {
+      std::shared_ptr<ssl::context> context = CurrentTlsContext();
+      using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+      auto secure = std::make_shared<Session<TlsStream>>(this, id, TlsStream(std::move(socket), *context));
+      Register(id, secure);
+      secure->Run();
+      // Old contexts live as long as the sessions made from them need them:
+      // OpenSSL reference-counts the SSL_CTX behind each SSL object.
+    }
+  } else {
+    RQ_LOG_WARN("http: accept failed: {}", ec.message());
+  }
+  DoAccept();
+}
+
+Server::Server(Config config, Backend* backend) : impl_(std::make_unique<Impl>(std::move(config), backend)) {
+  RQ_ASSERT(backend != nullptr);
+}
+
+Server::~Server() { Stop(); }
+
+Status Server::LoadAuthFile(const std::string& path) {
+  RQ_ASSERT(!impl_->started);
+  return impl_->auth.LoadFile(path);
+}
+
+static Result<tcp::endpoint> ResolveEndpoint(net::io_context& ioc, const std::string& address, uint16_t port) {
+  beast::error_code ec;
+  const auto ip = net::ip::make_address(address.empty() ? "0.0.0.0" : address, ec);
+  if (!ec) return tcp::endpoint(ip, port);
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(address, std::to_string(port), ec);
+  if (ec || results.empty()) return Status::InvalidArgument("cannot resolve HTTP address " + address);
+  return results.begin()->endpoint();
+}
+
+Status Server::Start() {
+  Impl& s = *impl_;
+  RQ_ASSERT(!s.started);
+  RQ_RETURN_IF_ERROR(s.config.Validate());
+  if (!s.config.cert_file.empty() && !s.CurrentTlsContext()) {
+    return s.BuildTlsContext().status();
+  }
+  Result<tcp::endpoint> endpoint = ResolveEndpoint(s.ioc, s.config.address, s.config.port);
+  if (!endpoint.ok()) return endpoint.status();
+  const std::string where = s.config.address + ":" + std::to_string(s.config.port);
+  beast::error_code ec;
+  s.acceptor.emplace(s.ioc);
+  s.acceptor->open(endpoint->protocol(), ec);
+  if (!ec) s.acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor->bind(*endpoint, ec);
+  if (!ec) s.acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    s.acceptor.reset();
+    return Status::IOError("cannot listen on HTTP address " + where + ": " + ec.message());
+  }
+  s.bound_port = s.acceptor->local_endpoint().port();
+  HandlerConfig handler_config{s.config.version, s.config.allow_origin, s.config.temp_dir};
+  s.handler = std::make_unique<Handler>(std::move(handler_config), s.backend, &s.auth);
+  s.started = true;
+  s.DoAccept();
+  for (int i = 0; i < s.config.threads; i++) s.threads.emplace_back([&s] { s.ioc.run(); });
+  RQ_LOG_INFO("http: serving on {}:{}{}", s.config.address, s.bound_port, s.config.cert_file.empty() ? "" : " (TLS)");
+  return Status::OK();
+}
+
+void Server::Stop() {
+  Impl& s = *impl_;
+  if (!s.started || s.stopping.exchange(true)) return;
+  net::post(s.ioc, [&s] {
+    beast::error_code ec;
+    s.acceptor->close(ec);
+  });
+  std::vector<std::shared_ptr<SessionBase>> live;
+  {
+    std::lock_guard lock(s.sessions_mu);
+    for (auto& [id, weak] : s.sessions) {
+      if (auto session = weak.lock()) live.push_back(std::move(session));
+    }
+  }
+  for (auto& session : live) session->CloseIfIdle();
+  live.clear();
+  {
+    std::unique_lock lock(s.sessions_mu);
+    s.sessions_cv.wait_for(lock, s.config.stop_grace, [&s] { return s.sessions.empty(); });
+  }
+  s.ioc.stop();
+  for (auto& thread : s.threads) thread.join();
+  s.threads.clear();
+}
+
+uint16_t Server::port() const {
+  RQ_ASSERT(impl_->started);
+  return impl_->bound_port;
+}
+
+}  // namespace rq::http
