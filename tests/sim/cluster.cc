@@ -547,6 +547,7 @@ void Cluster::Check() {
 
 void Cluster::Step(const char* what, int node, int peer, uint64_t a, uint64_t b) {
   ++steps_;
+  if (options_.count_events) ++event_counts_[what];
   Event event{steps_, now_, what, node, peer, a, b};
   if (events_.size() < kEventsKept) events_.push_back(event);
   else events_[(steps_ - 1) % kEventsKept] = event;

@@ -50,6 +50,7 @@ struct ClusterOptions {
   uint32_t heartbeat_ticks = 1;
   bool check_quorum = true;
   bool verbose = false;
+  bool count_events = false;  // fill event_counts() (slower)
 };
 
 class Cluster {
@@ -100,6 +101,8 @@ class Cluster {
   const raft::Raft* Core(size_t node) const;  // nullptr when down
   const KvModel& Model(size_t node) const;
   uint64_t acks() const { return acks_; }
+  // How often each event happened ("tick", "InstallSnap", "crash", ...).
+  const std::map<std::string, uint64_t>& event_counts() const { return event_counts_; }
   size_t blocked_count() const;
   std::vector<size_t> DownNodes() const;
   // One status line per node and the last events, for a violation report.
@@ -142,6 +145,8 @@ class Cluster {
   int64_t next_value_ = 1;
   uint64_t acks_ = 0;
   std::optional<size_t> corrupt_next_apply_;
+  std::map<std::string, uint64_t> event_counts_;
+  bool count_events_ = false;
 };
 
 }  // namespace rq::sim

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <unistd.h>
 
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
   auto started = std::chrono::steady_clock::now();
   uint64_t steps = 0;
   uint64_t violations = 0;
+  std::map<std::string, uint64_t> totals;
   for (uint64_t seed = flags.start; seed < flags.start + flags.seeds; ++seed) {
     g_current_seed = seed;
     rq::sim::SwarmOptions options;
@@ -90,8 +92,10 @@ int main(int argc, char** argv) {
     options.steps = flags.steps;
     options.voters = flags.nodes;
     options.verbose = flags.verbose;
+    options.count_events = flags.stats;
     rq::sim::SwarmResult result = rq::sim::RunSwarm(options);
     steps += result.steps;
+    for (const auto& [what, count] : result.event_counts) totals[what] += count;
     if (flags.stats) {
       std::fprintf(stderr, "seed %llu: steps=%llu ticks=%llu committed=%llu acks=%llu max_term=%llu\n",
                    static_cast<unsigned long long>(seed), static_cast<unsigned long long>(result.steps),
@@ -104,6 +108,9 @@ int main(int argc, char** argv) {
       ++violations;
       std::fprintf(stderr, "%s\n", result.report.c_str());
     }
+  }
+  for (const auto& [what, count] : totals) {
+    std::fprintf(stderr, "  %-12s %llu\n", what.c_str(), static_cast<unsigned long long>(count));
   }
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

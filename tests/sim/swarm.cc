@@ -214,6 +214,7 @@ SwarmResult Run::Execute() {
   result.acks = cluster_.acks();
   result.max_term = cluster_.checker().max_term().value();
   result.ticks = cluster_.now();
+  result.event_counts = cluster_.event_counts();
   if (!result.ok) {
     std::ostringstream out;
     out << "SEED=" << options_.seed << "\nviolation: " << cluster_.checker().violation() << "\n"
@@ -235,6 +236,7 @@ SwarmResult RunSwarm(const SwarmOptions& options) {
   cluster.heartbeat_ticks = static_cast<uint32_t>(shape.Range(1, 2));
   cluster.check_quorum = shape.Chance(4, 5);
   cluster.verbose = options.verbose;
+  cluster.count_events = options.count_events;
   Run run(options, cluster);
   return run.Execute();
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace rq::sim {
@@ -19,6 +20,7 @@ struct SwarmOptions {
   uint32_t voters = 0;         // 0: the seed picks 3 or 5
   uint32_t liveness_ticks = 400;
   bool verbose = false;
+  bool count_events = false;
 };
 
 struct SwarmResult {
@@ -30,6 +32,7 @@ struct SwarmResult {
   uint64_t acks = 0;           // proposals acknowledged to the client
   uint64_t max_term = 0;
   uint64_t ticks = 0;
+  std::map<std::string, uint64_t> event_counts;  // when count_events
 };
 
 SwarmResult RunSwarm(const SwarmOptions& options);
