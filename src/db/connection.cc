@@ -116,7 +116,7 @@ std::string StepError(sqlite3* db, int rc, const DeadlineGuard& deadline, bool r
   return sqlite3_errmsg(db);
 }
 
-command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, bool qualify,
+command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, const RunOptions& options,
                                   const DeadlineGuard& deadline) {
   command::StatementResult r;
   r.has_rows = true;
@@ -124,7 +124,7 @@ command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, bool qualify,
   for (int i = 0; i < n; ++i) {
     std::string name = sqlite3_column_name(stmt, i);
     const char* table = sqlite3_column_table_name(stmt, i);
-    if (qualify && table != nullptr) name = std::string(table) + "." + name;
+    if (options.qualify_columns && table != nullptr) name = std::string(table) + "." + name;
     r.columns.push_back(std::move(name));
     r.types.push_back(Lower(sqlite3_column_decltype(stmt, i)));
   }
@@ -142,7 +142,7 @@ command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, bool qualify,
       if (!v.ok()) return ErrorResult(v.status().message());
       row.push_back(std::move(v).value());
     }
-    if (r.values.empty()) FillEmptyTypesFromRow(r.types, row);
+    if (r.values.empty() && options.fill_expression_types) FillEmptyTypesFromRow(r.types, row);
     r.values.push_back(std::move(row));
   }
   return r;
@@ -156,7 +156,10 @@ command::StatementResult StepCounts(sqlite3* db, sqlite3_stmt* stmt, const Deadl
   }
   command::StatementResult r;
   // Connection-wide values, exactly as go-sqlite3 reports them: an UPDATE
-  // or DDL after an INSERT repeats the insert's id (API.md 10.3).
+  // after an INSERT repeats the insert's id (API.md 10.3), and a DDL
+  // statement repeats the previous statement's counts (observed on rqlite
+  // 8.28). Chosen on purpose: v10 still reads both through the same driver
+  // calls (db.go executeStmtWithConn: LastInsertId, RowsAffected).
   r.last_insert_id = sqlite3_last_insert_rowid(db);
   r.rows_affected = sqlite3_changes64(db);
   return r;
@@ -282,7 +285,7 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
     }
     const bool rows = options.mode == RunMode::kQuery ||
                       (options.mode == RunMode::kAuto && sqlite3_column_count(stmt.get()) > 0);
-    result = rows ? StepRows(db, stmt.get(), options.qualify_columns, deadline)
+    result = rows ? StepRows(db, stmt.get(), options, deadline)
                   : StepCounts(db, stmt.get(), deadline);
     if (!result.error.empty()) break;
   }

@@ -83,6 +83,10 @@ struct RunOptions {
   bool qualify_columns = false;  // "table.column" names when the origin is known
   bool refuse_writes = false;    // query path: refuse non-read-only statements
   int64_t timeout_ns = 0;        // 0: no deadline
+  // Expression columns (no declared type) report "" (the contract, API.md
+  // 2.4) unless set: then the first row's value types fill them in, as
+  // rqlite 8.x db.go populateEmptyTypes did.
+  bool fill_expression_types = false;
 };
 
 // Runs every SQL statement in `statement.sql` in order (SQLite's own

@@ -132,22 +132,33 @@ TEST_F(DatabaseTest, ValuesRenderPerDeclaredType) {
   EXPECT_EQ(q.values[2][7], Value(1.25));
 }
 
-TEST_F(DatabaseTest, ExpressionColumnTypesComeFromTheFirstRow) {
+TEST_F(DatabaseTest, ExpressionColumnsHaveEmptyTypesAndTextLikeBlobs) {
+  MustExecute({"CREATE TABLE t (a INTEGER)", "INSERT INTO t VALUES(1)", "INSERT INTO t VALUES(2)"});
+  StatementResult q = QueryOne("SELECT a, a + 1, 1.5, X'41', NULL FROM t ORDER BY a");
+  EXPECT_EQ(q.types, (std::vector<std::string>{"integer", "", "", "", ""}));
+  // A BLOB in a column with no declared type counts as text-like (rqlite isTextType("")).
+  EXPECT_EQ(q.values[0], (Row{int64_t{1}, int64_t{2}, 1.5, std::string("A"), std::monostate{}}));
+  StatementResult c = QueryOne("SELECT CASE a WHEN 1 THEN 5 ELSE X'41' END FROM t ORDER BY a");
+  EXPECT_EQ(c.values, (std::vector<Row>{{int64_t{5}}, {std::string("A")}}));
+}
+
+TEST_F(DatabaseTest, ExpressionTypesCanComeFromTheFirstRowLikeRqlite8) {
+  Options options;
+  options.fill_expression_types = true;
+  db_.reset();
+  db_ = OpenAt(Path("fill.sqlite"), options);
   MustExecute({"CREATE TABLE t (a INTEGER)", "INSERT INTO t VALUES(1)", "INSERT INTO t VALUES(2)"});
   StatementResult q = QueryOne("SELECT a, a + 1, 1.5, 'x', NULL, a * 2, X'41', upper('q') FROM t");
-  // rqlite db.go fills "" types from the first row and stops at a NULL.
+  // Filled from the first row, stopping at the first NULL.
   EXPECT_EQ(q.types, (std::vector<std::string>{"integer", "integer", "real", "text", "", "", "", ""}));
   EXPECT_EQ(q.values[0], (Row{int64_t{1}, int64_t{2}, 1.5, std::string("x"), std::monostate{}, int64_t{2},
                               std::string("A"), std::string("Q")}));
   StatementResult empty = QueryOne("SELECT a + 1 FROM t WHERE a > 5");
   EXPECT_EQ(empty.types, (std::vector<std::string>{""}));
-}
-
-TEST_F(DatabaseTest, BlobInExpressionColumnRendersAsTextOnFirstRowOnly) {
-  MustExecute({"CREATE TABLE t (a INTEGER)", "INSERT INTO t VALUES(1)", "INSERT INTO t VALUES(2)"});
-  StatementResult q = QueryOne("SELECT CASE a WHEN 1 THEN 5 ELSE X'41' END FROM t ORDER BY a");
-  EXPECT_EQ(q.types, (std::vector<std::string>{"integer"}));
-  EXPECT_EQ(q.values, (std::vector<Row>{{int64_t{5}}, {Blob{"A"}}}));
+  // Later rows render with the filled type: a BLOB under "integer" stays a BLOB.
+  StatementResult c = QueryOne("SELECT CASE a WHEN 1 THEN 5 ELSE X'41' END FROM t ORDER BY a");
+  EXPECT_EQ(c.types, (std::vector<std::string>{"integer"}));
+  EXPECT_EQ(c.values, (std::vector<Row>{{int64_t{5}}, {Blob{"A"}}}));
 }
 
 TEST_F(DatabaseTest, ParametersOfEveryKindBind) {
@@ -430,6 +441,50 @@ TEST_F(DatabaseTest, WalSurvivesCloseAndDiscardWalRemovesIt) {
   db_ = OpenAt(Path("db.sqlite"));
   // The table lived only in the discarded WAL.
   EXPECT_EQ(QueryOne("SELECT * FROM t").error, "no such table: t");
+}
+
+TEST_F(DatabaseTest, DdlAndUpdateRepeatConnectionCountsLikeGoSqlite3) {
+  Response r = db_->Execute(Req({"CREATE TABLE t (a)", "INSERT INTO t VALUES(1)", "INSERT INTO t VALUES(2)",
+                                 "UPDATE t SET a = a + 1 WHERE a = 1", "CREATE TABLE u (b)"}));
+  ASSERT_EQ(r.results.size(), 5u);
+  EXPECT_EQ(r.results[3].last_insert_id, 2);  // the UPDATE reports the earlier insert's id
+  EXPECT_EQ(r.results[3].rows_affected, 1);
+  EXPECT_EQ(r.results[4].last_insert_id, 2);  // DDL repeats the previous counts
+  EXPECT_EQ(r.results[4].rows_affected, 1);
+}
+
+TEST_F(DatabaseTest, OpenFailsClearlyOnBadPaths) {
+  Result<std::unique_ptr<Database>> missing = Database::Open(Path("no/such/dir/db.sqlite"), Options{});
+  EXPECT_TRUE(missing.status().IsIOError()) << missing.status().ToString();
+  const std::string junk = Path("junk.sqlite");
+  std::ofstream(junk) << std::string(4096, 'j');
+  Result<std::unique_ptr<Database>> not_db = Database::Open(junk, Options{});
+  ASSERT_FALSE(not_db.ok());
+  EXPECT_NE(not_db.status().message().find("file is not a database"), std::string::npos) << not_db.status().ToString();
+}
+
+TEST_F(DatabaseTest, ReadsRunWhileTheWriterWrites) {
+  MustExecute({"CREATE TABLE t (a INTEGER)"});
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::thread reader([&] {
+    int64_t last = 0;
+    while (!done) {
+      Response r = db_->Query(Req({"SELECT count(*) FROM t"}));
+      if (r.results.size() != 1 || !r.results[0].error.empty()) {
+        ++bad;
+        continue;
+      }
+      const int64_t n = std::get<int64_t>(r.results[0].values[0][0]);
+      if (n < last) ++bad;  // snapshots never go backwards
+      last = n;
+    }
+  });
+  for (int i = 0; i < 500; ++i) MustExecute({"INSERT INTO t VALUES(" + std::to_string(i) + ")"});
+  done = true;
+  reader.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(QueryOne("SELECT count(*) FROM t").values, (std::vector<Row>{{int64_t{500}}}));
 }
 
 TEST_F(DatabaseTest, ForeignKeysOptionIsEnforced) {
