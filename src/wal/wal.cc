@@ -250,6 +250,11 @@ Result<std::vector<Record>> Wal::Read(LogIndex low, LogIndex high, uint64_t max_
     const Segment* segment = FindSegment(index);
     uint32_t payload_bytes = segment->records[index - segment->first].payload_bytes;
     if (!records.empty() && bytes + payload_bytes > max_bytes) break;
+    if (const Record* cached = Cached(index)) {
+      bytes += payload_bytes;
+      records.push_back(*cached);
+      continue;
+    }
     auto record = ReadOne(*segment, index);
     if (!record.ok()) return record.status();
     bytes += payload_bytes;
@@ -290,7 +295,47 @@ Status Wal::Append(const std::vector<Record>& records) {
   if (!empty() && records.front().index <= last_index()) {
     RQ_RETURN_IF_ERROR(TruncateSuffix(records.front().index));
   }
-  return WriteRecords(records);
+  RQ_RETURN_IF_ERROR(WriteRecords(records));
+  CacheAppended(records);
+  return Status::OK();
+}
+
+void Wal::CacheAppended(const std::vector<Record>& records) {
+  for (const Record& record : records) {
+    if (record.payload.size() > options_.read_cache_bytes_max) {
+      cache_.clear();  // keep the cache a contiguous suffix
+      cache_bytes_ = 0;
+      continue;
+    }
+    RQ_ASSERT(cache_.empty() || cache_.back().index + 1 == record.index);
+    cache_.push_back(record);
+    cache_bytes_ += record.payload.size();
+    while (cache_bytes_ > options_.read_cache_bytes_max) {
+      cache_bytes_ -= cache_.front().payload.size();
+      cache_.pop_front();
+    }
+  }
+}
+
+void Wal::UncacheFrom(LogIndex index) {
+  while (!cache_.empty() && cache_.back().index >= index) {
+    cache_bytes_ -= cache_.back().payload.size();
+    cache_.pop_back();
+  }
+}
+
+void Wal::UncacheThrough(LogIndex index) {
+  while (!cache_.empty() && cache_.front().index <= index) {
+    cache_bytes_ -= cache_.front().payload.size();
+    cache_.pop_front();
+  }
+}
+
+const Record* Wal::Cached(LogIndex index) const {
+  if (cache_.empty() || index < cache_.front().index || index > cache_.back().index) return nullptr;
+  const Record* record = &cache_[index - cache_.front().index];
+  RQ_ASSERT(record->index == index);
+  return record;
 }
 
 Status Wal::WriteRecords(const std::vector<Record>& records) {
@@ -355,6 +400,7 @@ Status Wal::TruncateSuffix(LogIndex index) {
   RQ_ASSERT(!empty());
   RQ_ASSERT(index >= first_index());
   RQ_ASSERT(index <= last_index());
+  UncacheFrom(index);
   // Newest first, each deletion durable before the next, so that a crash
   // leaves a shorter but contiguous log.
   while (!empty() && segments_.back()->first >= index) {
@@ -440,6 +486,7 @@ Status Wal::CompactPrefix(LogIndex through) {
   RQ_RETURN_IF_ERROR(WriteMeta(meta));
   floor_ = meta.floor_index;
   floor_term_ = meta.floor_term;
+  UncacheThrough(through);
   bool deleted = false;
   while (!empty() && segments_.front()->last() <= through) {
     RQ_RETURN_IF_ERROR(Broken(DeleteSegment(*segments_.front())));
@@ -460,6 +507,8 @@ Status Wal::Reset(LogIndex snapshot_index, Term snapshot_term) {
   // The new epoch makes every existing segment stale at once: this write is
   // the commit point of the reset.
   RQ_RETURN_IF_ERROR(WriteMeta(meta));
+  cache_.clear();
+  cache_bytes_ = 0;
   for (const auto& segment : segments_) RQ_RETURN_IF_ERROR(Broken(DeleteSegment(*segment)));
   segments_.clear();
   RQ_RETURN_IF_ERROR(Broken(fs_->SyncDir(dir_)));

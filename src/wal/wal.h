@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,9 @@ namespace rq::wal {
 struct Options {
   // A new segment starts once the current one would grow past this.
   uint64_t segment_bytes_max = 64ull << 20;
+  // The most recently appended records are kept in memory up to this many
+  // payload bytes, so that replicating fresh entries costs no pread. 0: off.
+  uint64_t read_cache_bytes_max = 4ull << 20;
   Status Validate() const;
 };
 
@@ -135,6 +139,10 @@ class Wal {
   const Segment* FindSegment(LogIndex index) const;
   Result<Record> ReadOne(const Segment& segment, LogIndex index) const;
   Status Broken(Status status);
+  void CacheAppended(const std::vector<Record>& records);
+  void UncacheFrom(LogIndex index);
+  void UncacheThrough(LogIndex index);
+  const Record* Cached(LogIndex index) const;
 
   env::FileSystem* const fs_;
   const std::string dir_;
@@ -150,6 +158,8 @@ class Wal {
   uint64_t truncations_ = 0;
   Status broken_;
   RecoveryReport report_;
+  std::deque<Record> cache_;  // a contiguous suffix of the log
+  uint64_t cache_bytes_ = 0;
 };
 
 }  // namespace rq::wal

@@ -14,12 +14,14 @@ using testing::MakeRecords;
 using testing::MustOpen;
 using testing::SegmentFiles;
 
-class WalTest : public ::testing::Test {
+// Runs every test with the read cache off (reads hit the files) and on.
+class WalTest : public ::testing::TestWithParam<uint64_t> {
  protected:
   void SetUp() override { ASSERT_TRUE(fs_.CreateDir("/wal").ok()); }
   std::unique_ptr<Wal> Open(uint64_t segment_bytes_max = 64ull << 20) {
     Options options;
     options.segment_bytes_max = segment_bytes_max;
+    options.read_cache_bytes_max = GetParam();
     return MustOpen(&fs_, "/wal", options);
   }
   // Every index in [first, last] reads back equal to `expected`.
@@ -32,7 +34,7 @@ class WalTest : public ::testing::Test {
   env::MemFileSystem fs_;
 };
 
-TEST_F(WalTest, EmptyLogReportsZeroIndexes) {
+TEST_P(WalTest, EmptyLogReportsZeroIndexes) {
   auto wal = Open();
   EXPECT_EQ(wal->first_index(), LogIndex(0));
   EXPECT_EQ(wal->last_index(), LogIndex(0));
@@ -41,7 +43,7 @@ TEST_F(WalTest, EmptyLogReportsZeroIndexes) {
   EXPECT_FALSE(wal->hard_state().has_value());
 }
 
-TEST_F(WalTest, AppendedRecordsReadBackEqual) {
+TEST_P(WalTest, AppendedRecordsReadBackEqual) {
   auto wal = Open();
   auto records = MakeRecords(1, 50, 3);
   records[7].payload = std::string(100000, 'x');  // a large payload
@@ -53,7 +55,7 @@ TEST_F(WalTest, AppendedRecordsReadBackEqual) {
   EXPECT_EQ(*wal->term_at(LogIndex(50)), Term(3));
 }
 
-TEST_F(WalTest, ReadStopsAtMaxBytesButReturnsAtLeastOneRecord) {
+TEST_P(WalTest, ReadStopsAtMaxBytesButReturnsAtLeastOneRecord) {
   auto wal = Open();
   ASSERT_TRUE(wal->Append(MakeRecords(1, 10, 1, 100)).ok());
   auto one = wal->Read(LogIndex(1), LogIndex(11), 10);
@@ -65,7 +67,7 @@ TEST_F(WalTest, ReadStopsAtMaxBytesButReturnsAtLeastOneRecord) {
   EXPECT_EQ((*three)[0].index, LogIndex(2));
 }
 
-TEST_F(WalTest, ReadOutsideTheLogIsAnError) {
+TEST_P(WalTest, ReadOutsideTheLogIsAnError) {
   auto wal = Open();
   ASSERT_TRUE(wal->Append(MakeRecords(1, 10, 1)).ok());
   ASSERT_TRUE(wal->CompactPrefix(LogIndex(3)).ok());
@@ -74,7 +76,7 @@ TEST_F(WalTest, ReadOutsideTheLogIsAnError) {
   EXPECT_TRUE(wal->Read(LogIndex(5), LogIndex(5), 100).status().IsInvalidArgument());
 }
 
-TEST_F(WalTest, ReopenRecoversRecordsTermsAndHardState) {
+TEST_P(WalTest, ReopenRecoversRecordsTermsAndHardState) {
   auto records = MakeRecords(1, 30, 2);
   HardState state{Term(2), "node-1", LogIndex(17)};
   {
@@ -92,7 +94,7 @@ TEST_F(WalTest, ReopenRecoversRecordsTermsAndHardState) {
   EXPECT_EQ(wal->recovery_report().tail_bytes_dropped, 0u);
 }
 
-TEST_F(WalTest, RollsOverToANewSegmentAtSegmentBytesMax) {
+TEST_P(WalTest, RollsOverToANewSegmentAtSegmentBytesMax) {
   auto wal = Open(300);
   ASSERT_TRUE(wal->Append(MakeRecords(1, 40, 1, 50)).ok());
   auto files = SegmentFiles(&fs_, "/wal");
@@ -102,14 +104,14 @@ TEST_F(WalTest, RollsOverToANewSegmentAtSegmentBytesMax) {
   ExpectRecords(*wal, MakeRecords(1, 40, 1, 50));
 }
 
-TEST_F(WalTest, OversizedRecordGetsASegmentOfItsOwn) {
+TEST_P(WalTest, OversizedRecordGetsASegmentOfItsOwn) {
   auto wal = Open(300);
   ASSERT_TRUE(wal->Append(MakeRecords(1, 3, 1, 1000)).ok());
   EXPECT_EQ(SegmentFiles(&fs_, "/wal").size(), 3u);
   ExpectRecords(*wal, MakeRecords(1, 3, 1, 1000));
 }
 
-TEST_F(WalTest, AppendAtLowerIndexReplacesTheSuffix) {
+TEST_P(WalTest, AppendAtLowerIndexReplacesTheSuffix) {
   auto wal = Open();
   ASSERT_TRUE(wal->Append(MakeRecords(1, 10, 1)).ok());
   ASSERT_TRUE(wal->Sync().ok());
@@ -124,7 +126,7 @@ TEST_F(WalTest, AppendAtLowerIndexReplacesTheSuffix) {
   ExpectRecords(*wal, expected);
 }
 
-TEST_F(WalTest, SuffixTruncationAcrossSegmentBoundaries) {
+TEST_P(WalTest, SuffixTruncationAcrossSegmentBoundaries) {
   auto wal = Open(300);
   ASSERT_TRUE(wal->Append(MakeRecords(1, 40, 1, 50)).ok());
   ASSERT_TRUE(wal->Sync().ok());
@@ -140,7 +142,7 @@ TEST_F(WalTest, SuffixTruncationAcrossSegmentBoundaries) {
   ExpectRecords(*wal, expected);
 }
 
-TEST_F(WalTest, TruncationAtASegmentStartRemovesThatSegment) {
+TEST_P(WalTest, TruncationAtASegmentStartRemovesThatSegment) {
   auto wal = Open(300);
   ASSERT_TRUE(wal->Append(MakeRecords(1, 20, 1, 50)).ok());
   auto files = SegmentFiles(&fs_, "/wal");
@@ -153,7 +155,7 @@ TEST_F(WalTest, TruncationAtASegmentStartRemovesThatSegment) {
   EXPECT_EQ(*wal->term_at(LogIndex(second_first - 1)), Term(1));
 }
 
-TEST_F(WalTest, TruncatingEverythingThenAppendingAgainWorks) {
+TEST_P(WalTest, TruncatingEverythingThenAppendingAgainWorks) {
   auto wal = Open();
   ASSERT_TRUE(wal->Append(MakeRecords(1, 5, 1)).ok());
   ASSERT_TRUE(wal->Append(MakeRecords(1, 2, 2)).ok());
@@ -163,7 +165,7 @@ TEST_F(WalTest, TruncatingEverythingThenAppendingAgainWorks) {
   ExpectRecords(*wal, MakeRecords(1, 2, 2));
 }
 
-TEST_F(WalTest, InvalidAppendsAreRejected) {
+TEST_P(WalTest, InvalidAppendsAreRejected) {
   auto wal = Open();
   ASSERT_TRUE(wal->Append(MakeRecords(1, 5, 1)).ok());
   EXPECT_TRUE(wal->Append(MakeRecords(7, 8, 1)).IsInvalidArgument());  // gap
@@ -176,7 +178,7 @@ TEST_F(WalTest, InvalidAppendsAreRejected) {
   EXPECT_EQ(wal->last_index(), LogIndex(5));  // nothing changed
 }
 
-TEST_F(WalTest, CompactPrefixDeletesOnlyWholeSegmentsBelow) {
+TEST_P(WalTest, CompactPrefixDeletesOnlyWholeSegmentsBelow) {
   auto wal = Open(300);
   ASSERT_TRUE(wal->Append(MakeRecords(1, 40, 1, 50)).ok());
   auto files = SegmentFiles(&fs_, "/wal");
@@ -194,7 +196,7 @@ TEST_F(WalTest, CompactPrefixDeletesOnlyWholeSegmentsBelow) {
   ExpectRecords(*wal, MakeRecords(through.value() + 1, 40, 1, 50));
 }
 
-TEST_F(WalTest, CompactingEverythingLeavesAnEmptyLogAtTheNextIndex) {
+TEST_P(WalTest, CompactingEverythingLeavesAnEmptyLogAtTheNextIndex) {
   auto wal = Open(300);
   ASSERT_TRUE(wal->Append(MakeRecords(1, 20, 4, 50)).ok());
   ASSERT_TRUE(wal->CompactPrefix(LogIndex(20)).ok());
@@ -212,7 +214,7 @@ TEST_F(WalTest, CompactingEverythingLeavesAnEmptyLogAtTheNextIndex) {
   ExpectRecords(*wal, MakeRecords(21, 25, 4));
 }
 
-TEST_F(WalTest, ResetDropsEverythingAndContinuesAfterTheSnapshot) {
+TEST_P(WalTest, ResetDropsEverythingAndContinuesAfterTheSnapshot) {
   auto wal = Open(300);
   ASSERT_TRUE(wal->Append(MakeRecords(1, 30, 1, 50)).ok());
   ASSERT_TRUE(wal->Sync().ok());
@@ -229,7 +231,7 @@ TEST_F(WalTest, ResetDropsEverythingAndContinuesAfterTheSnapshot) {
   ExpectRecords(*wal, MakeRecords(13, 15, 8));
 }
 
-TEST_F(WalTest, SyncMakesEverythingAppendedDurable) {
+TEST_P(WalTest, SyncMakesEverythingAppendedDurable) {
   auto wal = Open();
   ASSERT_TRUE(wal->Append(MakeRecords(1, 3, 1)).ok());
   EXPECT_EQ(wal->durable_index(), LogIndex(0));
@@ -242,7 +244,7 @@ TEST_F(WalTest, SyncMakesEverythingAppendedDurable) {
   ExpectRecords(*wal, MakeRecords(1, 3, 1));
 }
 
-TEST_F(WalTest, WriteFailureBreaksTheWalUntilReopen) {
+TEST_P(WalTest, WriteFailureBreaksTheWalUntilReopen) {
   auto wal = Open();
   ASSERT_TRUE(wal->Append(MakeRecords(1, 3, 1)).ok());
   ASSERT_TRUE(wal->Sync().ok());
@@ -258,7 +260,7 @@ TEST_F(WalTest, WriteFailureBreaksTheWalUntilReopen) {
   ExpectRecords(*wal, MakeRecords(1, 6, 1));
 }
 
-TEST_F(WalTest, SyncFailureBreaksTheWal) {
+TEST_P(WalTest, SyncFailureBreaksTheWal) {
   auto wal = Open();
   ASSERT_TRUE(wal->Append(MakeRecords(1, 3, 1)).ok());
   fs_.FailNextSyncs(1);
@@ -267,7 +269,7 @@ TEST_F(WalTest, SyncFailureBreaksTheWal) {
   EXPECT_TRUE(wal->SaveHardState({Term(1), "", LogIndex(0)}).IsIOError());
 }
 
-TEST_F(WalTest, HardStateReplacementIsAtomicAtEveryCrashPoint) {
+TEST_P(WalTest, HardStateReplacementIsAtomicAtEveryCrashPoint) {
   HardState old_state{Term(3), "a", LogIndex(10)};
   HardState new_state{Term(4), "bb", LogIndex(12)};
   for (int64_t ops = 0; ops < 10; ++ops) {
@@ -290,7 +292,7 @@ TEST_F(WalTest, HardStateReplacementIsAtomicAtEveryCrashPoint) {
   }
 }
 
-TEST_F(WalTest, CorruptHardStateRefusesToOpen) {
+TEST_P(WalTest, CorruptHardStateRefusesToOpen) {
   {
     auto wal = Open();
     ASSERT_TRUE(wal->SaveHardState({Term(3), "a", LogIndex(10)}).ok());
@@ -300,16 +302,39 @@ TEST_F(WalTest, CorruptHardStateRefusesToOpen) {
   EXPECT_TRUE(wal.status().IsCorruption()) << wal.status().ToString();
 }
 
-TEST_F(WalTest, ReadReturnsCorruptionWhenBytesRotAfterOpen) {
+TEST_P(WalTest, ReadReturnsCorruptionWhenBytesRotAfterOpen) {
   auto wal = Open();
   ASSERT_TRUE(wal->Append(MakeRecords(1, 3, 1)).ok());
   ASSERT_TRUE(wal->Sync().ok());
+  wal = Open();  // nothing cached: reads go to the file
   // Flip a payload byte of record 2 (header 40 + record 45 + its header 25).
   ASSERT_TRUE(fs_.TEST_Corrupt("/wal/00000000000000000001.wal", 40 + 45 + 25 + 3, "\xff").ok());
   auto got = wal->Read(LogIndex(1), LogIndex(4), UINT64_MAX);
   EXPECT_TRUE(got.status().IsCorruption()) << got.status().ToString();
   EXPECT_TRUE(wal->Read(LogIndex(1), LogIndex(2), UINT64_MAX).ok());
 }
+
+TEST(WalCacheTest, RecentRecordsAreServedFromMemory) {
+  env::MemFileSystem fs;
+  ASSERT_TRUE(fs.CreateDir("/wal").ok());
+  Options options;
+  options.read_cache_bytes_max = 100;  // room for the last 5 records of 20 bytes
+  auto wal = MustOpen(&fs, "/wal", options);
+  ASSERT_TRUE(wal->Append(MakeRecords(1, 10, 1)).ok());
+  // Rot every payload on disk: cached records still read, older ones fail.
+  for (uint64_t i = 0; i < 10; ++i) ASSERT_TRUE(fs.TEST_Corrupt("/wal/00000000000000000001.wal", 40 + i * 45 + 30, "#").ok());
+  auto recent = wal->Read(LogIndex(6), LogIndex(11), UINT64_MAX);
+  ASSERT_TRUE(recent.ok()) << recent.status().ToString();
+  EXPECT_EQ(*recent, MakeRecords(6, 10, 1));
+  EXPECT_TRUE(wal->Read(LogIndex(5), LogIndex(6), UINT64_MAX).status().IsCorruption());
+  // A truncation drops the replaced records from the cache too.
+  ASSERT_TRUE(wal->Append(MakeRecords(9, 9, 2)).ok());
+  auto after = wal->Read(LogIndex(8), LogIndex(10), UINT64_MAX);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)[1], MakeRecord(9, 2));
+}
+
+INSTANTIATE_TEST_SUITE_P(CacheOffAndOn, WalTest, ::testing::Values(0, 4ull << 20));
 
 }  // namespace
 }  // namespace rq::wal
