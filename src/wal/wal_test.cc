@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+
+#include "env/posix_file_system.h"
 
 #include "wal/wal_test_util.h"
 
@@ -290,6 +293,44 @@ TEST_P(WalTest, HardStateReplacementIsAtomicAtEveryCrashPoint) {
       }
     }
   }
+}
+
+TEST_P(WalTest, DiskFullDuringHardStateSaveKeepsTheOldState) {
+  HardState old_state{Term(3), "a", LogIndex(10)};
+  auto wal = Open();
+  ASSERT_TRUE(wal->SaveHardState(old_state).ok());
+  fs_.FailNextWrites(1);
+  Status s = wal->SaveHardState({Term(4), "b", LogIndex(11)});
+  EXPECT_NE(s.message().find("No space left"), std::string::npos) << s.ToString();
+  fs_.Crash();
+  wal = Open();
+  EXPECT_EQ(*wal->hard_state(), old_state);
+}
+
+TEST(WalPosixTest, RecordsSurviveReopenOnTheRealDisk) {
+  char tmpl[] = "/tmp/rq_wal_test_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  Options options;
+  options.segment_bytes_max = 1000;
+  options.read_cache_bytes_max = 0;
+  {
+    auto wal = MustOpen(env::DefaultFileSystem(), dir, options);
+    ASSERT_TRUE(wal->Append(MakeRecords(1, 100, 1, 64)).ok());
+    ASSERT_TRUE(wal->Append(MakeRecords(90, 95, 2, 64)).ok());
+    ASSERT_TRUE(wal->CompactPrefix(LogIndex(20)).ok());
+    ASSERT_TRUE(wal->Sync().ok());
+  }
+  auto wal = MustOpen(env::DefaultFileSystem(), dir, options);
+  EXPECT_EQ(wal->first_index(), LogIndex(21));
+  EXPECT_EQ(wal->last_index(), LogIndex(95));
+  auto expected = MakeRecords(21, 89, 1, 64);
+  for (auto& r : MakeRecords(90, 95, 2, 64)) expected.push_back(r);
+  auto got = wal->Read(LogIndex(21), LogIndex(96), UINT64_MAX);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, expected);
+  std::string cmd = "rm -rf " + dir;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
 }
 
 TEST_P(WalTest, CorruptHardStateRefusesToOpen) {
