@@ -171,6 +171,24 @@ TEST_F(BackupTest, LoadDumpIsAllOrNothing) {
   EXPECT_EQ(QueryOne(*db_, "SELECT count(*) FROM t").values, (std::vector<Row>{{int64_t{2}}}));
 }
 
+TEST_F(BackupTest, LoadDumpIgnoresTableOrderWhenForeignKeysAreOn) {
+  Options options;
+  options.foreign_keys = true;
+  db_.reset();
+  Result<std::unique_ptr<Database>> opened = Database::Open(Path("fk.sqlite"), options);
+  ASSERT_TRUE(opened.ok());
+  db_ = std::move(opened).value();
+  // "a_child" sorts, and so dumps, before the table it references.
+  const std::string dump =
+      "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n"
+      "CREATE TABLE a_child (pid INTEGER REFERENCES b_parent(id));\nINSERT INTO \"a_child\" VALUES(1);\n"
+      "CREATE TABLE b_parent (id INTEGER PRIMARY KEY);\nINSERT INTO \"b_parent\" VALUES(1);\nCOMMIT;\n";
+  Response r = db_->LoadDump(dump);
+  ASSERT_TRUE(r.results[0].error.empty()) << r.results[0].error;
+  // Foreign keys are enforced again afterwards.
+  EXPECT_EQ(db_->Execute(Req({"INSERT INTO a_child VALUES(9)"})).results[0].error, "FOREIGN KEY constraint failed");
+}
+
 TEST_F(BackupTest, BinaryBackupsRoundTripInBothJournalModes) {
   Populate(*db_);
   for (BackupFormat format : {BackupFormat::kBinaryWal, BackupFormat::kBinaryDelete}) {

@@ -128,7 +128,7 @@ class Database {
   Result<ReaderLease> AcquireReader();
   void ReleaseReader(std::unique_ptr<Connection> conn);
   command::Response RunWriteRequest(const command::Request& request, RunMode mode);
-  Status LoadImageLocked(Connection& source);
+  command::StatementResult RunDumpInTransaction(Connection& writer, const std::string& sql);
 
   const std::string path_;
   const Options options_;

@@ -389,11 +389,24 @@ command::Response Database::LoadDump(const std::string& sql) {
   std::lock_guard lock(writer_mu_);
   Connection& writer = *writer_;
   writer.RollbackIfOpen();
-  if (Status s = writer.Exec("BEGIN"); !s.ok()) {
-    response.error = sqlite3_errmsg(writer.handle());
-    return response;
-  }
+  // A dump lists tables by name, not by dependency; its own "PRAGMA
+  // foreign_keys=OFF" is a no-op inside our transaction, so switch them off
+  // around it, as sqlite3's .read of a dump would.
+  if (options_.foreign_keys) RQ_ASSERT(writer.Exec("PRAGMA foreign_keys=OFF").ok());
+  command::StatementResult result = RunDumpInTransaction(writer, sql);
+  if (options_.foreign_keys) RQ_ASSERT(writer.Exec("PRAGMA foreign_keys=ON").ok());
+  result.time_s = SecondsSince(start);
+  response.results.push_back(std::move(result));
+  response.time_s = response.results.back().time_s;
+  return response;
+}
+
+command::StatementResult Database::RunDumpInTransaction(Connection& writer, const std::string& sql) {
   command::StatementResult result;
+  if (Status s = writer.Exec("BEGIN"); !s.ok()) {
+    result.error = sqlite3_errmsg(writer.handle());
+    return result;
+  }
   const char* next = sql.data();
   const char* const end = next + sql.size();
   while (next < end && result.error.empty()) {
@@ -427,10 +440,7 @@ command::Response Database::LoadDump(const std::string& sql) {
     result.last_insert_id = 0;
     result.rows_affected = 0;
   }
-  result.time_s = SecondsSince(start);
-  response.results.push_back(std::move(result));
-  response.time_s = response.results.back().time_s;
-  return response;
+  return result;
 }
 
 }  // namespace rq::db
