@@ -1,0 +1,163 @@
+// What the cluster transport needs from the node above it, and the plain
+// request/response structs of the node-to-node RPCs.
+//
+// cluster/ never includes store/ or http/: the store implements RaftReceiver,
+// SnapshotSource and RpcHandler, and cmd/ wires them into a Transport (the
+// consumer-declared interface pattern of rqlite's cluster.Database).
+//
+// Threading: the transport calls these interfaces from its I/O threads; an
+// implementation must not block for long (hand work to its own loop) and may
+// complete an RpcHandler callback from any thread, exactly once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "base/types.h"
+#include "command/types.h"
+#include "raft/types.h"
+
+namespace rq::cluster {
+
+// ---- Upward interfaces ----
+
+// Receives one snapshot's bytes in order. Exactly one of Finish() or Abort()
+// is called last; after a successful Finish() the transport delivers the
+// InstallSnapshotRequest through RaftReceiver::OnRaftMessage.
+class SnapshotSink {
+ public:
+  virtual ~SnapshotSink() = default;
+  virtual Status Write(std::string_view chunk) = 0;
+  virtual Status Finish() = 0;
+  virtual void Abort() = 0;
+};
+
+class RaftReceiver {
+ public:
+  virtual ~RaftReceiver() = default;
+  virtual void OnRaftMessage(raft::Message message) = 0;
+  // A peer starts streaming the snapshot described by `meta`.
+  virtual Result<std::unique_ptr<SnapshotSink>> BeginSnapshot(const NodeId& from,
+                                                              const raft::SnapshotMeta& meta) = 0;
+};
+
+// Reads one stored snapshot sequentially; never holds it whole in memory.
+class SnapshotReader {
+ public:
+  virtual ~SnapshotReader() = default;
+  virtual uint64_t total_bytes() const = 0;
+  // Replaces *out with up to `max_bytes` next bytes; empty *out means the end.
+  virtual Status Read(size_t max_bytes, std::string* out) = 0;
+};
+
+class SnapshotSource {
+ public:
+  virtual ~SnapshotSource() = default;
+  virtual Result<std::unique_ptr<SnapshotReader>> OpenSnapshot(const raft::SnapshotMeta& meta) = 0;
+};
+
+// ---- RPC structs ----
+
+// Basic-auth credentials of the original HTTP client; the receiving node
+// checks them (permissions are checked on both nodes, API.md 4.4).
+struct Credentials {
+  std::string username;
+  std::string password;
+  bool present = false;
+  bool operator==(const Credentials&) const = default;
+};
+
+struct JoinRequest {
+  std::string id;
+  std::string raft_addr;
+  std::string api_addr;
+  bool voter = true;
+  Credentials credentials;
+  bool operator==(const JoinRequest&) const = default;
+};
+
+// Also the answer to REMOVE and STEPDOWN. status NotLeader comes with the
+// leader's Raft address when it is known, so the caller can retry there.
+struct MembershipResponse {
+  Status status;
+  std::string leader_raft_addr;
+};
+using JoinResponse = MembershipResponse;
+using RemoveResponse = MembershipResponse;
+using StepDownResponse = MembershipResponse;
+
+struct RemoveRequest {
+  std::string id;
+  Credentials credentials;
+  bool operator==(const RemoveRequest&) const = default;
+};
+
+struct StepDownRequest {
+  std::string target_id;  // empty: any suitable voter
+  bool wait = false;
+  Credentials credentials;
+  bool operator==(const StepDownRequest&) const = default;
+};
+
+struct NodeMetaRequest {
+  Credentials credentials;
+  bool operator==(const NodeMetaRequest&) const = default;
+};
+
+struct NodeMetaResponse {
+  Status status;
+  std::string api_url;
+  std::string version;
+  uint64_t commit_index = 0;
+};
+
+// Wire format: never renumber (mirrors proto ForwardRequest.Kind).
+enum class ForwardKind : uint8_t {
+  kExecute = 1,
+  kQuery = 2,
+  kRequest = 3,
+  kLoad = 4,      // payload is a SQLite image
+  kLoadDump = 5,  // payload is a SQL dump
+};
+
+struct ForwardRequest {
+  ForwardKind kind = ForwardKind::kExecute;
+  command::Request request;  // kExecute, kQuery, kRequest
+  command::Consistency level = command::Consistency::kWeak;
+  int64_t freshness_ns = 0;
+  bool freshness_strict = false;
+  int64_t linearizable_timeout_ns = 0;
+  bool noparse = false;
+  bool norwrandom = false;
+  bool norwtime = false;
+  bool queue = false;
+  std::string payload;     // kLoad, kLoadDump
+  int64_t timeout_ns = 0;  // the caller's deadline, so the leader can honour it
+  Credentials credentials;
+  bool operator==(const ForwardRequest&) const = default;
+};
+
+struct ForwardResponse {
+  Status status;
+  command::Response response;
+};
+
+// Serves RPCs arriving on this node's Raft address. Each callback must be
+// called exactly once, from any thread.
+class RpcHandler {
+ public:
+  virtual ~RpcHandler() = default;
+  virtual void Join(const JoinRequest& request, std::function<void(JoinResponse)> done) = 0;
+  virtual void Remove(const RemoveRequest& request, std::function<void(RemoveResponse)> done) = 0;
+  virtual void GetNodeMeta(const NodeMetaRequest& request,
+                           std::function<void(NodeMetaResponse)> done) = 0;
+  virtual void Forward(const ForwardRequest& request, std::function<void(ForwardResponse)> done) = 0;
+  virtual void StepDown(const StepDownRequest& request,
+                        std::function<void(StepDownResponse)> done) = 0;
+};
+
+}  // namespace rq::cluster
