@@ -263,4 +263,32 @@ Result<uint64_t> Database::WalSizeBytes() const {
   return size;
 }
 
+Result<Stats> Database::GetStats() {
+  Stats stats;
+  stats.sqlite_version = sqlite3_libversion();
+  stats.path = path_;
+  stats.foreign_keys = options_.foreign_keys;
+  stats.max_read_connections = options_.max_read_connections;
+  {
+    Result<ReaderLease> lease = AcquireReader();
+    if (!lease.ok()) return lease.status();
+    Result<std::string> size =
+        (*lease)->QueryText("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
+    if (!size.ok()) return size.status();
+    stats.db_size_bytes = std::stoull(size.value());
+  }
+  {
+    std::lock_guard lock(pool_mu_);
+    stats.open_read_connections = open_readers_;
+    stats.idle_read_connections = static_cast<uint32_t>(idle_readers_.size());
+  }
+  std::error_code ec;
+  stats.file_size_bytes = std::filesystem::file_size(path_, ec);
+  if (ec) return Status::IOError("stat " + path_ + ": " + ec.message());
+  Result<uint64_t> wal = WalSizeBytes();
+  if (!wal.ok()) return wal.status();
+  stats.wal_size_bytes = wal.value();
+  return stats;
+}
+
 }  // namespace rq::db

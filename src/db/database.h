@@ -57,6 +57,19 @@ enum class BackupFormat {
   kBinaryDelete,  // rollback-journal (DELETE) mode: ?fmt=delete
 };
 
+// Figures for /status ("store.sqlite3" in rqlite).
+struct Stats {
+  std::string sqlite_version;
+  std::string path;
+  uint64_t db_size_bytes = 0;    // page_count * page_size
+  uint64_t file_size_bytes = 0;  // db.sqlite on disk
+  uint64_t wal_size_bytes = 0;   // db.sqlite-wal on disk
+  uint32_t open_read_connections = 0;
+  uint32_t idle_read_connections = 0;
+  uint32_t max_read_connections = 0;
+  bool foreign_keys = false;
+};
+
 // Receives a dump piece by piece; a non-OK status stops the dump.
 using DumpWriter = std::function<Status(std::string_view)>;
 
@@ -117,6 +130,7 @@ class Database {
   static Status ValidateImage(const std::string& path);
 
   Result<uint64_t> WalSizeBytes() const;
+  Result<Stats> GetStats();
   const std::string& path() const { return path_; }
   std::string wal_path() const { return path_ + "-wal"; }
   std::string shm_path() const { return path_ + "-shm"; }
