@@ -92,6 +92,8 @@ class Node:
                 *self.extra_args, self.data_dir]
 
     def start(self, wait_leader=True, timeout=30):
+        if getattr(self, "log", None):
+            self.log.close()
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_http(timeout)
@@ -147,6 +149,8 @@ class Node:
 
     def cleanup(self):
         self.kill()
+        if getattr(self, "log", None):
+            self.log.close()
         if self.own_dir and not self.keep_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
         try:
