@@ -149,7 +149,8 @@ command::Response Database::RunWriteRequest(const command::Request& request, Run
   bool failed = false;
   for (const command::Statement& statement : request.statements) {
     if (statement.sql.empty()) continue;  // rqlite skips these without a result
-    RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, false, false, request.db_timeout_ns,
+    RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
+                   request.db_timeout_ns,
                    options_.fill_expression_types};
     response.results.push_back(RunStatement(conn, statement, run));
     if (!response.results.back().error.empty() && request.transaction) {

@@ -319,6 +319,9 @@ TEST_F(DatabaseTest, QualifiedColumnsNameTheirTable) {
   r.qualify_columns = true;
   StatementResult q = db_->Query(r).results[0];
   EXPECT_EQ(q.columns, (std::vector<std::string>{"foo.id", "bar.bid", "foo.name", "1 + 1"}));
+  EXPECT_EQ(db_->ExecuteOrQuery(r).results[0].columns, q.columns);  // /db/request honours it too
+  r.qualify_columns = false;
+  EXPECT_EQ(db_->Query(r).results[0].columns, (std::vector<std::string>{"id", "bid", "name", "1 + 1"}));
 }
 
 TEST_F(DatabaseTest, IsReadOnlyClassifiesEveryStatement) {
