@@ -47,6 +47,7 @@ class PosixWritableFile final : public WritableFile {
         if (errno == EINTR) continue;
         return PosixError("write", path_, errno);
       }
+      if (n == 0) return Status::IOError("write " + path_ + ": wrote nothing");
       p += n;
       left -= static_cast<size_t>(n);
       size_ += static_cast<uint64_t>(n);
