@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/random.h"
+
 namespace rq::db {
 namespace {
 
@@ -89,6 +91,28 @@ TEST(SqlGuardTest, PragmaNamesMatchInAnyCase) {
   EXPECT_TRUE(IsDisallowedPragmaName("SYNCHRONOUS"));
   EXPECT_FALSE(IsDisallowedPragmaName("journal_size_limit"));
   EXPECT_FALSE(IsDisallowedPragmaName("synchronous2"));
+}
+
+// Random SQL-ish noise never crashes the scanner, and a disallowed PRAGMA
+// after a statement terminator is still refused whatever garbage precedes it, as long
+// as the garbage closes its quotes and comments.
+TEST(SqlGuardTest, RandomPrefixesNeverHideAPragma) {
+  const char* const pieces[] = {"SELECT", " ", "'a''b'", "\"q\"", "[x]", "`y`", "--c\n", "/*c*/", "(", ")",
+                                ",",      "1", "pragma", "main", ".",     "synchronous_x", "vacuum", "into",
+                                "\n",     "é", "$v",     ":n",   "?"};
+  Random random(42);
+  for (int i = 0; i < 2000; ++i) {
+    std::string sql;
+    const uint64_t n = random.Range(0, 20);
+    for (uint64_t j = 0; j < n; ++j) sql += pieces[random.Uniform(std::size(pieces))];
+    (void)CheckTokens(sql);  // must not crash on anything
+    std::string raw;
+    for (uint64_t j = 0; j < n; ++j) raw += static_cast<char>(random.Uniform(256));
+    (void)CheckTokens(raw);
+    const std::string hidden = sql + ";\nPRAGMA journal_mode=OFF";
+    // Refused (the noise may itself spell VACUUM INTO, which is refused too).
+    EXPECT_TRUE(CheckTokens(hidden).IsInvalidArgument()) << hidden;
+  }
 }
 
 }  // namespace
