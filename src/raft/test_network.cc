@@ -2,11 +2,22 @@
 #include "raft/test_network.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 namespace rq::raft::test {
 
 Message Msg(const std::string& from, const std::string& to, uint64_t term, MessageBody body) {
   return Message{NodeId(from), NodeId(to), Term(term), std::move(body)};
+}
+
+void Network::StderrLogger::Log(Level, std::string_view line) {
+  std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+}
+
+bool Network::StderrLogger::Enabled(Level level) const {
+  static const bool on = std::getenv("RAFT_TEST_LOG") != nullptr;
+  return on && level >= Level::kInfo;
 }
 
 Network::Network(int n, Config base, int voters, uint64_t seed) : base_(base), seed_(seed) {
@@ -69,9 +80,10 @@ void Network::Snapshot(const std::string& id, uint64_t trailing) {
   LogIndex compact_to = index - std::min<uint64_t>(trailing, index.value());
   compact_to = std::max(compact_to, n.storage->first_index() - 1);
   n.storage->CreateSnapshot(*meta, compact_to);
-  n.snapshot_data.clear();
+  std::vector<Entry>& data = n.snapshots[index];
+  data.clear();
   for (const Entry& e : n.applied) {
-    if (e.index <= index) n.snapshot_data.push_back(e);
+    if (e.index <= index) data.push_back(e);
   }
   RQ_ASSERT(n.raft->Compact(index, trailing).ok());
 }
@@ -104,8 +116,11 @@ void Network::ProcessReady(TestNode& n) {
   if (rd.hard_state) n.storage->SetHardState(*rd.hard_state);
   for (Message& m : rd.messages) queue_.push_back(std::move(m));
   if (rd.snapshot) {
-    n.applied = n.incoming_snapshot;
-    RQ_ASSERT(n.applied.empty() || n.applied.back().index == rd.snapshot->index);
+    auto it = n.incoming.find(rd.snapshot->index);
+    RQ_ASSERT_MSG(it != n.incoming.end(), "snapshot installed without its bytes");
+    n.applied = it->second;
+    n.snapshots[rd.snapshot->index] = it->second;  // it may serve it onwards
+    RQ_ASSERT(!n.applied.empty() && n.applied.back().index == rd.snapshot->index);
   }
   for (const Entry& e : rd.committed_entries) {
     RQ_ASSERT_MSG(n.applied.empty() || e.index == n.applied.back().index + 1, "gap or repeat in applied entries");
@@ -128,13 +143,25 @@ void Network::AdvanceHeld(const std::string& id) {
   n.unadvanced.reset();
 }
 
+void Network::ReportLost(const Message& m) {
+  // The driver learns that a snapshot stream failed and tells the leader.
+  if (!report_snapshots || !std::holds_alternative<InstallSnapshotRequest>(m.body)) return;
+  TestNode& from = node(m.from.value());
+  if (from.alive) from.raft->ReportSnapshot(m.to, false);
+}
+
 void Network::Deliver(const Message& m) {
-  if (Blocked(m)) return;
+  if (Blocked(m)) {
+    ReportLost(m);
+    return;
+  }
   delivered.push_back(m);
   TestNode& to = node(m.to.value());
   if (std::holds_alternative<InstallSnapshotRequest>(m.body)) {
     TestNode& from = node(m.from.value());
-    to.incoming_snapshot = from.snapshot_data;
+    LogIndex index = std::get<InstallSnapshotRequest>(m.body).meta.index;
+    RQ_ASSERT(from.snapshots.count(index) == 1);
+    to.incoming[index] = from.snapshots[index];
     to.raft->Step(m);
     if (report_snapshots && from.alive) from.raft->ReportSnapshot(m.to, true);
     return;
@@ -152,7 +179,23 @@ bool Network::StepOnce() {
   }
   std::vector<Message> batch;
   batch.swap(queue_);
-  for (const Message& m : batch) Deliver(m);
+  if (chaos != nullptr) {
+    for (size_t i = batch.size(); i > 1; --i) std::swap(batch[i - 1], batch[chaos->Uniform(i)]);
+  }
+  for (const Message& m : batch) {
+    if (chaos != nullptr) {
+      if (chaos->Chance(drop_pct, 100)) {
+        ReportLost(m);
+        continue;
+      }
+      if (chaos->Chance(delay_pct, 100)) {
+        queue_.push_back(m);
+        continue;
+      }
+      if (chaos->Chance(dup_pct, 100)) Deliver(m);
+    }
+    Deliver(m);
+  }
   return moved || !batch.empty();
 }
 

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -27,8 +28,8 @@ struct TestNode {
   bool auto_advance = true;
   std::optional<Ready> unadvanced;       // the Ready held back when !auto_advance
   std::vector<Entry> applied;            // state machine: everything applied, in order
-  std::vector<Entry> snapshot_data;      // applied entries captured by the last snapshot
-  std::vector<Entry> incoming_snapshot;  // bytes "streamed" by a leader
+  std::map<LogIndex, std::vector<Entry>> snapshots;  // applied entries captured per snapshot index
+  std::map<LogIndex, std::vector<Entry>> incoming;   // snapshot "bytes" streamed by a leader
   std::vector<ReadState> reads;
   std::optional<Membership> reported_membership;
 };
@@ -80,6 +81,12 @@ class Network {
   // Every message delivered (for assertions on traffic).
   std::vector<Message> delivered;
   bool report_snapshots = true;
+  // When set, each delivery round is shuffled and messages are dropped,
+  // duplicated or held back for a later round with these percentages.
+  Random* chaos = nullptr;
+  uint64_t drop_pct = 10;
+  uint64_t dup_pct = 5;
+  uint64_t delay_pct = 10;
 
   // Committed entries of kNormal type applied on `id`, as strings.
   std::vector<std::string> AppliedData(const std::string& id);
@@ -87,6 +94,7 @@ class Network {
  private:
   void ProcessReady(TestNode& n);
   void Deliver(const Message& m);
+  void ReportLost(const Message& m);
   bool Blocked(const Message& m) const;
   void CheckSafety(const TestNode& n, const Ready& rd);
   std::unique_ptr<Raft> MakeRaft(TestNode& n);
@@ -96,7 +104,13 @@ class Network {
   std::set<std::string> isolated_;
   std::set<std::pair<std::string, std::string>> cut_;
   std::map<Term, NodeId> leaders_by_term_;
-  NullLogger logger_;
+  // Prints core log lines when RAFT_TEST_LOG is set in the environment.
+  class StderrLogger : public Logger {
+   public:
+    void Log(Level, std::string_view line) override;
+    bool Enabled(Level level) const override;
+  };
+  StderrLogger logger_;
   Config base_;
   uint64_t seed_;
 };
