@@ -43,6 +43,18 @@ std::filesystem::file_time_type MTime(const std::string& path) {
   return ec ? std::filesystem::file_time_type::min() : time;
 }
 
+// Go's net/http writes header names in canonical form (X-Rqlite-Version);
+// clients should not care, but byte-for-byte captures then match.
+std::string CanonicalHeaderName(std::string name) {
+  bool upper = true;
+  for (char& c : name) {
+    c = upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+              : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    upper = c == '-';
+  }
+  return name;
+}
+
 }  // namespace
 
 Status Config::Validate() const {
@@ -69,17 +81,18 @@ struct Server::Impl {
   Backend* backend;
   AuthStore auth;
   std::unique_ptr<Handler> handler;
+  // Declared before ioc: sessions still queued in ioc unregister themselves
+  // when ioc is destroyed, so the registry must outlive it.
+  std::mutex sessions_mu;
+  std::condition_variable sessions_cv;
+  std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions;  // guarded by sessions_mu
+  uint64_t next_session_id = 0;                                       // guarded by sessions_mu
   net::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
   uint16_t bound_port = 0;
   bool started = false;
   std::atomic<bool> stopping{false};
-
-  std::mutex sessions_mu;
-  std::condition_variable sessions_cv;
-  std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions;  // guarded by sessions_mu
-  uint64_t next_session_id = 0;                                       // guarded by sessions_mu
 
   std::mutex tls_mu;
   std::shared_ptr<ssl::context> tls;  // guarded by tls_mu
@@ -108,6 +121,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
  private:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  // Go's http.Server default (DefaultMaxHeaderBytes): long GET ?q= queries fit.
+  static constexpr uint32_t kHeaderBytesMax = 1 << 20;
+  // Unread request bytes are drained this long before closing, so the
+  // kernel does not answer them with a RST that could destroy our reply.
+  static constexpr auto kLingerTime = std::chrono::seconds(2);
 
   void Begin() {
     if constexpr (kTls) {
@@ -128,6 +146,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     header_parser_.emplace();
     // Content-Length is checked by hand after the header, per route.
     header_parser_->body_limit(boost::none);
+    header_parser_->header_limit(kHeaderBytesMax);
     beast::get_lowest_layer(stream_).expires_after(server_->config.read_timeout);
     bhttp::async_read_header(stream_, buffer_, *header_parser_,
                              [self = this->shared_from_this()](beast::error_code ec, size_t) {
@@ -234,14 +253,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // not consumed the connection cannot be reused.
   void WriteEarly(HttpReply reply, bool body_consumed) {
     busy_ = true;
-    if (!body_consumed) keep_alive_ = false;
+    if (!body_consumed) {
+      keep_alive_ = false;
+      linger_ = true;
+    }
     Write(std::move(reply));
   }
 
   template <typename Response>
   void FillHeaders(Response& response, const HttpReply& reply) {
     response.result(static_cast<unsigned>(reply.status));
-    for (const auto& [name, value] : reply.headers) response.set(name, value);
+    for (const auto& [name, value] : reply.headers) response.set(CanonicalHeaderName(name), value);
     response.keep_alive(keep_alive_ && !server_->stopping);
   }
 
@@ -297,8 +319,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     } else {
       beast::error_code ec;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      Close();
+      if (!linger_) return Close();
+      beast::get_lowest_layer(stream_).expires_after(kLingerTime);
+      Drain();
     }
+  }
+
+  // Reads and drops whatever the client still sends until it closes or the
+  // linger time runs out.
+  void Drain() {
+    stream_.async_read_some(net::buffer(drain_buffer_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      self->Drain();
+    });
   }
 
   void Close() {
@@ -312,6 +345,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   beast::flat_buffer buffer_;
   bool busy_ = false;  // a request is being read past its header, handled or answered
   bool keep_alive_ = true;
+  bool linger_ = false;  // the request body was left unread
+  char drain_buffer_[4096];
   HttpRequest request_;
   std::string boot_path_;
   std::string file_to_delete_;

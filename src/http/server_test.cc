@@ -1,0 +1,347 @@
+// Server tests over real sockets on 127.0.0.1 with a fake Backend. The client
+// is plain POSIX sockets (no Beast) so malformed, short and half-sent
+// requests can be written byte by byte.
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "http/fake_backend_test_util.h"
+
+namespace rq::http {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeBackend;
+
+struct Reply {
+  int status = 0;
+  std::string head;
+  std::string body;
+  std::string Header(const std::string& name) const {
+    // Header names are case-insensitive.
+    const auto lower = [](std::string text) {
+      for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return text;
+    };
+    const size_t at = lower(head).find("\r\n" + lower(name) + ": ");
+    if (at == std::string::npos) return "<none>";
+    const size_t start = at + name.size() + 4;
+    return head.substr(start, head.find("\r\n", start) - start);
+  }
+};
+
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    timeval timeout{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  }
+  ~Client() { Close(); }
+  bool connected() const { return connected_; }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+  bool Send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Reads one response (Content-Length framed, or until close).
+  std::optional<Reply> Read() {
+    while (buffer_.find("\r\n\r\n") == std::string::npos) {
+      if (!Fill()) return std::nullopt;
+    }
+    Reply reply;
+    const size_t end = buffer_.find("\r\n\r\n");
+    reply.head = buffer_.substr(0, end + 2);
+    buffer_.erase(0, end + 4);
+    reply.status = std::stoi(reply.head.substr(9, 3));
+    const std::string length = reply.Header("Content-Length");
+    if (reply.status < 200 || reply.status == 204) return reply;  // never a body
+    if (length == "<none>") {
+      while (Fill()) {
+      }
+      reply.body = std::move(buffer_);
+      buffer_.clear();
+      return reply;
+    }
+    const size_t size = std::stoul(length);
+    while (buffer_.size() < size) {
+      if (!Fill()) return std::nullopt;
+    }
+    reply.body = buffer_.substr(0, size);
+    buffer_.erase(0, size);
+    return reply;
+  }
+  // True when the server closed the connection without answering.
+  bool ClosedWithoutReply() { return !Fill() && buffer_.empty(); }
+  std::optional<Reply> Exchange(std::string_view request) {
+    if (!Send(request)) return std::nullopt;
+    return Read();
+  }
+
+ private:
+  bool Fill() {
+    char chunk[65536];
+    const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+std::string Post(const std::string& target, const std::string& body, const std::string& extra = "") {
+  return "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         extra + "\r\n" + body;
+}
+
+std::string Get(const std::string& target) { return "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer() {
+    config_.address = "127.0.0.1";
+    config_.port = 0;
+    config_.version = "v10.2.7";
+    server_ = std::make_unique<Server>(config_, &backend_);
+    ASSERT_TRUE(server_->Start().ok());
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+  // The backend is told nothing until a request is whole; give the server
+  // time to (not) act before checking.
+  void Settle() { std::this_thread::sleep_for(200ms); }
+
+  Config config_;
+  FakeBackend backend_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  StartServer();
+  Client client(server_->port());
+  ASSERT_TRUE(client.connected());
+  for (int i = 0; i < 3; i++) {
+    auto reply = client.Exchange(Post("/db/execute", R"j(["INSERT INTO t VALUES(1)"])j"));
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->status, 200);
+    EXPECT_EQ(reply->body, R"({"results":[]})");
+    EXPECT_EQ(reply->Header("Content-Type"), "application/json; charset=utf-8");
+    EXPECT_EQ(reply->Header("X-Rqlite-Version"), "v10.2.7");
+    EXPECT_EQ(reply->Header("X-Rqlite-Served-By"), "localhost:4001");
+    EXPECT_NE(reply->head.find("\r\nX-Rqlite-Version: v10.2.7\r\n"), std::string::npos);  // Go's canonical form
+  }
+  EXPECT_EQ(backend_.CallCount(), 3u);
+}
+
+TEST_F(ServerTest, BindingAPortInUseIsAClearError) {
+  StartServer();
+  Config second = config_;
+  second.port = server_->port();
+  Server other(second, &backend_);
+  Status status = other.Start();
+  EXPECT_TRUE(status.IsIOError());
+  EXPECT_NE(status.message().find("127.0.0.1:" + std::to_string(server_->port())), std::string::npos);
+  EXPECT_NE(status.message().find("in use"), std::string::npos) << status.message();
+}
+
+TEST_F(ServerTest, CompletionsFromBackendThreadsAreDelivered) {
+  backend_.complete_on_thread = true;
+  StartServer();
+  Client client(server_->port());
+  for (int i = 0; i < 5; i++) {
+    auto reply = client.Exchange(Post("/db/query", R"(["SELECT 1"])"));
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->status, 200);
+  }
+}
+
+TEST_F(ServerTest, OversizedBodyIsRefusedWith400AndServerKeepsServing) {
+  config_.max_body_bytes = 1024;
+  StartServer();
+  {
+    Client client(server_->port());
+    auto reply = client.Exchange(Post("/db/execute", "[\"" + std::string(2048, 'x') + "\"]"));
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->status, 400);
+    EXPECT_NE(reply->body.find("too large"), std::string::npos);
+    EXPECT_EQ(reply->body.back(), '\n');
+  }
+  {
+    Client client(server_->port());
+    const std::string chunked = "POST /db/execute HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" +
+                                std::string(2048, 'x') + "\r\n0\r\n\r\n";
+    auto reply = client.Exchange(chunked);
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->status, 400);
+  }
+  EXPECT_EQ(backend_.CallCount(), 0u);
+  Client client(server_->port());
+  auto reply = client.Exchange(Post("/db/execute", R"(["SELECT 1"])"));
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+}
+
+TEST_F(ServerTest, ClientDisconnectingMidBodyNeverReachesBackend) {
+  StartServer();
+  {
+    Client client(server_->port());
+    ASSERT_TRUE(client.Send("POST /db/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[\"INSERT"));
+    client.Close();
+  }
+  Settle();
+  EXPECT_EQ(backend_.CallCount(), 0u);
+}
+
+TEST_F(ServerTest, ShortContentLengthIsNeverExecuted) {
+  StartServer();
+  Client client(server_->port());
+  const std::string body = R"j(["INSERT INTO t VALUES(1)"])j";
+  ASSERT_TRUE(client.Send("POST /db/execute HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                          std::to_string(body.size() + 10) + "\r\n\r\n" + body));
+  client.ShutdownWrite();
+  EXPECT_TRUE(client.ClosedWithoutReply());
+  Settle();
+  EXPECT_EQ(backend_.CallCount(), 0u);
+}
+
+TEST_F(ServerTest, UnterminatedChunkedBodyIsNeverExecuted) {
+  StartServer();
+  Client client(server_->port());
+  ASSERT_TRUE(client.Send("POST /db/execute HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "1b\r\n[\"INSERT INTO t VALUES(1)\"]\r\n"));
+  client.ShutdownWrite();
+  EXPECT_TRUE(client.ClosedWithoutReply());
+  Settle();
+  EXPECT_EQ(backend_.CallCount(), 0u);
+}
+
+TEST_F(ServerTest, MalformedRequestGets400) {
+  StartServer();
+  Client client(server_->port());
+  auto reply = client.Exchange("GARBAGE\r\n\r\n");
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 400);
+}
+
+TEST_F(ServerTest, RedirectGives301WithLeaderLocation) {
+  backend_.data_result = Status::NotLeader("not leader");
+  backend_.leader_url = "http://leader:4001";
+  StartServer();
+  Client client(server_->port());
+  auto reply = client.Exchange(Post("/db/execute?redirect", R"(["X"])"));
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 301);
+  EXPECT_EQ(reply->Header("Location"), "http://leader:4001/db/execute?redirect");
+}
+
+TEST_F(ServerTest, BootBodyStreamsToFileBeyondTheBodyLimit) {
+  config_.max_body_bytes = 1024;
+  StartServer();
+  std::string image = "SQLite format 3";
+  image.push_back('\0');
+  while (image.size() < 3 * 1024 * 1024) image += std::to_string(image.size());
+  Client client(server_->port());
+  // Chunked, as curl -T sends it, with Expect: 100-continue.
+  std::string request = "POST /boot HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n";
+  ASSERT_TRUE(client.Send(request));
+  auto interim = client.Read();
+  ASSERT_TRUE(interim.has_value());
+  EXPECT_EQ(interim->status, 100);
+  for (size_t at = 0; at < image.size(); at += 100000) {
+    const std::string piece = image.substr(at, 100000);
+    char size[32];
+    std::snprintf(size, sizeof(size), "%zx\r\n", piece.size());
+    ASSERT_TRUE(client.Send(size + piece + "\r\n"));
+  }
+  auto reply = client.Exchange("0\r\n\r\n");
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  std::lock_guard lock(backend_.mu);
+  EXPECT_EQ(backend_.boot_contents.size(), image.size());
+  EXPECT_TRUE(backend_.boot_contents == image);
+}
+
+TEST_F(ServerTest, RefusedBootIsNeverStored) {
+  StartServer();
+  Client client(server_->port());
+  auto reply = client.Exchange(Post("/boot?timeout=x", "SQLite format 3"));
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 400);
+  EXPECT_EQ(backend_.CallCount(), 0u);
+}
+
+TEST_F(ServerTest, BackupFileIsStreamedAndDeleted) {
+  backend_.backup_contents = std::string(200000, 'b');
+  StartServer();
+  Client client(server_->port());
+  auto reply = client.Exchange(Get("/db/backup"));
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->Header("Content-Type"), "application/octet-stream");
+  EXPECT_EQ(reply->body, backend_.backup_contents);
+}
+
+TEST_F(ServerTest, OptionsAndCorsHeaders) {
+  config_.allow_origin = "*";
+  StartServer();
+  Client client(server_->port());
+  auto reply = client.Exchange("OPTIONS /db/query HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "");
+  EXPECT_EQ(reply->Header("Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(reply->Header("Access-Control-Allow-Methods"), "OPTIONS, GET, POST");
+}
+
+TEST_F(ServerTest, PrettyJsonAndStatusCodesOverTheWire) {
+  StartServer();
+  Client client(server_->port());
+  auto pretty = client.Exchange(Post("/db/execute?pretty", R"(["X"])"));
+  ASSERT_TRUE(pretty.has_value());
+  EXPECT_EQ(pretty->body, "{\n    \"results\": []\n}");
+  auto missing = client.Exchange(Get("/nothing"));
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(missing->body, "");
+  auto method = client.Exchange(Get("/db/execute"));
+  ASSERT_TRUE(method.has_value());
+  EXPECT_EQ(method->status, 405);
+  auto root = client.Exchange(Get("/"));
+  ASSERT_TRUE(root.has_value());
+  EXPECT_EQ(root->status, 302);
+}
+
+TEST_F(ServerTest, StopClosesIdleKeepAliveConnectionsPromptly) {
+  StartServer();
+  Client client(server_->port());
+  ASSERT_TRUE(client.Exchange(Get("/status")).has_value());
+  const auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_TRUE(client.ClosedWithoutReply());
+}
+
+}  // namespace
+}  // namespace rq::http
