@@ -735,10 +735,13 @@ void Raft::Impl::SendHeartbeat(const NodeId& to, uint64_t read_context) {
   // agree. A compacted prev falls back to index 0, which always agrees.
   const Progress& pr = it->second;
   LogIndex prev = pr.state() == Progress::State::kReplicate ? pr.next() - 1 : pr.match();
+  // Counted as told even when prev is compacted: recording 0 there made every
+  // heartbeat response trigger another heartbeat, a storm without ticks.
+  LogIndex told = std::min(log_.committed(), prev);
   auto t = log_.term(prev);
   if (!t.ok()) prev = LogIndex(0);
   Send(to, AppendRequest{prev, t.ok() ? *t : Term(0), {}, log_.committed(), read_context});
-  it->second.set_sent_commit(std::min(log_.committed(), prev));
+  it->second.set_sent_commit(told);
 }
 
 void Raft::Impl::SendSnapshot(const NodeId& to) {
