@@ -82,6 +82,7 @@ struct Cluster::Node {
 struct Cluster::InFlight {
   raft::Message message;
   std::string snapshot;  // attached to InstallSnapshotRequest
+  bool lost = false;     // a snapshot the network will fail to deliver
   uint64_t from_incarnation = 0;
   uint64_t ready_at = 0;
 };
@@ -301,8 +302,13 @@ void Cluster::ServeReads(Node& node) {
 void Cluster::Send(Node& from, const raft::Message& message) {
   size_t to = NodeIndex(message.to);
   if (to >= nodes_.size()) return;  // addressed to a node that never existed
-  if (random_.Chance(faults_.drop_per_mille, 1000)) return;
+  const bool snapshot = std::holds_alternative<raft::InstallSnapshotRequest>(message.body);
+  const bool lost = random_.Chance(faults_.drop_per_mille, 1000);
+  // A lost snapshot stream still ends in a report to the sender (the store's
+  // streamer sees the failure), so it travels as a doomed message.
+  if (lost && !snapshot) return;
   InFlight flight;
+  flight.lost = lost;
   flight.message = message;
   flight.from_incarnation = from.incarnation;
   flight.ready_at = now_ + random_.Range(0, faults_.delay_ticks_max);
@@ -344,7 +350,7 @@ void Cluster::Deliver(size_t pick) {
   size_t from = NodeIndex(flight.message.from);
   size_t to = NodeIndex(flight.message.to);
   Node& target = *nodes_[to];
-  bool delivered = target.up && link_up_[from][to];
+  bool delivered = !flight.lost && target.up && link_up_[from][to];
   Step(delivered ? MessageName(flight.message) : "lost", static_cast<int>(to),
        static_cast<int>(from), flight.message.term.value(), 0);
   if (std::holds_alternative<raft::InstallSnapshotRequest>(flight.message.body)) {
