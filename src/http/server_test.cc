@@ -6,9 +6,15 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "http/fake_backend_test_util.h"
@@ -50,6 +56,7 @@ class Client {
   }
   ~Client() { Close(); }
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   void Close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -341,6 +348,114 @@ TEST_F(ServerTest, StopClosesIdleKeepAliveConnectionsPromptly) {
   server_->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
   EXPECT_TRUE(client.ClosedWithoutReply());
+}
+
+
+TEST_F(ServerTest, AuthFileGuardsEndpointsAndAnnouncesRealm) {
+  const std::string path = (std::filesystem::temp_directory_path() / "rq-http-auth-test.json").string();
+  std::ofstream(path) << R"([{"username":"u","password":"p","perms":["query"]}])";
+  config_.port = 0;
+  config_.address = "127.0.0.1";
+  server_ = std::make_unique<Server>(config_, &backend_);
+  ASSERT_TRUE(server_->LoadAuthFile(path).ok());
+  ASSERT_TRUE(server_->Start().ok());
+  std::filesystem::remove(path);
+  Client client(server_->port());
+  auto refused = client.Exchange(Post("/db/query", R"(["SELECT 1"])"));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(refused->body, "");
+  EXPECT_EQ(refused->Header("WWW-Authenticate"), "Basic realm=\"rqlite\"");
+  // A refusal sent before the body was read closes the connection.
+  EXPECT_NE(refused->head.find("Connection: close"), std::string::npos);
+  Client second(server_->port());
+  auto allowed = second.Exchange(Post("/db/query", R"(["SELECT 1"])", "Authorization: Basic dTpw\r\n"));
+  ASSERT_TRUE(allowed.has_value());
+  EXPECT_EQ(allowed->status, 200);
+  EXPECT_EQ(backend_.CallCount(), 1u);
+}
+
+// HTTPS: a self-signed pair made by the openssl tool; skipped without it.
+class TlsServerTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("rq-http-tls-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    if (!MakeCert("a")) GTEST_SKIP() << "openssl tool not available";
+    config_.cert_file = (dir_ / "a.crt").string();
+    config_.key_file = (dir_ / "a.key").string();
+  }
+  void TearDown() override {
+    ServerTest::TearDown();
+    std::filesystem::remove_all(dir_);
+  }
+  bool MakeCert(const std::string& name) {
+    const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=" + name + " -keyout " +
+                                (dir_ / (name + ".key")).string() + " -out " + (dir_ / (name + ".crt")).string() +
+                                " >/dev/null 2>&1";
+    return std::system(command.c_str()) == 0;
+  }
+  // One HTTPS exchange; returns the reply and the server certificate's CN.
+  std::pair<std::string, std::string> HttpsGet(const std::string& target, const std::string& client_cert = "") {
+    Client tcp(server_->port());
+    SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+    if (!client_cert.empty()) {
+      SSL_CTX_use_certificate_file(context, (dir_ / (client_cert + ".crt")).c_str(), SSL_FILETYPE_PEM);
+      SSL_CTX_use_PrivateKey_file(context, (dir_ / (client_cert + ".key")).c_str(), SSL_FILETYPE_PEM);
+    }
+    SSL* ssl = SSL_new(context);
+    SSL_set_fd(ssl, tcp.fd());
+    std::string reply;
+    std::string common_name;
+    if (SSL_connect(ssl) == 1) {
+      X509* peer = SSL_get1_peer_certificate(ssl);
+      char name[256] = {};
+      if (peer) X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, name, sizeof(name));
+      common_name = name;
+      X509_free(peer);
+      const std::string request = "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+      SSL_write(ssl, request.data(), static_cast<int>(request.size()));
+      char buffer[4096];
+      int n = 0;
+      while ((n = SSL_read(ssl, buffer, sizeof(buffer))) > 0) reply.append(buffer, static_cast<size_t>(n));
+    }
+    SSL_free(ssl);
+    SSL_CTX_free(context);
+    return {reply, common_name};
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(TlsServerTest, ServesHttpsAndRefusesPlainHttp) {
+  StartServer();
+  auto [reply, common_name] = HttpsGet("/status");
+  EXPECT_EQ(reply.substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(common_name, "a");
+  Client plain(server_->port());
+  auto answer = plain.Exchange(Get("/status"));
+  EXPECT_FALSE(answer.has_value() && answer->status == 200);
+}
+
+TEST_F(TlsServerTest, CertificateIsReloadedWhenItsFilesChange) {
+  StartServer();
+  EXPECT_EQ(HttpsGet("/status").second, "a");
+  ASSERT_TRUE(MakeCert("b"));
+  std::filesystem::rename(dir_ / "b.crt", dir_ / "a.crt");
+  std::filesystem::rename(dir_ / "b.key", dir_ / "a.key");
+  // mtime granularity: make sure the new files look newer.
+  const auto later = std::filesystem::file_time_type::clock::now() + 2s;
+  std::filesystem::last_write_time(dir_ / "a.crt", later);
+  std::filesystem::last_write_time(dir_ / "a.key", later);
+  EXPECT_EQ(HttpsGet("/status").second, "b");
+}
+
+TEST_F(TlsServerTest, VerifyClientRefusesClientsWithoutCertificate) {
+  ASSERT_TRUE(MakeCert("client"));
+  config_.ca_file = (dir_ / "client.crt").string();
+  config_.verify_client = true;
+  StartServer();
+  EXPECT_EQ(HttpsGet("/status").first, "");
+  EXPECT_EQ(HttpsGet("/status", "client").first.substr(0, 15), "HTTP/1.1 200 OK");
 }
 
 }  // namespace
