@@ -15,9 +15,9 @@ RaftNode::RaftNode(const Options& options, LogPersister* persister, Transport* t
 
 RaftNode::~RaftNode() { Stop(); }
 
-Status RaftNode::Bootstrap(const raft::Membership& membership) {
+Status RaftNode::Bootstrap(const std::vector<raft::ConfigChange>& members) {
   RQ_ASSERT(!thread_.joinable());
-  return raft_->Bootstrap(membership);
+  return raft_->Bootstrap(members);
 }
 
 void RaftNode::Start() {
@@ -177,6 +177,9 @@ void RaftNode::ProcessReady() {
   // The log could not be made durable: continuing could acknowledge a write
   // that a crash then loses (invariant 1). Stop the process.
   RQ_ASSERT_MSG(persisted.ok(), persisted.ToString().c_str());
+  if (persist_observer_ && (!ready.entries.empty() || ready.membership)) {
+    persist_observer_(ready.entries, ready.membership);
+  }
   if (!ready.messages.empty()) transport_->Send(std::move(ready.messages));
   if (!ready.committed_entries.empty()) applier_->Enqueue(ready.committed_entries);
   for (const raft::ReadState& read : ready.read_states) {

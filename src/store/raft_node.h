@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -76,8 +77,15 @@ class RaftNode {
   RaftNode(const RaftNode&) = delete;
   RaftNode& operator=(const RaftNode&) = delete;
 
-  // Before Start(): a brand-new single cluster with these members.
-  Status Bootstrap(const raft::Membership& membership);
+  // Before Start(): a brand-new cluster with these members (each change's
+  // context carries the member's addresses).
+  Status Bootstrap(const std::vector<raft::ConfigChange>& members);
+
+  // Before Start(): called on the loop thread after each Ready is persisted,
+  // with the entries just appended and the membership if it changed.
+  using PersistObserver =
+      std::function<void(const std::vector<raft::Entry>&, const std::optional<raft::Membership>&)>;
+  void SetPersistObserver(PersistObserver observer) { persist_observer_ = std::move(observer); }
   void Start();
   void Stop();
 
@@ -126,6 +134,8 @@ class RaftNode {
   std::deque<std::function<void(raft::Raft&)>> inbox_;  // GUARDED_BY(mutex_)
   bool stopping_ = false;                                // GUARDED_BY(mutex_)
   NodeState state_;                                      // GUARDED_BY(mutex_)
+
+  PersistObserver persist_observer_;
 
   // Loop-thread only.
   uint64_t next_read_id_ = 1;

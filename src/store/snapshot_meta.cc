@@ -36,13 +36,15 @@ DataPaths::DataPaths(std::string dir)
       tmp_dir(env::JoinPath(data_dir, "tmp")) {}
 
 // Layout: magic u32 | crc32c(masked, of body) u32 | body; body = varint index
-// | varint term | voters | learners.
+// | varint term | voters | learners | addresses (varint count, then id and
+// encoded NodeAddress, each length-prefixed).
 std::string EncodeSnapshotRecord(const SnapshotRecord& record) {
   std::string body;
   coding::PutVarint64(&body, record.meta.index.value());
   coding::PutVarint64(&body, record.meta.term.value());
   PutNodes(&body, record.meta.membership.voters);
   PutNodes(&body, record.meta.membership.learners);
+  PutAddressMap(&body, record.addresses);
   std::string out;
   coding::PutFixed32(&out, kMagic);
   coding::PutFixed32(&out, crc32c::Mask(crc32c::Value(body)));
@@ -64,7 +66,8 @@ Result<SnapshotRecord> DecodeSnapshotRecord(std::string_view data) {
   record.meta.index = LogIndex(*index);
   record.meta.term = Term(*term);
   if (!GetNodes(&body, &record.meta.membership.voters) ||
-      !GetNodes(&body, &record.meta.membership.learners) || !body.empty()) {
+      !GetNodes(&body, &record.meta.membership.learners) || !GetAddressMap(&body, &record.addresses) ||
+      !body.empty()) {
     return Status::Corruption("snapshot record: bad membership");
   }
   return record;

@@ -25,11 +25,13 @@
 #include "base/status.h"
 #include "env/file_system.h"
 #include "raft/types.h"
+#include "store/node_directory.h"
 
 namespace rq::store {
 
 struct SnapshotRecord {
   raft::SnapshotMeta meta;
+  AddressMap addresses;  // every member's addresses as of meta.index
   bool operator==(const SnapshotRecord&) const = default;
 };
 

@@ -124,6 +124,22 @@ Status Store::Recover() {
   log_ = std::move(log).value();
   RQ_LOG_INFO("store: recovered snapshot index {}, log [{}, {}]", snapshot_.meta.index.value(),
               log_->first_index().value(), log_->last_index().value());
+  directory_.Replace(snapshot_.addresses);
+  return LearnAddressesFromLog();
+}
+
+Status Store::LearnAddressesFromLog() {
+  // Membership changes after the snapshot carry the addresses of the nodes
+  // they add; read them back in bounded batches.
+  LogIndex next = log_->first_index();
+  LogIndex end = log_->last_index() + 1;
+  for (int batches = 0; next < end; ++batches) {
+    RQ_ASSERT(batches < (1 << 30));
+    auto entries = log_->entries(next, end, 8 << 20);
+    if (!entries.ok()) return entries.status();
+    for (const raft::Entry& entry : *entries) directory_.Observe(entry);
+    next = entries->back().index + 1;
+  }
   return Status::OK();
 }
 
@@ -142,11 +158,19 @@ Status Store::Start(bool bootstrap_single) {
   raft_node_ = std::make_unique<RaftNode>(node_options, log_.get(), transport_.get(), this,
                                           raft_logger_.get());
   bool fresh = log_->last_index() == LogIndex(0) && snapshot_.meta.index == LogIndex(0);
+  NodeAddress self{options_.raft_addr, options_.api_addr};
+  directory_.Set(options_.node_id, self);
   if (fresh && bootstrap_single) {
-    raft::Membership membership;
-    membership.voters.push_back(options_.node_id);
-    RQ_RETURN_IF_ERROR(raft_node_->Bootstrap(membership));
+    raft::ConfigChange member;
+    member.type = raft::ConfigChangeType::kAddVoter;
+    member.node = options_.node_id;
+    member.context = EncodeNodeAddress(self);
+    RQ_RETURN_IF_ERROR(raft_node_->Bootstrap({member}));
   }
+  raft_node_->SetPersistObserver(
+      [this](const std::vector<raft::Entry>& entries, const std::optional<raft::Membership>&) {
+        for (const raft::Entry& entry : entries) directory_.Observe(entry);
+      });
   read_pool_ = std::make_unique<ReadPool>(options_.read_threads, 4096);
   apply_thread_ = std::thread([this] { ApplyLoop(); });
   raft_node_->Start();
@@ -554,6 +578,7 @@ Status Store::TakeSnapshot(uint64_t trailing_entries) {
   Result<raft::SnapshotMeta> meta = meta_future.get();
   if (!meta.ok()) return meta.status();
   record.meta = *meta;
+  record.addresses = directory_.All();
 
   // The protocol of snapshot_meta.h: durable WAL, intent, checkpoint, commit.
   RQ_RETURN_IF_ERROR(SyncFile(paths_.db + "-wal"));

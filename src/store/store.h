@@ -33,6 +33,7 @@
 #include "db/database.h"
 #include "env/file_system.h"
 #include "raft/logger.h"
+#include "store/node_directory.h"
 #include "store/raft_node.h"
 #include "store/read_pool.h"
 #include "store/snapshot_meta.h"
@@ -131,6 +132,7 @@ class Store final : public Applier {
   NodeId leader_id() const { return raft_node_->state().leader; }
   const StoreOptions& options() const { return options_; }
   db::Database* database() { return db_.get(); }
+  const NodeDirectory& directory() const { return directory_; }
 
   // Applier: committed entries from the Raft loop.
   void Enqueue(std::vector<raft::Entry> entries) override;
@@ -141,6 +143,7 @@ class Store final : public Applier {
  private:
   explicit Store(const StoreOptions& options);
   Status Recover();
+  Status LearnAddressesFromLog();
   void Propose(command::Command command, Done done);
   void RunRead(command::Request request, Done done);
   void ReadAfterIndex(command::Request request, LogIndex index, Done done);
@@ -179,6 +182,7 @@ class Store final : public Applier {
   std::unique_ptr<NullTransport> transport_;
   std::unique_ptr<RaftNode> raft_node_;
   std::unique_ptr<ReadPool> read_pool_;
+  NodeDirectory directory_;
 
   std::mutex random_mutex_;
   Random random_;  // GUARDED_BY(random_mutex_): rewriting RANDOM()
