@@ -473,6 +473,40 @@ TEST(RaftReplicationTest, RestartedNodeResumesWithoutReapplying) {
   EXPECT_EQ(net.AppliedData("3"), (std::vector<std::string>{"a", "b", "c"}));
 }
 
+TEST(RaftReplicationTest, ReportUnreachableFallsBackToProbing) {
+  Network net(3);
+  net.Campaign("1");
+  net.Crash("3");
+  for (int i = 0; i < 3; ++i) net.ProposeOnLeader("u" + std::to_string(i));
+  net.Stabilize();
+  net.raft("1").ReportUnreachable(NodeId("3"));
+  net.Restart("3");
+  net.delivered.clear();
+  net.TickAll(1);
+  // Probing: the heartbeat carries the last known match, not the optimistic next.
+  bool probed = false;
+  for (const Message& m : net.delivered) {
+    auto* a = std::get_if<AppendRequest>(&m.body);
+    if (a != nullptr && m.to == NodeId("3") && a->entries.empty()) probed = a->prev_log_index < net.raft("1").last_index();
+  }
+  EXPECT_TRUE(probed);
+  net.TickAll(3);
+  EXPECT_EQ(net.AppliedData("3"), net.AppliedData("1"));
+}
+
+TEST(RaftReplicationTest, RestartWithAppliedIndexDoesNotReapply) {
+  Network net(1);
+  net.Campaign("1");
+  net.ProposeOnLeader("a");
+  net.Stabilize();
+  size_t applied = net.node("1").applied.size();
+  net.Crash("1");
+  net.Restart("1");  // config.applied = last applied index
+  net.Stabilize();
+  EXPECT_EQ(net.node("1").applied.size(), applied);
+  EXPECT_EQ(net.raft("1").applied_index(), net.node("1").applied.back().index);
+}
+
 TEST(RaftReplicationTest, MalformedAppendIsDropped) {
   Network net(3);
   net.Campaign("1");
@@ -706,6 +740,33 @@ TEST(RaftReadIndexTest, ReadIndex_TooManyPendingReadsIsBusy) {
   EXPECT_TRUE(net.raft("1").ReadIndex(1).ok());
   EXPECT_TRUE(net.raft("1").ReadIndex(2).ok());
   EXPECT_TRUE(net.raft("1").ReadIndex(3).IsBusy());
+}
+
+TEST(RaftReadIndexTest, ReadIndex_ConcurrentReadsShareOneConfirmation) {
+  Network net(3);
+  net.Campaign("1");
+  net.filter = [](const Message& m) { return std::holds_alternative<AppendResponse>(m.body); };
+  ASSERT_TRUE(net.raft("1").ReadIndex(1).ok());
+  ASSERT_TRUE(net.raft("1").ReadIndex(2).ok());
+  net.Stabilize();
+  EXPECT_TRUE(net.node("1").reads.empty());
+  net.filter = nullptr;
+  ASSERT_TRUE(net.raft("1").ReadIndex(3).ok());  // its heartbeat round confirms all three
+  net.Stabilize();
+  ASSERT_EQ(net.node("1").reads.size(), 3u);
+  EXPECT_EQ(net.node("1").reads[0].read_id, 1u);
+  EXPECT_EQ(net.node("1").reads[2].read_id, 3u);
+}
+
+TEST(RaftReadIndexTest, ReadIndex_PendingReadsAreDroppedOnStepDown) {
+  Network net(3);
+  net.Campaign("1");
+  net.Isolate("1");
+  ASSERT_TRUE(net.raft("1").ReadIndex(4).ok());
+  net.TickAll(25);  // check-quorum deposes 1
+  net.Heal();
+  net.TickAll(3);
+  EXPECT_TRUE(net.node("1").reads.empty());
 }
 
 // ---------------------------------------------------------------- leadership transfer
