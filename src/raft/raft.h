@@ -104,16 +104,26 @@ class Raft {
   // Messages from other nodes. Stale or malformed ones are dropped.
   void Step(const Message& message);
 
-  // Leader only. Returns the index the entry will have, NotLeader (with the
-  // known leader in the message) or Busy (uncommitted bytes over the limit).
+  // Leader only. Returns the index the entry will have, NotLeader (whose
+  // message is the known leader's id, empty if none) or Busy (uncommitted
+  // bytes over the limit, or a leadership transfer in progress). The entry
+  // may still be lost if leadership changes: the driver learns its fate by
+  // watching which (index, term) comes out in committed_entries.
   Result<LogIndex> Propose(std::string data);
-  // One change at a time: Busy while a previous change is uncommitted (§4.1).
+  // One change at a time: Busy while a previous change is uncommitted (§4.1)
+  // and until the leader has committed an entry of its own term (the noop);
+  // InvalidArgument for a no-op change (adding a voter twice, removing a
+  // non-member) or removing the last voter. The membership changes on every
+  // node as soon as the entry is appended; a removed leader steps down once
+  // the removal commits.
   Result<LogIndex> ProposeConfigChange(const ConfigChange& change);
 
   // §6.4 ReadIndex. The read_id comes back in Ready::read_states once the
   // leader has confirmed it is still leader; NotLeader otherwise. A leader
   // that has not committed an entry of its term yet answers only after that
-  // entry commits.
+  // entry commits. Busy beyond max_pending_reads. Reads still pending when
+  // the node stops being leader are dropped: the driver fails them when
+  // Ready::soft_state shows the role change.
   Status ReadIndex(uint64_t read_id);
 
   // §3.10. Leader only; the target must be a voter.
@@ -121,7 +131,10 @@ class Raft {
   // Starts an election now (used for single-node bootstrap and tests).
   void Campaign();
 
-  // The driver finished (or failed) streaming a snapshot to `peer`.
+  // The driver finished (or failed) streaming a snapshot to `peer`. The
+  // leader sends nothing more to a peer in snapshot state until this is
+  // called (or the peer acknowledges the snapshot), so the driver must report
+  // failures too, including a stream it could not start.
   void ReportSnapshot(const NodeId& peer, bool success);
   // The driver could not reach `peer`; the leader falls back to probing.
   void ReportUnreachable(const NodeId& peer);
