@@ -325,10 +325,10 @@ void Cluster::Send(Node& from, const raft::Message& message) {
 // Blocked nodes take no input; a snapshot's delivery is reported back to its
 // sender, so a blocked sender holds its snapshots back too.
 bool Cluster::CanDeliver(const InFlight& flight) const {
-  if (flight.ready_at > now_ || nodes_[NodeIndex(flight.message.to)]->pending) return false;
+  if (flight.ready_at > now_ || !TakesInput(*nodes_[NodeIndex(flight.message.to)])) return false;
   if (!std::holds_alternative<raft::InstallSnapshotRequest>(flight.message.body)) return true;
   const Node& sender = *nodes_[NodeIndex(flight.message.from)];
-  return !(sender.up && sender.pending && sender.incarnation == flight.from_incarnation);
+  return !(sender.up && !TakesInput(sender) && sender.incarnation == flight.from_incarnation);
 }
 
 size_t Cluster::DeliverableCount() const {
@@ -406,7 +406,7 @@ void Cluster::TickAll() {
   ++now_;
   Step("tick", -1, -1, now_, 0);
   for (auto& node : nodes_) {
-    if (!node->up || node->pending) continue;  // a blocked node misses the tick
+    if (!TakesInput(*node)) continue;  // a blocked node misses the tick
     node->raft->Tick();
     ProcessReady(*node);
   }
@@ -457,7 +457,7 @@ Status Cluster::Propose(size_t index, const std::string& key, bool increment) {
   Node& node = *nodes_[index];
   std::string data = increment ? KvModel::IncrCommand(key) : KvModel::SetCommand(key, next_value_++);
   Step("propose", static_cast<int>(index), -1, 0, 0);
-  if (!node.up || node.pending) return Status::Unavailable("node down or blocked");
+  if (!TakesInput(node)) return Status::Unavailable("node down or blocked");
   bool leader = node.raft->role() == raft::Role::kLeader;
   Result<LogIndex> result = node.raft->Propose(data);
   if (result.ok()) {
@@ -477,7 +477,7 @@ Status Cluster::ReadIndex(size_t index, const std::string& key) {
   Node& node = *nodes_[index];
   uint64_t read_id = next_read_id_++;
   Step("read", static_cast<int>(index), -1, read_id, 0);
-  if (!node.up || node.pending) return Status::Unavailable("node down or blocked");
+  if (!TakesInput(node)) return Status::Unavailable("node down or blocked");
   checker_.ObserveReadIssued(read_id, key);
   bool leader = node.raft->role() == raft::Role::kLeader;
   Status status = node.raft->ReadIndex(read_id);
@@ -494,7 +494,7 @@ Status Cluster::ChangeMembership(size_t index, const raft::ConfigChange& change)
   Node& node = *nodes_[index];
   Step("config", static_cast<int>(index), static_cast<int>(NodeIndex(change.node)),
        static_cast<uint64_t>(change.type), 0);
-  if (!node.up || node.pending) return Status::Unavailable("node down or blocked");
+  if (!TakesInput(node)) return Status::Unavailable("node down or blocked");
   Result<LogIndex> result = node.raft->ProposeConfigChange(change);
   ProcessReady(node);
   Check();
@@ -504,7 +504,7 @@ Status Cluster::ChangeMembership(size_t index, const raft::ConfigChange& change)
 Status Cluster::TransferLeadership(size_t index, size_t target) {
   Node& node = *nodes_[index];
   Step("transfer", static_cast<int>(index), static_cast<int>(target), 0, 0);
-  if (!node.up || node.pending) return Status::Unavailable("node down or blocked");
+  if (!TakesInput(node)) return Status::Unavailable("node down or blocked");
   Status status = node.raft->TransferLeadership(nodes_[target]->id);
   ProcessReady(node);
   Check();
@@ -601,6 +601,12 @@ std::optional<size_t> Cluster::Leader() const {
 }
 
 bool Cluster::IsUp(size_t node) const { return nodes_[node]->up; }
+// With async_inputs the driver keeps stepping the core while a Ready is being
+// persisted (raft.h allows it; the store's raft loop does it to batch fsyncs).
+bool Cluster::TakesInput(const Node& node) const {
+  return node.up && (!node.pending || options_.async_inputs);
+}
+
 bool Cluster::IsBlocked(size_t node) const { return nodes_[node]->pending.has_value(); }
 const NodeId& Cluster::Id(size_t node) const { return nodes_[node]->id; }
 const raft::Raft* Cluster::Core(size_t node) const { return nodes_[node]->raft.get(); }

@@ -49,6 +49,9 @@ struct ClusterOptions {
   uint32_t election_ticks = 10;
   uint32_t heartbeat_ticks = 1;
   bool check_quorum = true;
+  // Inputs (messages, ticks, proposals) reach a node whose Ready is still
+  // being persisted, instead of waiting for its Sync.
+  bool async_inputs = false;
   bool verbose = false;
   bool count_events = false;  // fill event_counts() (slower)
 };
@@ -127,6 +130,7 @@ class Cluster {
   void ServeReads(Node& node);
   void Send(Node& from, const raft::Message& message);
   bool CanDeliver(const InFlight& flight) const;
+  bool TakesInput(const Node& node) const;
   void StartNode(Node& node);
   size_t NodeIndex(const NodeId& id) const;
 

@@ -169,6 +169,23 @@ TEST(SimClusterTest, CrashWithTornUnsyncedWritesRecovers) {
   ExpectSafe(cluster);
 }
 
+TEST(SimClusterTest, InputsWhilePersistingKeepCommitsSafe) {
+  Cluster cluster(ClusterOptions{.seed = 31, .async_inputs = true});
+  size_t leader = ElectLeader(cluster);
+  cluster.faults().sync_delay_per_mille = 1000;
+  // Proposals pile up while the leader's Ready waits for its Sync.
+  int accepted = 0;
+  for (int i = 0; i < 5; ++i) accepted += cluster.Propose(leader, "w", true).ok() ? 1 : 0;
+  EXPECT_TRUE(cluster.IsBlocked(leader));
+  EXPECT_EQ(accepted, 5);
+  cluster.Stabilize(5);
+  cluster.faults() = Faults{};
+  cluster.Stabilize(5);
+  EXPECT_EQ(cluster.acks(), 5u);
+  EXPECT_EQ(cluster.Model(leader).Get("w")->value, 5);
+  ExpectSafe(cluster);
+}
+
 TEST(SwarmTest, SameSeedReplaysIdentically) {
   SwarmOptions options{.seed = 77, .steps = 1500};
   SwarmResult first = RunSwarm(options);

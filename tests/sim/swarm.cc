@@ -235,6 +235,7 @@ SwarmResult RunSwarm(const SwarmOptions& options) {
   cluster.election_ticks = static_cast<uint32_t>(shape.Range(5, 12));
   cluster.heartbeat_ticks = static_cast<uint32_t>(shape.Range(1, 2));
   cluster.check_quorum = shape.Chance(4, 5);
+  cluster.async_inputs = shape.Chance(1, 2);
   cluster.verbose = options.verbose;
   cluster.count_events = options.count_events;
   Run run(options, cluster);
