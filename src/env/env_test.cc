@@ -162,6 +162,29 @@ TEST(MemFileSystemTest, TornWriteKeepsAPrefixOfUnsyncedBytes) {
   EXPECT_TRUE(saw_partial);
 }
 
+TEST(MemFileSystemTest, ZeroFillTearEndsInZerosWhereBytesWereLost) {
+  Random random(11);
+  bool saw_zeros = false;
+  for (int i = 0; i < 50; ++i) {
+    MemFileSystem fs;
+    fs.SetTearSource(&random, /*zero_fill=*/true);
+    ASSERT_TRUE(fs.CreateDir("/d").ok());
+    WriteAll(&fs, "/d/f", "base", true);
+    ASSERT_TRUE(fs.SyncDir("/d").ok());
+    WriteAll(&fs, "/d/f", "0123456789", false);
+    fs.Crash();
+    std::string data = *fs.ReadFile("/d/f");
+    ASSERT_GE(data.size(), 4u);
+    ASSERT_LE(data.size(), 14u);
+    size_t real = data.find('\0');
+    if (real == std::string::npos) real = data.size();
+    EXPECT_EQ(data.substr(0, real), std::string("base0123456789").substr(0, real));
+    EXPECT_EQ(data.substr(real), std::string(data.size() - real, '\0'));
+    if (real < data.size()) saw_zeros = true;
+  }
+  EXPECT_TRUE(saw_zeros);
+}
+
 TEST(MemFileSystemTest, FailNextWritesReturnsNoSpaceAndWritesNothing) {
   MemFileSystem fs;
   ASSERT_TRUE(fs.CreateDir("/d").ok());

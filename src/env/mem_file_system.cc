@@ -224,7 +224,11 @@ void MemFileSystem::Crash() {
     const std::string& durable = file->durable;
     bool appended_only = data.size() > durable.size() && data.compare(0, durable.size(), durable) == 0;
     if (tear_ != nullptr && appended_only) {
-      data.resize(durable.size() + tear_->Uniform(data.size() - durable.size() + 1));
+      size_t unsynced = data.size() - durable.size();
+      size_t kept = tear_->Uniform(unsynced + 1);
+      size_t zeros = zero_fill_ && tear_->Chance(1, 2) ? tear_->Uniform(unsynced - kept + 1) : 0;
+      data.resize(durable.size() + kept);
+      data.append(zeros, '\0');
     } else {
       data = durable;
     }
@@ -237,9 +241,10 @@ void MemFileSystem::Crash() {
   ++generation_;
 }
 
-void MemFileSystem::SetTearSource(Random* random) {
+void MemFileSystem::SetTearSource(Random* random, bool zero_fill) {
   std::lock_guard lock(mu_);
   tear_ = random;
+  zero_fill_ = zero_fill;
 }
 
 void MemFileSystem::FailNextWrites(int count) {

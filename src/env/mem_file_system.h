@@ -55,8 +55,10 @@ class MemFileSystem final : public FileSystem {
   // Power loss: see the model above. Also clears CrashAfterOps.
   void Crash();
   // With a source set, Crash() tears unsynced appends. The Random must
-  // outlive this object; nullptr turns tearing off.
-  void SetTearSource(Random* random);
+  // outlive this object; nullptr turns tearing off. With zero_fill, a torn
+  // file may also end in zeros where unsynced bytes were lost (the size
+  // reached the disk, the data did not), as ext4 in writeback mode can show.
+  void SetTearSource(Random* random, bool zero_fill = false);
   void FailNextWrites(int count);
   void FailNextSyncs(int count);
   // REQUIRES: ops >= 0.
@@ -84,6 +86,7 @@ class MemFileSystem final : public FileSystem {
   std::map<std::string, std::shared_ptr<File>> durable_files_;  // names as of last dir syncs
   std::set<std::string> dirs_;
   Random* tear_ = nullptr;
+  bool zero_fill_ = false;
   int fail_writes_ = 0;
   int fail_syncs_ = 0;
   int64_t ops_ = 0;

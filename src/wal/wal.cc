@@ -117,7 +117,13 @@ Status Wal::RecoverSegments(std::vector<std::pair<LogIndex, std::string>> names)
     auto scan = ScanSegment(*segment->reader);
     if (!scan.ok()) return scan.status();
     const SegmentHeader& header = scan->header;
-    if (scan->header_state == HeaderState::kTorn && i + 1 == names.size()) {
+    bool last_file = i + 1 == names.size();
+    if (scan->header_state == HeaderState::kCorrupt && last_file) {
+      auto torn = IsTornCreation(*segment, scan->file_bytes);
+      if (!torn.ok()) return torn.status();
+      if (*torn) scan->header_state = HeaderState::kTorn;
+    }
+    if (scan->header_state == HeaderState::kTorn && last_file) {
       RQ_LOG_WARN("wal: deleting {} with a torn header ({})", segment->path, scan->header_problem);
       RQ_RETURN_IF_ERROR(DeleteSegment(*segment));
       ++report_.segments_deleted;
@@ -145,6 +151,25 @@ Status Wal::RecoverSegments(std::vector<std::pair<LogIndex, std::string>> names)
     RQ_RETURN_IF_ERROR(AdoptScan(std::move(live[i].first), live[i].second, i + 1 == live.size()));
   }
   return Status::OK();
+}
+
+// A segment whose creation was cut short holds a prefix of the header it was
+// meant to get, then zeros where the size reached the disk but the data did
+// not. Real damage to a synced header does not look like that. The segment
+// may belong to the current epoch or, when a crash hit Reset() after its
+// wal.meta write made the directory durable, to the one before.
+Result<bool> Wal::IsTornCreation(const Segment& segment, uint64_t file_bytes) const {
+  std::string content;
+  RQ_RETURN_IF_ERROR(segment.reader->Read(0, static_cast<size_t>(file_bytes), &content));
+  for (uint64_t back = 0; back <= std::min<uint64_t>(meta_.epoch, 1); ++back) {
+    const std::string expected = EncodeSegmentHeader({meta_.epoch - back, segment.first});
+    size_t same = 0;
+    while (same < content.size() && same < expected.size() && content[same] == expected[same]) ++same;
+    if (same == expected.size()) continue;  // the header is whole: not a torn creation
+    auto rest = content.begin() + static_cast<std::ptrdiff_t>(same);
+    if (std::all_of(rest, content.end(), [](char c) { return c == 0; })) return true;
+  }
+  return false;
 }
 
 Status Wal::AdoptScan(std::unique_ptr<Segment> segment, const SegmentScan& scan, bool is_last) {

@@ -125,6 +125,7 @@ class Wal {
   Status Recover();
   Status LoadSideFiles();
   Status RecoverSegments(std::vector<std::pair<LogIndex, std::string>> names);
+  Result<bool> IsTornCreation(const Segment& segment, uint64_t file_bytes) const;
   Status AdoptScan(std::unique_ptr<Segment> segment, const SegmentScan& scan, bool is_last);
   Status ApplyFloor();
   Status OpenActiveWriter();

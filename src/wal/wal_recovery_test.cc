@@ -160,6 +160,23 @@ TEST_F(WalRecoveryTest, TornHeaderOfLastSegmentIsDeleted) {
   EXPECT_EQ(SegmentFiles(&fs_, "/wal"), files);
 }
 
+TEST_F(WalRecoveryTest, HeaderPrefixFollowedByZerosIsATornCreation) {
+  WriteLog(30, 300);
+  auto files = SegmentFiles(&fs_, "/wal");
+  std::string torn = EncodeSegmentHeader({0, LogIndex(31)}).substr(0, 21) + std::string(100, '\0');
+  AppendRaw("/wal/00000000000000000031.wal", torn);
+  auto wal = Reopen();
+  ASSERT_TRUE(wal.ok()) << wal.status().ToString();
+  ExpectIntactPrefix(**wal, 30);
+  EXPECT_EQ(SegmentFiles(&fs_, "/wal"), files);
+}
+
+TEST_F(WalRecoveryTest, ZeroedHeaderBeforeRecordsIsCorruption) {
+  WriteLog(3);
+  ASSERT_TRUE(fs_.TEST_Corrupt(kFirst, 10, std::string(30, '\0')).ok());
+  EXPECT_TRUE(Reopen().status().IsCorruption());
+}
+
 TEST_F(WalRecoveryTest, EmptyLastSegmentIsDeleted) {
   WriteLog(30, 300);
   auto files = SegmentFiles(&fs_, "/wal");

@@ -1,7 +1,8 @@
 // Crash tests of the WAL over MemFileSystem: a seeded workload (append, sync,
 // conflict truncation, compaction, hard state, reset) is cut at every
 // mutating file operation in turn, the disk loses what was not synced
-// (optionally tearing the last writes), and the reopened log must:
+// (optionally tearing the last writes, optionally leaving zeros where lost
+// bytes were), and the reopened log must:
 //  - open (a crash never produces a log that refuses to start),
 //  - hold every record acknowledged as durable, intact,
 //  - return only records that were written at that index (never garbage),
@@ -203,13 +204,15 @@ int64_t CountOps(uint64_t seed) {
 }
 
 // Returns the number of crash points checked.
-int64_t CrashAtEveryOperation(uint64_t seed, bool tear) {
+enum class Tear { kNone, kPrefix, kPrefixThenZeros };
+
+int64_t CrashAtEveryOperation(uint64_t seed, Tear tear) {
   int64_t total = CountOps(seed);
   EXPECT_GT(total, 50);
   for (int64_t crash_at = 0; crash_at <= total; ++crash_at) {
     env::MemFileSystem fs;
     Random tear_random(seed * 7919 + static_cast<uint64_t>(crash_at));
-    if (tear) fs.SetTearSource(&tear_random);
+    if (tear != Tear::kNone) fs.SetTearSource(&tear_random, tear == Tear::kPrefixThenZeros);
     RQ_ASSERT(fs.CreateDir(kDir).ok());
     Model model;
     {
@@ -220,7 +223,7 @@ int64_t CrashAtEveryOperation(uint64_t seed, bool tear) {
     }
     fs.Crash();
     std::string where = "seed " + std::to_string(seed) + " crash after op " + std::to_string(crash_at) + "/" +
-                        std::to_string(total) + (tear ? " (torn)" : "");
+                        std::to_string(total) + (tear == Tear::kNone ? "" : tear == Tear::kPrefix ? " (torn)" : " (torn, zero-filled)");
     CheckRecovered(&fs, model, where);
     if (::testing::Test::HasFatalFailure()) return crash_at;
   }
@@ -230,7 +233,7 @@ int64_t CrashAtEveryOperation(uint64_t seed, bool tear) {
 TEST(WalCrashTest, EveryAcknowledgedRecordSurvivesACrashAtAnyOperation) {
   int64_t points = 0;
   for (uint64_t seed = 1; seed <= 12; ++seed) {
-    points += CrashAtEveryOperation(seed, /*tear=*/false);
+    points += CrashAtEveryOperation(seed, Tear::kNone);
     if (HasFatalFailure()) return;
   }
   RecordProperty("crash_points", static_cast<int>(points));
@@ -240,7 +243,17 @@ TEST(WalCrashTest, EveryAcknowledgedRecordSurvivesACrashAtAnyOperation) {
 TEST(WalCrashTest, TornWritesAtTheCrashNeverCorruptTheRecoveredLog) {
   int64_t points = 0;
   for (uint64_t seed = 101; seed <= 112; ++seed) {
-    points += CrashAtEveryOperation(seed, /*tear=*/true);
+    points += CrashAtEveryOperation(seed, Tear::kPrefix);
+    if (HasFatalFailure()) return;
+  }
+  RecordProperty("crash_points", static_cast<int>(points));
+  std::printf("crash points checked: %lld\n", static_cast<long long>(points));
+}
+
+TEST(WalCrashTest, ZeroFilledTornTailsAreTruncatedNotRefused) {
+  int64_t points = 0;
+  for (uint64_t seed = 201; seed <= 206; ++seed) {
+    points += CrashAtEveryOperation(seed, Tear::kPrefixThenZeros);
     if (HasFatalFailure()) return;
   }
   RecordProperty("crash_points", static_cast<int>(points));
