@@ -163,7 +163,8 @@ class Raft::Impl {
   // ---- membership ----
   void OnEntriesAppended(const std::vector<Entry>& entries);
   void OnTruncated(LogIndex from);
-  void SyncProgress();
+  // Adds progress for new members (starting at `next`), drops removed ones.
+  void SyncProgress(LogIndex next);
   LogIndex LastConfigIndex() const { return history_.empty() ? base_index_ : history_.back().first; }
   std::optional<Membership> MembershipAt(LogIndex index) const;
   void PruneHistory(LogIndex upto);
@@ -327,7 +328,7 @@ void Raft::Impl::BecomeLeader() {
   Reset(term_);
   role_ = Role::kLeader;
   leader_ = cfg_.id;
-  SyncProgress();
+  SyncProgress(log_.last_index() + 1);
   Log(Logger::Level::kInfo, "became leader at last index {}", log_.last_index().value());
   // §6.4 / §3.6.2: commit an entry of this term to learn the commit index and
   // to make earlier-term entries committable.
@@ -847,9 +848,10 @@ void Raft::Impl::OnCommitAdvanced() {
     uncommitted_.pop_front();
   }
   ReleaseWaitingReads();
-  // Tell followers the new commit index; caught-up ones get a heartbeat.
+  // Tell followers the new commit index; caught-up ones get a heartbeat (a
+  // probing peer learns it when its probe is answered).
   for (auto& [peer, pr] : progress_) {
-    if (!SendAppend(peer, false)) SendHeartbeat(peer, 0);
+    if (!SendAppend(peer, false) && pr.state() == Progress::State::kReplicate) SendHeartbeat(peer, 0);
   }
   if (!membership_.IsVoter(cfg_.id) && LastConfigIndex() <= committed) {
     // §4.2.2: a leader removed from the configuration steps down once the
@@ -893,7 +895,9 @@ void Raft::Impl::OnEntriesAppended(const std::vector<Entry>& entries) {
     history_.emplace_back(e.index, membership_);
     changed = true;
   }
-  if (changed && role_ == Role::kLeader) SyncProgress();
+  // A peer added now starts probing at the config entry itself, so the
+  // first append tells it about the change.
+  if (changed && role_ == Role::kLeader) SyncProgress(std::max(log_.last_index(), LogIndex(1)));
 }
 
 void Raft::Impl::OnTruncated(LogIndex from) {
@@ -902,7 +906,7 @@ void Raft::Impl::OnTruncated(LogIndex from) {
   membership_ = history_.empty() ? base_ : history_.back().second;
 }
 
-void Raft::Impl::SyncProgress() {
+void Raft::Impl::SyncProgress(LogIndex next) {
   for (auto it = progress_.begin(); it != progress_.end();) {
     if (membership_.Contains(it->first)) {
       ++it;
@@ -912,7 +916,7 @@ void Raft::Impl::SyncProgress() {
   }
   auto add = [&](const NodeId& id) {
     if (id == cfg_.id || progress_.count(id) > 0) return;
-    progress_.emplace(id, Progress(log_.last_index() + 1, cfg_.max_inflight_appends));
+    progress_.emplace(id, Progress(next, cfg_.max_inflight_appends));
   };
   for (const NodeId& v : membership_.voters) add(v);
   for (const NodeId& l : membership_.learners) add(l);
