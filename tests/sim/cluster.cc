@@ -327,6 +327,7 @@ void Cluster::Send(Node& from, const raft::Message& message) {
 bool Cluster::CanDeliver(const InFlight& flight) const {
   if (flight.ready_at > now_ || !TakesInput(*nodes_[NodeIndex(flight.message.to)])) return false;
   if (!std::holds_alternative<raft::InstallSnapshotRequest>(flight.message.body)) return true;
+  if (hold_snapshots_) return false;
   const Node& sender = *nodes_[NodeIndex(flight.message.from)];
   return !(sender.up && !TakesInput(sender) && sender.incarnation == flight.from_incarnation);
 }

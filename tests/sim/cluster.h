@@ -114,6 +114,8 @@ class Cluster {
   // Test-only: the next entry `node` applies has its data altered, so the
   // state machine checker must fire.
   void TEST_CorruptNextApply(size_t node) { corrupt_next_apply_ = node; }
+  // Test-only: snapshots stay in flight (a slow stream) while held.
+  void TEST_HoldSnapshots(bool hold) { hold_snapshots_ = hold; }
 
  private:
   struct Node;
@@ -149,6 +151,7 @@ class Cluster {
   int64_t next_value_ = 1;
   uint64_t acks_ = 0;
   std::optional<size_t> corrupt_next_apply_;
+  bool hold_snapshots_ = false;
   std::map<std::string, uint64_t> event_counts_;
   bool count_events_ = false;
 };
