@@ -202,9 +202,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (boot) return ReadBootBody();
     string_parser_.emplace(std::move(*header_parser_));
     string_parser_->body_limit(server_->config.max_body_bytes);  // chunked bodies
+    ReadBodyPart(*string_parser_, &Session::OnBody);
+  }
+
+  // The read timeout is an idle timeout while a body arrives: a multi-GB
+  // /boot upload may take minutes, but never read_timeout without progress.
+  template <typename Parser>
+  void ReadBodyPart(Parser& parser, void (Session::*on_done)(beast::error_code)) {
+    if (parser.is_done()) return (this->*on_done)({});  // no body at all
     beast::get_lowest_layer(stream_).expires_after(server_->config.read_timeout);
-    bhttp::async_read(stream_, buffer_, *string_parser_,
-                      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+    bhttp::async_read_some(stream_, buffer_, parser,
+                           [self = this->shared_from_this(), &parser, on_done](beast::error_code ec, size_t) {
+                             if (!ec && !parser.is_done()) return self->ReadBodyPart(parser, on_done);
+                             ((*self).*on_done)(ec);
+                           });
   }
 
   void OnBody(beast::error_code ec) {
@@ -224,9 +235,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     beast::error_code ec;
     file_parser_->get().body().open(boot_path_.c_str(), beast::file_mode::write, ec);
     if (ec) return WriteEarly(internal::PlainReply(503, "cannot store boot data: " + ec.message()), false);
-    beast::get_lowest_layer(stream_).expires_after(server_->config.read_timeout);
-    bhttp::async_read(stream_, buffer_, *file_parser_,
-                      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBootBody(ec); });
+    ReadBodyPart(*file_parser_, &Session::OnBootBody);
   }
 
   void OnBootBody(beast::error_code ec) {
