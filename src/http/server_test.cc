@@ -375,6 +375,34 @@ TEST_F(ServerTest, AuthFileGuardsEndpointsAndAnnouncesRealm) {
   EXPECT_EQ(backend_.CallCount(), 1u);
 }
 
+TEST_F(ServerTest, SlowBodyWithProgressOutlivesTheReadTimeout) {
+  config_.read_timeout = 1s;
+  StartServer();
+  Client client(server_->port());
+  const std::string body = R"(["SELECT 1", "SELECT 2", "SELECT 3"])";
+  ASSERT_TRUE(client.Send("POST /db/query HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                          "\r\n\r\n"));
+  for (size_t at = 0; at < body.size(); at += 8) {
+    std::this_thread::sleep_for(300ms);  // 5 pieces: longer than read_timeout in total
+    ASSERT_TRUE(client.Send(body.substr(at, 8)));
+  }
+  auto reply = client.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(backend_.CallCount(), 1u);
+}
+
+TEST_F(ServerTest, SilentClientIsDisconnectedAfterTheReadTimeout) {
+  config_.read_timeout = 1s;
+  StartServer();
+  Client client(server_->port());
+  ASSERT_TRUE(client.Send("POST /db/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n[\"INSERT"));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client.ClosedWithoutReply());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+  EXPECT_EQ(backend_.CallCount(), 0u);
+}
+
 // HTTPS: a self-signed pair made by the openssl tool; skipped without it.
 class TlsServerTest : public ServerTest {
  protected:
