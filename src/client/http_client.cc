@@ -70,6 +70,12 @@ error_code Await(net::io_context& ioc, Start&& start) {
   return result;
 }
 
+// Errors that mean the server had already closed a kept-alive connection.
+bool IsPeerClosed(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == net::error::eof ||
+         ec == net::error::connection_reset || ec == net::error::broken_pipe;
+}
+
 http::verb ToVerb(Method method) {
   switch (method) {
     case Method::kGet: return http::verb::get;
@@ -95,6 +101,7 @@ struct Endpoint {
 struct ExchangeOutcome {
   Result<Response> response = Status::Internal("not run");
   bool started = false;
+  bool peer_closed = false;  // the server had closed the connection
   bool keep_alive = false;
   std::string location;
 };
@@ -211,11 +218,15 @@ ExchangeOutcome Connection::ExchangeOn(Stream& stream, const Request& request,
     return outcome;
   }
   if (ec) {
+    outcome.peer_closed = IsPeerClosed(ec);
     outcome.response = TransportError(ec, "send to", timeout);
     return outcome;
   }
   ec = ReadResponse(stream, request, timeout, outcome);
-  if (ec) outcome.response = TransportError(ec, "read from", timeout);
+  if (ec) {
+    outcome.peer_closed = IsPeerClosed(ec);
+    outcome.response = TransportError(ec, "read from", timeout);
+  }
   return outcome;
 }
 
@@ -416,9 +427,10 @@ ExchangeOutcome HttpClient::Impl::SendOnCurrent(const Request& request) {
     }
   }
   ExchangeOutcome outcome = connection->Exchange(request, endpoint.target, options.basic_auth, timeout);
-  if (!outcome.response.ok() && reused && !outcome.started) {
+  if (!outcome.response.ok() && reused && !outcome.started && outcome.peer_closed) {
     // The server closed the idle keep-alive connection before reading this
     // request: nothing was processed, so a fresh connection may retry it.
+    // A timeout is never retried: the server may still be running it.
     Status connected = connection->Connect(options.timeout);
     if (!connected.ok()) {
       outcome.response = connected;

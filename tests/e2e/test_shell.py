@@ -239,6 +239,21 @@ class ShellTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(r.stdout, "Database restored successfully\n+---+\n| x |\n+---+\n| 7 |\n+---+\n")
 
+    def test_9_alternatives_take_over_when_host_is_down(self):
+        dead = harness.free_port()
+        live = "127.0.0.1:%d" % self.node.http_port
+        r = self.run_cli("-a", live, "SELECT 1 AS one", port=dead)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "+-----+\n| one |\n+-----+\n| 1   |\n+-----+\n")
+        sh = PtyShell([ARGS.rqlite, "-p", str(dead), "-a", live], self.env())
+        banner = sh.read_until(live + "> ")
+        self.assertIn("Connected to http://%s running version" % live, banner)
+        sh.send(".ta\t")
+        self.assertIn("+------+\n| name |\n+------+\n", sh.read_until(live + "> "))
+        sh.send("quit")
+        sh.read_until("bye~")
+        self.assertEqual(sh.wait(), 0)
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
