@@ -36,15 +36,18 @@ void ApplyRequestParams(const QueryParams& params, command::Request* request) {
   request->db_timeout_ns = params.Duration("db_timeout", Nanos(0)).count();
 }
 
+// rqlite writes "[+]node ok\n[+]leader ok\n[+]store ok": lines joined by
+// newlines, no trailing one, every line prefixed "[+]" even when failing.
 std::string ReadyzBody(const std::vector<Backend::ReadyCheck>& checks, bool* all_ok) {
   std::string body;
   *all_ok = true;
   for (const auto& check : checks) {
+    if (!body.empty()) body += "\n";
     if (check.ok) {
-      body += "[+]" + check.name + " ok\n";
+      body += "[+]" + check.name + " ok";
       continue;
     }
-    body += "[+]" + (check.detail.empty() ? check.name + " not ok" : check.detail) + "\n";
+    body += "[+]" + (check.detail.empty() ? check.name + " not ok" : check.detail);
     *all_ok = false;
     break;  // rqlite stops at the first failing check
   }
@@ -305,7 +308,7 @@ void Handler::HandleReadyz(const std::shared_ptr<Call>& call) {
   bool all_ok = true;
   std::string body;
   if (params.Has("noleader")) {
-    body = "[+]node ok\n";
+    body = "[+]node ok";
   } else {
     body = ReadyzBody(backend_->Ready(false, params.Has("sync"), timeout), &all_ok);
   }

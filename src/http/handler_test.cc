@@ -283,12 +283,12 @@ TEST_F(HandlerTest, SnapshotIs200Or204) {
 TEST_F(HandlerTest, ReadyzListsChecksAndFailsWith503) {
   const HttpReply ok = Send("GET", "/readyz");
   EXPECT_EQ(ok.status, 200);
-  EXPECT_EQ(ok.body, "[+]node ok\n[+]leader ok\n[+]store ok\n");
+  EXPECT_EQ(ok.body, "[+]node ok\n[+]leader ok\n[+]store ok");
   backend_.ready_checks[1] = {"leader", false, "leader does not exist"};
   const HttpReply bad = Send("GET", "/readyz");
   EXPECT_EQ(bad.status, 503);
-  EXPECT_EQ(bad.body, "[+]node ok\n[+]leader does not exist\n");
-  EXPECT_EQ(Send("GET", "/readyz?noleader").body, "[+]node ok\n");
+  EXPECT_EQ(bad.body, "[+]node ok\n[+]leader does not exist");
+  EXPECT_EQ(Send("GET", "/readyz?noleader").body, "[+]node ok");
 }
 
 TEST_F(HandlerTest, StatusKeySelectsDottedPath) {
