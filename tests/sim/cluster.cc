@@ -354,8 +354,14 @@ void Cluster::Deliver(size_t pick) {
   bool delivered = !flight.lost && target.up && link_up_[from][to];
   Step(delivered ? MessageName(flight.message) : "lost", static_cast<int>(to),
        static_cast<int>(from), flight.message.term.value(), 0);
+  Node& sender = *nodes_[from];
+  // A transport that sees a peer unreachable tells the core now and then.
+  if (!delivered && sender.up && sender.incarnation == flight.from_incarnation &&
+      TakesInput(sender) && random_.Chance(1, 4)) {
+    sender.raft->ReportUnreachable(target.id);
+    ProcessReady(sender);
+  }
   if (std::holds_alternative<raft::InstallSnapshotRequest>(flight.message.body)) {
-    Node& sender = *nodes_[from];
     if (sender.up && sender.incarnation == flight.from_incarnation) {
       sender.raft->ReportSnapshot(target.id, delivered);
       ProcessReady(sender);
@@ -411,6 +417,15 @@ void Cluster::TickAll() {
     node->raft->Tick();
     ProcessReady(*node);
   }
+  Check();
+}
+
+void Cluster::TickOne(size_t index) {
+  Node& node = *nodes_[index];
+  Step("tick-one", static_cast<int>(index), -1, 0, 0);
+  if (!TakesInput(node)) return;
+  node.raft->Tick();
+  ProcessReady(node);
   Check();
 }
 

@@ -72,6 +72,8 @@ class Cluster {
 
   // ---- Steps. Each counts as one step and is followed by Check(). ----
   void TickAll();
+  // One node's clock runs ahead (drift): only it ticks; global time stays.
+  void TickOne(size_t node);
   // Delivers the pick-th deliverable message (pick < DeliverableCount()).
   void Deliver(size_t pick);
   size_t DeliverableCount() const;

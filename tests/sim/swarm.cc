@@ -14,6 +14,7 @@ namespace {
 struct Weights {
   uint32_t deliver = 60;
   uint32_t tick = 12;
+  uint32_t tick_one = 0;
   uint32_t sync = 20;
   uint32_t propose = 8;
   uint32_t propose_follower = 1;
@@ -27,7 +28,7 @@ struct Weights {
   uint32_t compact = 0;
 };
 
-enum class Kind { kDeliver, kTick, kSync, kPropose, kProposeFollower, kRead, kCrash, kRestart,
+enum class Kind { kDeliver, kTick, kTickOne, kSync, kPropose, kProposeFollower, kRead, kCrash, kRestart,
                   kPartition, kHeal, kMembership, kTransfer, kCompact };
 
 const char* const kKeys[] = {"a", "b", "c", "d"};
@@ -69,6 +70,7 @@ void Run::PickFaults() {
   weights_.transfer = static_cast<uint32_t>(random.Range(0, 2));
   weights_.compact = static_cast<uint32_t>(random.Range(0, 3));
   weights_.read = static_cast<uint32_t>(random.Range(0, 4));
+  weights_.tick_one = static_cast<uint32_t>(random.Range(0, 4));
 }
 
 std::vector<size_t> Run::UpNodes() const {
@@ -86,6 +88,7 @@ Kind Run::PickKind() {
   const std::pair<Kind, uint32_t> table[] = {
       {Kind::kDeliver, deliverable ? weights_.deliver : 0},
       {Kind::kTick, weights_.tick},
+      {Kind::kTickOne, weights_.tick_one},
       {Kind::kSync, blocked ? weights_.sync : 0},
       {Kind::kPropose, weights_.propose},
       {Kind::kProposeFollower, weights_.propose_follower},
@@ -114,6 +117,7 @@ void Run::SafetyStep() {
   switch (PickKind()) {
     case Kind::kDeliver: cluster_.Deliver(random.Uniform(cluster_.DeliverableCount())); break;
     case Kind::kTick: cluster_.TickAll(); break;
+    case Kind::kTickOne: cluster_.TickOne(AnyNode()); break;
     case Kind::kSync: {
       std::vector<size_t> blocked;
       for (size_t i = 0; i < cluster_.size(); ++i) {
@@ -171,7 +175,8 @@ void Run::Membership() {
   if (members.IsVoter(id)) {
     // Keep at least two voters so that a quorum can still lose nobody.
     if (members.voters.size() <= 2) return;
-    change.type = raft::ConfigChangeType::kRemove;
+    change.type = random.Chance(3, 4) ? raft::ConfigChangeType::kRemove
+                                      : raft::ConfigChangeType::kAddLearner;  // demote
   } else if (members.IsLearner(id)) {
     change.type = random.Chance(3, 4) ? raft::ConfigChangeType::kAddVoter
                                       : raft::ConfigChangeType::kRemove;
