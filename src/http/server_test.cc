@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -401,6 +402,46 @@ TEST_F(ServerTest, SilentClientIsDisconnectedAfterTheReadTimeout) {
   EXPECT_TRUE(client.ClosedWithoutReply());
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
   EXPECT_EQ(backend_.CallCount(), 0u);
+}
+
+// Not a benchmark gate: it checks that a burst of keep-alive requests is all
+// answered, and prints the rate so regressions are visible in test logs.
+TEST_F(ServerTest, BurstOfKeepAliveRequestsIsAllAnswered) {
+  StartServer();
+  Client client(server_->port());
+  constexpr int kRequests = 2000;
+  const std::string request = Post("/db/query", R"(["SELECT 1"])");
+  const auto start = std::chrono::steady_clock::now();
+  int answered = 0;
+  for (int i = 0; i < kRequests; i++) {
+    auto reply = client.Exchange(request);
+    if (reply && reply->status == 200) answered++;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(answered, kRequests);
+  std::printf("http: %d sequential keep-alive requests in %.3f s (%.0f req/s)\n", kRequests, seconds,
+              kRequests / seconds);
+}
+
+TEST_F(ServerTest, ConcurrentClientsWithBackendThreadCompletionsAreAllAnswered) {
+  backend_.complete_on_thread = true;
+  StartServer();
+  constexpr int kClients = 8;
+  constexpr int kRequestsEach = 50;
+  std::atomic<int> answered{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; c++) {
+    clients.emplace_back([&] {
+      Client client(server_->port());
+      for (int i = 0; i < kRequestsEach; i++) {
+        auto reply = client.Exchange(Post("/db/request", R"(["SELECT 1"])"));
+        if (reply && reply->status == 200 && reply->body == R"({"results":[]})") answered++;
+      }
+    });
+  }
+  for (auto& thread : clients) thread.join();
+  EXPECT_EQ(answered.load(), kClients * kRequestsEach);
+  EXPECT_EQ(backend_.CallCount(), static_cast<size_t>(kClients * kRequestsEach));
 }
 
 // HTTPS: a self-signed pair made by the openssl tool; skipped without it.
