@@ -84,6 +84,7 @@ struct Transport::Core : std::enable_shared_from_this<Transport::Core> {
   SnapshotSource* const source;
   std::atomic<bool> corrupt_next_chunk{false};
   std::atomic<bool> stopped{false};
+  std::atomic<size_t> inbound_connections{0};
   uint16_t port = 0;
   std::unique_ptr<asio::io_context> io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -278,7 +279,20 @@ asio::awaitable<Status> ReadHello(Core* core, FrameReader& reader, const Socket&
   co_return Status::OK();
 }
 
+// Counts a connection for Config::inbound_connections_max while alive.
+class InboundSlot {
+ public:
+  explicit InboundSlot(Core* core) : core_(core) { core_->inbound_connections.fetch_add(1); }
+  ~InboundSlot() { core_->inbound_connections.fetch_sub(1); }
+  InboundSlot(const InboundSlot&) = delete;
+  InboundSlot& operator=(const InboundSlot&) = delete;
+
+ private:
+  Core* core_;
+};
+
 asio::awaitable<void> ServeConnection(Core* core, Socket socket) {
+  InboundSlot slot(core);
   const std::string remote = RemoteName(*socket);
   FrameReader reader(core->config.max_frame_bytes);
   Hello hello;
@@ -323,10 +337,19 @@ asio::awaitable<void> AcceptLoop(Core* core) {
     auto [ec] = co_await core->acceptor->async_accept(*socket, kNoThrow);
     if (ec == asio::error::operation_aborted || !core->acceptor->is_open()) co_return;
     if (ec) {
+      // E.g. out of file descriptors: pause rather than spin.
       RQ_LOG_WARN("cluster: accept failed: {}", ec.message());
+      asio::steady_timer pause(*core->io, std::chrono::milliseconds(100));
+      co_await pause.async_wait(kNoThrow);
       continue;
     }
     boost::system::error_code ignored;
+    if (core->inbound_connections.load() >= core->config.inbound_connections_max) {
+      RQ_LOG_WARN("cluster: refusing connection from {}: {} connections open", RemoteName(*socket),
+                  core->inbound_connections.load());
+      socket->close(ignored);
+      continue;
+    }
     socket->set_option(tcp::no_delay(true), ignored);
     asio::co_spawn(socket->get_executor(), ServeConnection(core, socket), LogIfThrew);
   }
@@ -482,7 +505,8 @@ Status Transport::Config::Validate() const {
     return Status::InvalidArgument("transport: snapshot chunk must be 1..max frame bytes");
   }
   if (io_threads == 0 || io_threads > 64) return Status::InvalidArgument("transport: io threads must be 1..64");
-  if (peer_queue_messages_max == 0 || peer_queue_bytes_max == 0 || rpc_inflight_max == 0) {
+  if (peer_queue_messages_max == 0 || peer_queue_bytes_max == 0 || rpc_inflight_max == 0 ||
+      inbound_connections_max == 0) {
     return Status::InvalidArgument("transport: queue limits must be positive");
   }
   if (connect_timeout.count() <= 0 || hello_timeout.count() <= 0 || snapshot_ack_timeout.count() <= 0) {

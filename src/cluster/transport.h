@@ -49,6 +49,8 @@ class Transport {
     std::chrono::nanoseconds backoff_max = std::chrono::seconds(1);
     // RPCs being served at once per inbound connection; more get Busy.
     size_t rpc_inflight_max = 256;
+    // Inbound connections open at once; more are closed on accept.
+    size_t inbound_connections_max = 1024;
     // A message to this peer was dropped (queue full, unknown peer, or the
     // connection failed): the store calls RaftNode::ReportUnreachable.
     std::function<void(const NodeId&)> on_unreachable;

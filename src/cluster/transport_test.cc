@@ -91,8 +91,9 @@ TEST(TransportTest, RaftMessagesFlowBothWays) {
   EXPECT_EQ(a.receiver.messages()[0], response);
 }
 
-TEST(TransportTest, ManyMessagesArriveInOrder) {
-  Node a("a"), b("b");
+TEST(TransportTest, ManyMessagesArriveInOrderWithSeveralIoThreads) {
+  auto two_threads = [](Transport::Config* c) { c->io_threads = 2; };
+  Node a("a", 0, "127.0.0.1:0", two_threads), b("b", 0, "127.0.0.1:0", two_threads);
   ASSERT_TRUE(a.transport->Start().ok());
   ASSERT_TRUE(b.transport->Start().ok());
   Connect(a, b);
@@ -280,6 +281,19 @@ TEST(TransportTest, HostileClientsAreDisconnectedAndTheServerKeepsWorking) {
   Connect(a, b);
   a.transport->Send({Append("a", "b", 1, 1)});
   ASSERT_TRUE(WaitFor([&] { return b.receiver.message_count() == 1; }));
+}
+
+TEST(TransportTest, ConnectionsBeyondTheInboundLimitAreClosed) {
+  Node b("b", 0, "127.0.0.1:0", [](Transport::Config* c) { c->inbound_connections_max = 2; });
+  ASSERT_TRUE(b.transport->Start().ok());
+  RawClient first(b.transport->port()), second(b.transport->port());
+  ASSERT_TRUE(first.Write(HelloFrame("x")));
+  ASSERT_TRUE(second.Write(HelloFrame("y")));
+  std::this_thread::sleep_for(100ms);  // both are being served
+  RawClient third(b.transport->port());
+  bool closed = false;
+  third.ReadUntilClose(&closed);
+  EXPECT_TRUE(closed);
 }
 
 TEST(TransportTest, ConfigValidationRejectsNonsense) {
