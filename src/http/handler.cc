@@ -115,7 +115,14 @@ HttpReply RedirectReply(int status, std::string location) {
 }
 
 // "/status?key=a" -> ("/status", "key=a")
+// An absolute-form target (sent through proxies) is reduced to its path.
 std::pair<std::string, std::string> SplitTarget(std::string_view target) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.substr(0, scheme.size()) != scheme) continue;
+    const size_t path = target.find_first_of("/?", scheme.size());
+    target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+    if (target.front() == '?') return {"/", std::string(target.substr(1))};
+  }
   const size_t question = target.find('?');
   if (question == std::string_view::npos) return {std::string(target), ""};
   return {std::string(target.substr(0, question)), std::string(target.substr(question + 1))};

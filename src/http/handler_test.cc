@@ -69,6 +69,12 @@ TEST_F(HandlerTest, AllowOriginIsSentWhenConfigured) {
   EXPECT_EQ(Header(Send("GET", "/status"), "Access-Control-Allow-Origin"), "https://example.com");
 }
 
+TEST_F(HandlerTest, AbsoluteFormTargetIsRoutedByItsPath) {
+  backend_.status_json = boost::json::parse(R"({"a":{"b":1}})");
+  EXPECT_EQ(Send("GET", "http://node1:4001/status?key=a").body, R"({"b":1})");
+  EXPECT_EQ(Send("GET", "https://node1:4001").status, 302);
+}
+
 TEST_F(HandlerTest, RootAndConsoleRedirect) {
   HttpReply root = Send("GET", "/");
   EXPECT_EQ(root.status, 302);
