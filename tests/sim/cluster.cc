@@ -259,7 +259,9 @@ void Cluster::InstallSnapshot(Node& node, const raft::SnapshotMeta& meta) {
   }
   node.model = *model;
   checker_.ObserveSnapshot(node.id, meta.index, node.model.chain());
-  node.incoming_snapshots.clear();
+  // Newer snapshots may have arrived meanwhile (async_inputs); keep those.
+  node.incoming_snapshots.erase(node.incoming_snapshots.begin(),
+                                node.incoming_snapshots.upper_bound({meta.index, Term(UINT64_MAX)}));
   // Proposals covered by the snapshot have an unknown outcome for the client.
   node.proposals.erase(node.proposals.begin(), node.proposals.upper_bound(meta.index));
 }
