@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <fstream>
 #include <sstream>
 
 namespace rq::cli {
@@ -17,6 +18,10 @@ class FakeApi : public client::Api {
  public:
   Result<Response> Send(const Request& request) override {
     requests.push_back(request);
+    if (request.progress) {
+      request.progress(1024, 2048);
+      request.progress(2048, 2048);
+    }
     if (answers.empty()) return Status::Unavailable("cannot reach rqlited at http://fake:4001");
     Result<Response> answer = answers.front();
     answers.pop_front();
@@ -245,6 +250,63 @@ TEST_F(ShellTest, IncompleteInputAtEndIsAnError) {
   EXPECT_TRUE(api.requests.empty());
   EXPECT_EQ(err.str(), "ERR! incomplete SQL at end of input: SELECT (1\n");
   EXPECT_TRUE(shell.failed());
+}
+
+TEST_F(ShellTest, ChangesOnShowsLastInsertId) {
+  shell.FeedLine(".changes on");
+  api.Reply(200, R"({"results":[{"last_insert_id":7,"rows_affected":1}]})");
+  shell.FeedLine("INSERT INTO foo VALUES(7)");
+  EXPECT_EQ(out.str(), "1 row affected\nlast insert ID: 7\n");
+}
+
+TEST_F(ShellTest, OutputRedirectsResultsToFileUntilReset) {
+  std::string path = ::testing::TempDir() + "/shell_output_test.txt";
+  shell.FeedLine(".output " + path);
+  api.Reply(200, R"({"results":[{"rows_affected":1}]})");
+  api.Reply(200, R"({"results":[{"rows_affected":2}]})");
+  shell.FeedLine("DELETE FROM foo WHERE id = 1");
+  shell.FeedLine(".output stdout");
+  shell.FeedLine("DELETE FROM foo");
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  EXPECT_EQ(text.str(), "1 row affected\n");
+  EXPECT_EQ(out.str(), "2 rows affected\n");
+}
+
+TEST_F(ShellTest, ReadRunsFileSkippingBlankAndCommentLines) {
+  std::string path = ::testing::TempDir() + "/shell_read_test.sql";
+  std::ofstream(path) << "-- setup\n\nCREATE TABLE r (x)\nINSERT INTO r\n  VALUES(1)\n";
+  api.Reply(200, R"({"results":[{}]})");
+  api.Reply(200, R"({"results":[{"rows_affected":1}]})");
+  shell.FeedLine(".read " + path);
+  ASSERT_EQ(api.requests.size(), 2u);
+  EXPECT_EQ(api.requests[0].body, R"j(["CREATE TABLE r (x)"])j");
+  EXPECT_EQ(api.requests[1].body, R"j(["INSERT INTO r\n  VALUES(1)"])j");
+  EXPECT_EQ(out.str(), "0 row affected\n1 row affected\n");
+  EXPECT_FALSE(shell.failed());
+}
+
+TEST(ShellProgressTest, BackupShowsBytesAndRateOnStderrWhenEnabled) {
+  FakeApi api;
+  std::ostringstream out;
+  std::ostringstream err;
+  Shell shell(api, out, err, ShellOptions{.show_progress = true});
+  api.Reply(200, "");
+  shell.FeedLine(".backup /tmp/never-written.db");
+  EXPECT_NE(err.str().find("\rbackup: 2.0 KiB of 2.0 KiB"), std::string::npos) << err.str();
+  EXPECT_EQ(err.str().back(), '\n');
+  EXPECT_EQ(out.str(), "Backup file written successfully\n");
+}
+
+TEST(ShellProgressTest, NoProgressWhenDisabled) {
+  FakeApi api;
+  std::ostringstream out;
+  std::ostringstream err;
+  Shell shell(api, out, err);
+  api.Reply(200, "");
+  shell.FeedLine(".backup /tmp/never-written.db");
+  EXPECT_EQ(err.str(), "");
 }
 
 }  // namespace
