@@ -24,8 +24,11 @@ constexpr std::string_view kSqliteMagic{"SQLite format 3\0", 16};
 Result<command::Request> ParseStatements(const HttpRequest& request, const QueryParams& params,
                                          bool allow_plain) {
   if (request.method == "GET") {
-    if (!params.Has("q")) return Status::InvalidArgument("query parameter not set");
-    return ParsePlainRequest(params.Get("q"));
+    std::string sql = params.Get("q");
+    const size_t first = sql.find_first_not_of(" \t\r\n");
+    sql = first == std::string::npos ? "" : sql.substr(first, sql.find_last_not_of(" \t\r\n") - first + 1);
+    if (sql.empty()) return Status::InvalidArgument("bad query GET request");  // rqlite's text
+    return ParsePlainRequest(sql);
   }
   if (allow_plain && IsTextPlain(request.content_type)) return ParsePlainRequest(request.body);
   return ParseJsonRequest(request.body);

@@ -148,7 +148,9 @@ TEST_F(HandlerTest, BodyErrorsAre400WithText) {
 }
 
 TEST_F(HandlerTest, QueryByGetUsesQ) {
-  Send("GET", "/db/query?q=SELECT+1&level=strong&associative");
+  EXPECT_EQ(Send("GET", "/db/query").body, "bad query GET request\n");
+  EXPECT_EQ(Send("GET", "/db/query?q=+").body, "bad query GET request\n");
+  Send("GET", "/db/query?q=+SELECT+1+&level=strong&associative");
   ASSERT_EQ(backend_.calls.size(), 1u);
   EXPECT_EQ(backend_.calls[0].method, "query");
   EXPECT_EQ(backend_.calls[0].request.statements[0].sql, "SELECT 1");
