@@ -406,5 +406,41 @@ TEST_F(HttpsClientTest, InsecureSkipsVerification) {
   EXPECT_EQ(response->body, "secure");
 }
 
+// The server trusts only clients presenting the (self-signed) test
+// certificate: mutual TLS, as rqlited with -http-verify-client.
+class MutualTlsClientTest : public ::testing::Test {
+ protected:
+  MutualTlsClientTest() {
+    tls.use_certificate_chain_file(certificate.cert_path);
+    tls.use_private_key_file(certificate.key_path, ssl::context::pem);
+    tls.load_verify_file(certificate.cert_path);
+    tls.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  }
+  ClientOptions Options() {
+    ClientOptions options = OptionsFor(server.address());
+    options.scheme = "https";
+    options.ca_cert_path = certificate.cert_path;
+    return options;
+  }
+  TestCertificate certificate;
+  ssl::context tls{ssl::context::tls_server};
+  TestServer server{[](const HttpRequest&) { return Reply(200, "mutual"); }, &tls};
+};
+
+TEST_F(MutualTlsClientTest, ClientCertificateAndKeyArePresented) {
+  ClientOptions options = Options();
+  options.client_cert_path = certificate.cert_path;
+  options.client_key_path = certificate.key_path;
+  auto client = MustCreate(options);
+  Result<Response> response = client->Send(RequestFor("status"));
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->body, "mutual");
+}
+
+TEST_F(MutualTlsClientTest, MissingClientCertificateIsRefused) {
+  auto client = MustCreate(Options());
+  EXPECT_FALSE(client->Send(RequestFor("status")).ok());
+}
+
 }  // namespace
 }  // namespace rq::client
