@@ -227,6 +227,10 @@ Result<StepDownResponse> Client::StepDown(const std::string& address, const Step
   return CallAndWait<StepDownResponse>(impl_.get(), address, request, timeout, ToMembership);
 }
 
+Result<NotifyResponse> Client::Notify(const std::string& address, const NotifyRequest& request, Timeout timeout) {
+  return CallAndWait<NotifyResponse>(impl_.get(), address, request, timeout, ToMembership);
+}
+
 Result<NodeMetaResponse> Client::GetNodeMeta(const std::string& address, const NodeMetaRequest& request,
                                              Timeout timeout) {
   return CallAndWait<NodeMetaResponse>(impl_.get(), address, request, timeout, [](RpcReply r) {

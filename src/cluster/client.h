@@ -48,6 +48,7 @@ class Client {
   Result<ForwardResponse> Forward(const std::string& address, const ForwardRequest& request, Timeout timeout);
   Result<StepDownResponse> StepDown(const std::string& address, const StepDownRequest& request,
                                     Timeout timeout);
+  Result<NotifyResponse> Notify(const std::string& address, const NotifyRequest& request, Timeout timeout);
 
   // Forward without blocking: `done` runs exactly once, on the client's
   // I/O thread.

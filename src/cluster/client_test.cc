@@ -209,6 +209,13 @@ TEST_F(ClientTest, MalformedAddressFailsCleanly) {
   ASSERT_FALSE(response.ok());
 }
 
+TEST_F(ClientTest, NotifyIsRefusedByAHandlerThatDoesNotServeIt) {
+  Client client({});
+  auto response = client.Notify(address_, NotifyRequest{"n7", "127.0.0.1:4702", {}}, 5s);
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->status.code(), Status::Code::kNotSupported);
+}
+
 TEST_F(ClientTest, ServerWithoutHandlerAnswersUnavailable) {
   RecordingReceiver receiver;
   Transport::Config config;

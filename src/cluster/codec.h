@@ -37,8 +37,9 @@ Result<command::Response> DecodeResponse(std::string_view bytes);
 
 // ---- RPC frames ----
 
+// Never reorder: tests and dispatch rely on the alternatives only by type.
 using RpcBody = std::variant<JoinRequest, RemoveRequest, NodeMetaRequest, ForwardRequest,
-                             StepDownRequest>;
+                             StepDownRequest, NotifyRequest>;
 struct RpcCall {
   uint64_t correlation_id = 0;
   RpcBody body;

@@ -50,6 +50,11 @@ struct BodyEncoder {
     out->mutable_step_down()->set_target_id(r.target_id);
     out->mutable_step_down()->set_wait(r.wait);
   }
+  void operator()(const NotifyRequest& r) const {
+    SetCredentials(r.credentials, out);
+    out->mutable_notify()->set_id(r.id);
+    out->mutable_notify()->set_raft_addr(r.raft_addr);
+  }
   void operator()(const ForwardRequest& r) const;
 };
 
@@ -119,6 +124,9 @@ Result<RpcBody> BodyFromProto(const pb::RpcRequest& p) {
       return ForwardFromProto(p.forward(), std::move(c));
     case pb::RpcRequest::kStepDown:
       return RpcBody(StepDownRequest{p.step_down().target_id(), p.step_down().wait(), std::move(c)});
+    case pb::RpcRequest::kNotify:
+      if (p.notify().id().empty()) return Bad("notify without node id");
+      return RpcBody(NotifyRequest{p.notify().id(), p.notify().raft_addr(), std::move(c)});
     case pb::RpcRequest::CALL_NOT_SET:
       break;
   }

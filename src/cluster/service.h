@@ -103,6 +103,15 @@ struct StepDownRequest {
   bool operator==(const StepDownRequest&) const = default;
 };
 
+// -bootstrap-expect discovery: a starting node announces itself to the others.
+struct NotifyRequest {
+  std::string id;
+  std::string raft_addr;
+  Credentials credentials;
+  bool operator==(const NotifyRequest&) const = default;
+};
+using NotifyResponse = MembershipResponse;
+
 struct NodeMetaRequest {
   Credentials credentials;
   bool operator==(const NodeMetaRequest&) const = default;
@@ -158,6 +167,10 @@ class RpcHandler {
   virtual void Forward(const ForwardRequest& request, std::function<void(ForwardResponse)> done) = 0;
   virtual void StepDown(const StepDownRequest& request,
                         std::function<void(StepDownResponse)> done) = 0;
+  // Optional: a node that does no -bootstrap-expect discovery refuses.
+  virtual void Notify(const NotifyRequest& request, std::function<void(NotifyResponse)> done) {
+    done(NotifyResponse{Status::NotSupported("notify is not served by this node"), ""});
+  }
 };
 
 }  // namespace rq::cluster

@@ -144,6 +144,9 @@ void Dispatch(RpcHandler* handler, RpcBody body, const ReplyTarget& target) {
     void operator()(RemoveRequest& r) const {
       handler->Remove(r, [t = t](RemoveResponse x) { t.Send(FromMembership(x)); });
     }
+    void operator()(NotifyRequest& r) const {
+      handler->Notify(r, [t = t](NotifyResponse x) { t.Send(FromMembership(x)); });
+    }
     void operator()(StepDownRequest& r) const {
       handler->StepDown(r, [t = t](StepDownResponse x) { t.Send(FromMembership(x)); });
     }
