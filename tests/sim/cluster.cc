@@ -1,5 +1,6 @@
-// Cluster: the node driver (Ready contract), disk model and network.
+// Cluster: the node driver (Ready contract), disk model, node events, checks.
 #include "sim/cluster.h"
+#include "sim/cluster_internal.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -8,9 +9,15 @@
 #include "base/assert.h"
 
 namespace rq::sim {
+
+using detail::EntryWrite;
+using detail::HardStateWrite;
+using detail::kEventsKept;
+using detail::SnapshotWrite;
+using detail::Write;
+
 namespace {
 
-constexpr size_t kEventsKept = 64;
 // A node drains at most this many Readies per input; more means a livelock.
 constexpr int kReadyRoundsMax = 64;
 
@@ -24,12 +31,6 @@ const char* RoleName(raft::Role role) {
   return "?";
 }
 
-const char* MessageName(const raft::Message& message) {
-  static const char* const kNames[] = {"VoteReq",       "VoteResp",   "AppendReq",
-                                       "AppendResp",    "InstallSnap", "TimeoutNow"};
-  return kNames[message.body.index()];
-}
-
 class PrintLogger : public raft::Logger {
  public:
   void Log(Level, std::string_view line) override {
@@ -38,64 +39,9 @@ class PrintLogger : public raft::Logger {
   bool Enabled(Level level) const override { return level >= Level::kInfo; }
 };
 
-// One unsynced write; a torn crash keeps a prefix of these.
-struct SnapshotWrite {
-  raft::SnapshotMeta meta;
-  std::string bytes;
-};
-struct EntryWrite {
-  raft::Entry entry;
-};
-struct HardStateWrite {
-  raft::HardState hard_state;
-};
-using Write = std::variant<SnapshotWrite, EntryWrite, HardStateWrite>;
 
 }  // namespace
 
-struct Cluster::Node {
-  NodeId id;
-  bool bootstrapped = false;
-  bool up = false;
-  uint64_t incarnation = 0;
-  raft::MemoryLogStorage live;      // what the core reads
-  raft::MemoryLogStorage durable;   // what survives a crash
-  std::string live_snapshot;        // bytes for live.snapshot()
-  std::string durable_snapshot;
-  Term durable_term;
-  std::unique_ptr<Random> random;
-  std::unique_ptr<raft::Raft> raft;
-  KvModel model;
-  std::optional<raft::Ready> pending;  // written, not yet synced
-  std::vector<Write> writes;           // the unsynced part of `pending`
-  struct Proposal {
-    Term term;
-    std::string data;
-    std::string key;
-  };
-  std::map<LogIndex, Proposal> proposals;
-  std::map<uint64_t, std::string> read_keys;                  // issued, not confirmed
-  std::map<uint64_t, std::pair<LogIndex, std::string>> reads; // confirmed, not served
-  std::map<std::pair<LogIndex, Term>, std::string> incoming_snapshots;
-};
-
-struct Cluster::InFlight {
-  raft::Message message;
-  std::string snapshot;  // attached to InstallSnapshotRequest
-  bool lost = false;     // a snapshot the network will fail to deliver
-  uint64_t from_incarnation = 0;
-  uint64_t ready_at = 0;
-};
-
-struct Cluster::Event {
-  uint64_t step = 0;
-  uint64_t time = 0;
-  const char* what = "";
-  int node = -1;
-  int peer = -1;
-  uint64_t a = 0;
-  uint64_t b = 0;
-};
 
 Cluster::Cluster(const ClusterOptions& options) : options_(options), random_(options.seed) {
   RQ_ASSERT(options.voters >= 1);
@@ -297,116 +243,6 @@ void Cluster::ServeReads(Node& node) {
     checker_.ObserveReadServed(it->first, index, node.model.applied(), node.model.Get(key));
     it = node.reads.erase(it);
   }
-}
-
-// ---- Network ----------------------------------------------------------------
-
-void Cluster::Send(Node& from, const raft::Message& message) {
-  size_t to = NodeIndex(message.to);
-  if (to >= nodes_.size()) return;  // addressed to a node that never existed
-  const bool snapshot = std::holds_alternative<raft::InstallSnapshotRequest>(message.body);
-  const bool lost = random_.Chance(faults_.drop_per_mille, 1000);
-  // A lost snapshot stream still ends in a report to the sender (the store's
-  // streamer sees the failure), so it travels as a doomed message.
-  if (lost && !snapshot) return;
-  InFlight flight;
-  flight.lost = lost;
-  flight.message = message;
-  flight.from_incarnation = from.incarnation;
-  flight.ready_at = now_ + random_.Range(0, faults_.delay_ticks_max);
-  if (const auto* install = std::get_if<raft::InstallSnapshotRequest>(&message.body)) {
-    if (install->meta.index != from.live.snapshot().index) {
-      checker_.Fail(from.id.value() + " sent a snapshot it does not hold");
-    }
-    flight.snapshot = from.live_snapshot;
-  }
-  if (random_.Chance(faults_.duplicate_per_mille, 1000)) network_.push_back(flight);
-  network_.push_back(std::move(flight));
-}
-
-// Blocked nodes take no input; a snapshot's delivery is reported back to its
-// sender, so a blocked sender holds its snapshots back too.
-bool Cluster::CanDeliver(const InFlight& flight) const {
-  if (flight.ready_at > now_ || !TakesInput(*nodes_[NodeIndex(flight.message.to)])) return false;
-  if (!std::holds_alternative<raft::InstallSnapshotRequest>(flight.message.body)) return true;
-  if (hold_snapshots_) return false;
-  const Node& sender = *nodes_[NodeIndex(flight.message.from)];
-  return !(sender.up && !TakesInput(sender) && sender.incarnation == flight.from_incarnation);
-}
-
-size_t Cluster::DeliverableCount() const {
-  size_t count = 0;
-  for (const InFlight& flight : network_) count += CanDeliver(flight) ? 1 : 0;
-  return count;
-}
-
-void Cluster::Deliver(size_t pick) {
-  size_t position = 0;
-  for (; position < network_.size(); ++position) {
-    if (!CanDeliver(network_[position])) continue;
-    if (pick == 0) break;
-    --pick;
-  }
-  RQ_ASSERT(position < network_.size());
-  InFlight flight = std::move(network_[position]);
-  network_.erase(network_.begin() + static_cast<ptrdiff_t>(position));
-  size_t from = NodeIndex(flight.message.from);
-  size_t to = NodeIndex(flight.message.to);
-  Node& target = *nodes_[to];
-  bool delivered = !flight.lost && target.up && link_up_[from][to];
-  Step(delivered ? MessageName(flight.message) : "lost", static_cast<int>(to),
-       static_cast<int>(from), flight.message.term.value(), 0);
-  Node& sender = *nodes_[from];
-  // A transport that sees a peer unreachable tells the core now and then.
-  if (!delivered && sender.up && sender.incarnation == flight.from_incarnation &&
-      TakesInput(sender) && random_.Chance(1, 4)) {
-    sender.raft->ReportUnreachable(target.id);
-    ProcessReady(sender);
-  }
-  if (std::holds_alternative<raft::InstallSnapshotRequest>(flight.message.body)) {
-    if (sender.up && sender.incarnation == flight.from_incarnation) {
-      sender.raft->ReportSnapshot(target.id, delivered);
-      ProcessReady(sender);
-    }
-    if (delivered) {
-      const auto& meta = std::get<raft::InstallSnapshotRequest>(flight.message.body).meta;
-      target.incoming_snapshots[{meta.index, meta.term}] = flight.snapshot;
-    }
-  }
-  if (delivered) {
-    target.raft->Step(flight.message);
-    ProcessReady(target);
-  }
-  Check();
-}
-
-void Cluster::SetLink(size_t from, size_t to, bool up) {
-  Step(up ? "link-up" : "link-down", static_cast<int>(from), static_cast<int>(to), 0, 0);
-  link_up_[from][to] = up;
-  Check();
-}
-
-void Cluster::Isolate(size_t node) {
-  Step("isolate", static_cast<int>(node), -1, 0, 0);
-  for (size_t other = 0; other < nodes_.size(); ++other) {
-    if (other == node) continue;
-    link_up_[node][other] = false;
-    link_up_[other][node] = false;
-  }
-  Check();
-}
-
-void Cluster::HealNetwork() {
-  Step("heal", -1, -1, 0, 0);
-  for (auto& row : link_up_) std::fill(row.begin(), row.end(), true);
-  Check();
-}
-
-bool Cluster::IsPartitioned() const {
-  for (const auto& row : link_up_) {
-    if (std::find(row.begin(), row.end(), false) != row.end()) return true;
-  }
-  return false;
 }
 
 // ---- Node events ------------------------------------------------------------
