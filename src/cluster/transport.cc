@@ -24,6 +24,9 @@ struct Peer {
   std::shared_ptr<FrameQueue> queue;
   std::atomic<bool> removed{false};
   std::atomic<bool> snapshot_in_flight{false};
+  std::atomic<bool> connected{false};
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> dropped{0};
 };
 
 void LogIfThrew(std::exception_ptr error) {
@@ -377,7 +380,7 @@ asio::awaitable<void> WatchForClose(Socket socket) {
 }
 
 // Writes queued frames until a write fails (IOError) or the queue closes (OK).
-asio::awaitable<Status> PumpFrames(const Socket& socket, FrameQueue& queue) {
+asio::awaitable<Status> PumpFrames(const Socket& socket, FrameQueue& queue, std::atomic<uint64_t>* sent) {
   std::vector<std::string> batch;
   std::vector<asio::const_buffer> buffers;
   while (co_await queue.PopAll(&batch)) {
@@ -385,6 +388,7 @@ asio::awaitable<Status> PumpFrames(const Socket& socket, FrameQueue& queue) {
     for (const std::string& frame : batch) buffers.push_back(asio::buffer(frame));
     auto [ec, n] = co_await asio::async_write(*socket, buffers, kNoThrow);
     if (ec) co_return Status::IOError(ec.message());
+    sent->fetch_add(batch.size());
   }
   co_return Status::OK();
 }
@@ -414,12 +418,15 @@ asio::awaitable<void> PeerLoop(Core* core, std::shared_ptr<Peer> peer) {
       was_connected = true;
       backoff = core->config.backoff_initial;
       asio::co_spawn(peer->strand, WatchForClose(socket), LogIfThrew);
-      status = co_await PumpFrames(socket, *peer->queue);
+      peer->connected = true;
+      status = co_await PumpFrames(socket, *peer->queue, &peer->sent);
+      peer->connected = false;
     }
     boost::system::error_code ignored;
     socket->close(ignored);
     if (peer->removed) break;
     size_t dropped = peer->queue->Clear();
+    peer->dropped.fetch_add(dropped);
     if (was_connected) {
       RQ_LOG_WARN("cluster: peer {} at {} unreachable: {} ({} messages dropped)", peer->id.value(),
                   peer->address, status.ToString(), dropped);
@@ -624,11 +631,24 @@ void Transport::Send(std::vector<raft::Message> messages) {
       unreachable.push_back(message.to);
       continue;
     }
-    if (!peer->queue->Push(EncodeFrame(FrameType::kRaftMessage, payload))) unreachable.push_back(message.to);
+    if (!peer->queue->Push(EncodeFrame(FrameType::kRaftMessage, payload))) {
+      peer->dropped.fetch_add(1);
+      unreachable.push_back(message.to);
+    }
   }
   std::sort(unreachable.begin(), unreachable.end());
   unreachable.erase(std::unique(unreachable.begin(), unreachable.end()), unreachable.end());
   for (const NodeId& id : unreachable) core.ReportUnreachable(id);
+}
+
+std::vector<Transport::PeerStats> Transport::Stats() const {
+  std::vector<PeerStats> out;
+  std::lock_guard lock(core_->mutex);
+  for (const auto& [id, peer] : core_->peers) {
+    out.push_back(PeerStats{id, peer->address, peer->connected.load(), peer->sent.load(), peer->dropped.load(),
+                            peer->queue->size()});
+  }
+  return out;
 }
 
 size_t Transport::TEST_QueuedMessages(const NodeId& peer) const {

@@ -82,6 +82,17 @@ class Transport {
   // starts a snapshot stream (one at a time per peer).
   void Send(std::vector<raft::Message> messages);
 
+  struct PeerStats {
+    NodeId id;
+    std::string address;
+    bool connected = false;      // the raft stream is up
+    uint64_t messages_sent = 0;  // written to the socket
+    uint64_t messages_dropped = 0;  // queue full, or lost with a failed connection
+    size_t messages_queued = 0;
+  };
+  // One entry per current peer, sorted by id (for /status).
+  std::vector<PeerStats> Stats() const;
+
   // Raft messages queued for `peer` (0 for an unknown peer).
   size_t TEST_QueuedMessages(const NodeId& peer) const;
   // The next snapshot chunk sent has one byte flipped after its CRC was

@@ -102,6 +102,13 @@ TEST(TransportTest, ManyMessagesArriveInOrderWithSeveralIoThreads) {
   auto messages = b.receiver.messages();
   for (size_t i = 0; i < messages.size(); ++i) EXPECT_EQ(messages[i].term, Term(i + 1));
   EXPECT_EQ(a.unreachable.load(), 0);
+  // The sender counts a batch once its write completes, which may trail delivery.
+  ASSERT_TRUE(WaitFor([&] { return a.transport->Stats().at(0).messages_sent == 2000u; }));
+  auto stats = a.transport->Stats();
+  ASSERT_EQ(stats.size(), 1u);  // "a" itself is not a peer
+  EXPECT_EQ(stats[0].id, NodeId("b"));
+  EXPECT_TRUE(stats[0].connected);
+  EXPECT_EQ(stats[0].messages_dropped, 0u);
 }
 
 TEST(TransportTest, ReconnectsAfterThePeerRestarts) {
@@ -141,6 +148,8 @@ TEST(TransportTest, QueueStaysBoundedAndReportsWhenThePeerIsDown) {
   }
   EXPECT_LE(max_seen, 16u);
   EXPECT_GT(a.unreachable.load(), 0);
+  EXPECT_FALSE(a.transport->Stats().at(0).connected);
+  EXPECT_GE(a.transport->Stats().at(0).messages_dropped, 5000u - 16u);
   // Failed connections keep being reported while sends continue.
   int before = a.unreachable.load();
   ASSERT_TRUE(WaitFor([&] {
