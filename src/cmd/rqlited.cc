@@ -10,9 +10,13 @@
 #include <vector>
 
 #include "base/logging.h"
+#include "cluster/client.h"
+#include "cluster/transport.h"
 #include "cmd/config.h"
+#include "cmd/join.h"
 #include "cmd/store_backend.h"
 #include "http/server.h"
+#include "store/cluster_bridge.h"
 #include "store/store.h"
 #include "store/write_queue.h"
 
@@ -86,17 +90,35 @@ int WaitForSignal() {
 int Run(const cmd::Config& config) {
   spdlog::set_level(spdlog::level::info);
   for (const std::string& note : config.legacy_notes) RQ_LOG_INFO("{}", note);
-  if (!config.join_targets.empty()) {
-    std::fprintf(stderr, "fatal: -join is not supported yet by this build: clustering is in progress\n");
-    return 1;
-  }
-
   auto store = store::Store::Open(MakeStoreOptions(config));
   if (!store.ok()) {
     std::fprintf(stderr, "fatal: failed to open store: %s\n", store.status().ToString().c_str());
     return 1;
   }
-  Status started = (*store)->Start(/*bootstrap_single=*/true);
+  std::string scheme = config.http_cert.empty() ? "http://" : "https://";
+  store::ClusterBridge bridge(store->get(), scheme + config.http_adv_addr, kVersion);
+  cluster::Transport::Config transport_config;
+  transport_config.bind_addr = config.raft_addr;
+  transport_config.node_id = NodeId(config.node_id);
+  transport_config.connect_timeout = config.cluster_connect_timeout;
+  transport_config.on_unreachable = [&store](const NodeId& peer) { (*store)->ReportUnreachable(peer); };
+  transport_config.on_snapshot_done = [&store](const NodeId& peer, bool ok) { (*store)->ReportSnapshot(peer, ok); };
+  cluster::Transport transport(transport_config, &bridge, &bridge, &bridge);
+  bridge.Attach(&transport);
+  cluster::Client::Config client_config;
+  client_config.node_id = NodeId(config.node_id);
+  cluster::Client client(client_config);
+
+  bool has_state = (*store)->status().snapshot_index > LogIndex(0) || (*store)->has_log();
+  bool joining = !config.join_targets.empty() && !has_state;
+  if (!config.join_targets.empty() && has_state) {
+    RQ_LOG_INFO("node already belongs to a cluster; ignoring -join");
+  }
+  if (Status listening = transport.Start(); !listening.ok()) {
+    std::fprintf(stderr, "fatal: failed to listen on the Raft address: %s\n", listening.ToString().c_str());
+    return 1;
+  }
+  Status started = (*store)->Start(/*bootstrap_single=*/!joining && !config.raft_non_voter, &bridge);
   if (!started.ok()) {
     std::fprintf(stderr, "fatal: failed to start store: %s\n", started.ToString().c_str());
     return 1;
@@ -113,7 +135,7 @@ int Run(const cmd::Config& config) {
   identity.auth_enabled = !config.auth_file.empty();
   identity.tls_enabled = !config.http_cert.empty();
   identity.allow_origin = config.http_allow_origin;
-  cmd::StoreBackend backend(store->get(), &queue, identity);
+  cmd::StoreBackend backend(store->get(), &queue, &client, identity);
 
   http::Config server_config;
   auto [host, port] = SplitHostPort(config.http_addr);
@@ -133,15 +155,37 @@ int Run(const cmd::Config& config) {
     std::fprintf(stderr, "fatal: failed to start HTTP server: %s\n", listening.ToString().c_str());
     queue.Stop();
     (*store)->Stop();
+    transport.Stop();
     return 1;
   }
   RQ_LOG_INFO("node {} serving HTTP on {} (data directory {})", config.node_id, config.http_addr, config.data_path);
+
+  if (joining) {
+    cmd::JoinPlan plan;
+    plan.targets = config.join_targets;
+    plan.attempts = config.join_attempts;
+    plan.interval = config.join_interval;
+    plan.request.id = config.node_id;
+    plan.request.raft_addr = config.raft_adv_addr;
+    plan.request.api_addr = config.http_adv_addr;
+    plan.request.voter = !config.raft_non_voter;
+    auto on_target = [&store](const std::string& address) { (*store)->SetJoinHint(address); };
+    if (Status joined = cmd::JoinCluster(&client, plan, on_target); !joined.ok()) {
+      std::fprintf(stderr, "fatal: failed to join cluster: %s\n", joined.ToString().c_str());
+      server.Stop();
+      queue.Stop();
+      (*store)->Stop();
+      transport.Stop();
+      return 1;
+    }
+  }
 
   int signal_number = WaitForSignal();
   RQ_LOG_INFO("received signal {}, shutting down", signal_number);
   server.Stop();
   queue.Stop();
   (*store)->Stop();
+  transport.Stop();
   RQ_LOG_INFO("node {} stopped", config.node_id);
   return 0;
 }

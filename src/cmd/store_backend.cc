@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include <sqlite3.h>
@@ -74,19 +76,94 @@ std::string FormatDuration(std::chrono::nanoseconds d) {
 
 }  // namespace
 
-StoreBackend::StoreBackend(store::Store* store, store::WriteQueue* queue, NodeIdentity identity)
-    : store_(store), queue_(queue), identity_(std::move(identity)), start_time_(std::chrono::system_clock::now()) {}
+StoreBackend::StoreBackend(store::Store* store, store::WriteQueue* queue, cluster::Client* client,
+                           NodeIdentity identity)
+    : store_(store),
+      queue_(queue),
+      client_(client),
+      identity_(std::move(identity)),
+      start_time_(std::chrono::system_clock::now()) {}
+
+cluster::ForwardRequest StoreBackend::MakeForward(cluster::ForwardKind kind, const http::CallOptions& options) const {
+  cluster::ForwardRequest forward;
+  forward.kind = kind;
+  forward.level = options.level;
+  forward.freshness_ns = options.freshness.count();
+  forward.freshness_strict = options.freshness_strict;
+  forward.linearizable_timeout_ns = options.linearizable_timeout.count();
+  forward.noparse = options.noparse;
+  forward.norwrandom = options.norwrandom;
+  forward.norwtime = options.norwtime;
+  forward.timeout_ns = options.timeout.count();
+  return forward;
+}
+
+void StoreBackend::ForwardToLeader(cluster::ForwardRequest request, const http::CallOptions& options,
+                                   http::Done done) {
+  std::optional<store::NodeAddress> leader = store_->LeaderAddress();
+  if (!leader || client_ == nullptr) {
+    done(rq::Status::Unavailable("leader not found"));
+    return;
+  }
+  if (options.redirect) {
+    done(rq::Status::NotLeader("not leader"));  // the handler answers 301
+    return;
+  }
+  client_->ForwardAsync(leader->raft_addr, std::move(request), options.timeout,
+                        [done = std::move(done)](Result<cluster::ForwardResponse> forwarded) {
+                          if (!forwarded.ok()) {
+                            done(rq::Status::Unavailable("leader not contactable: " + forwarded.status().message()));
+                          } else if (!forwarded->status.ok()) {
+                            done(forwarded->status);
+                          } else {
+                            done(std::move(forwarded->response));
+                          }
+                        });
+}
 
 void StoreBackend::Execute(command::Request request, const http::CallOptions& options, http::Done done) {
+  if (!store_->is_leader()) {
+    cluster::ForwardRequest forward = MakeForward(cluster::ForwardKind::kExecute, options);
+    forward.request = std::move(request);
+    ForwardToLeader(std::move(forward), options, std::move(done));
+    return;
+  }
   store_->Execute(std::move(request), ToWriteOptions(options), TranslateNotLeader(store_, std::move(done)));
 }
 
 void StoreBackend::Query(command::Request request, const http::CallOptions& options, http::Done done) {
+  bool voter = store_->status().raft.membership.IsVoter(NodeId(identity_.node_id));
+  bool local = options.level == command::Consistency::kNone ||
+               (options.level == command::Consistency::kAuto && !voter);
+  if (!local && !store_->is_leader()) {
+    cluster::ForwardRequest forward = MakeForward(cluster::ForwardKind::kQuery, options);
+    forward.request = std::move(request);
+    ForwardToLeader(std::move(forward), options, std::move(done));
+    return;
+  }
   store_->Query(std::move(request), ToReadOptions(options), TranslateNotLeader(store_, std::move(done)));
 }
 
 void StoreBackend::Request(command::Request request, const http::CallOptions& options, http::Done done) {
-  store_->Request(std::move(request), ToReadOptions(options), TranslateNotLeader(store_, std::move(done)));
+  bool local = options.level == command::Consistency::kNone;
+  if (!local && !store_->is_leader()) {
+    cluster::ForwardRequest forward = MakeForward(cluster::ForwardKind::kRequest, options);
+    forward.request = std::move(request);
+    ForwardToLeader(std::move(forward), options, std::move(done));
+    return;
+  }
+  // level=none with writes: the store refuses them as NotLeader; forward then.
+  auto copy = std::make_shared<command::Request>(request);
+  store_->Request(std::move(request), ToReadOptions(options),
+                  [this, copy, options, done = std::move(done)](Result<command::Response> result) mutable {
+                    if (!result.ok() && result.status().IsNotLeader()) {
+                      cluster::ForwardRequest forward = MakeForward(cluster::ForwardKind::kRequest, options);
+                      forward.request = std::move(*copy);
+                      ForwardToLeader(std::move(forward), options, std::move(done));
+                      return;
+                    }
+                    done(std::move(result));
+                  });
 }
 
 std::vector<http::RewriteResult> StoreBackend::PreviewSql(const command::Request& request,
@@ -121,11 +198,23 @@ Result<std::string> StoreBackend::Backup(const http::BackupOptions& options) {
   return store_->Backup(format, options.vacuum, options.tables);
 }
 
-void StoreBackend::LoadDatabase(std::string image, const http::CallOptions&, http::Done done) {
+void StoreBackend::LoadDatabase(std::string image, const http::CallOptions& options, http::Done done) {
+  if (!store_->is_leader()) {
+    cluster::ForwardRequest forward = MakeForward(cluster::ForwardKind::kLoad, options);
+    forward.payload = std::move(image);
+    ForwardToLeader(std::move(forward), options, std::move(done));
+    return;
+  }
   store_->Load(std::move(image), TranslateNotLeader(store_, std::move(done)));
 }
 
-void StoreBackend::LoadDump(std::string sql, const http::CallOptions&, http::Done done) {
+void StoreBackend::LoadDump(std::string sql, const http::CallOptions& options, http::Done done) {
+  if (!store_->is_leader()) {
+    cluster::ForwardRequest forward = MakeForward(cluster::ForwardKind::kLoadDump, options);
+    forward.payload = std::move(sql);
+    ForwardToLeader(std::move(forward), options, std::move(done));
+    return;
+  }
   store_->LoadDump(std::move(sql), TranslateNotLeader(store_, std::move(done)));
 }
 
@@ -157,25 +246,92 @@ http::NodeInfo StoreBackend::SelfInfo() const {
   return info;
 }
 
-std::vector<http::NodeInfo> StoreBackend::Nodes(bool include_nonvoters, std::chrono::nanoseconds) {
-  http::NodeInfo self = SelfInfo();
+http::NodeInfo StoreBackend::DescribeMember(const NodeId& id, bool voter, const NodeId& leader,
+                                            std::chrono::nanoseconds timeout) const {
+  if (id.value() == identity_.node_id) return SelfInfo();
+  http::NodeInfo info;
+  info.id = id.value();
+  info.voter = voter;
+  info.leader = id == leader;
+  std::optional<store::NodeAddress> address = store_->directory().Get(id);
+  if (!address) {
+    info.error = "address unknown";
+    return info;
+  }
+  info.addr = address->raft_addr;
+  info.api_addr = (identity_.tls_enabled ? "https://" : "http://") + address->api_addr;
+  if (client_ == nullptr) return info;
+  auto start = std::chrono::steady_clock::now();
+  auto meta = client_->GetNodeMeta(address->raft_addr, cluster::NodeMetaRequest{}, timeout);
+  info.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!meta.ok() || !meta->status.ok()) {
+    info.error = meta.ok() ? meta->status.message() : meta.status().message();
+    return info;
+  }
+  info.reachable = true;
+  info.api_addr = meta->api_url;
+  info.version = meta->version;
+  return info;
+}
+
+std::vector<http::NodeInfo> StoreBackend::Nodes(bool include_nonvoters, std::chrono::nanoseconds timeout) {
+  store::NodeState state = store_->status().raft;
   std::vector<http::NodeInfo> nodes;
-  if (self.voter || include_nonvoters) nodes.push_back(self);
+  for (const NodeId& id : state.membership.voters) nodes.push_back(DescribeMember(id, true, state.leader, timeout));
+  if (include_nonvoters) {
+    for (const NodeId& id : state.membership.learners) {
+      nodes.push_back(DescribeMember(id, false, state.leader, timeout));
+    }
+  }
+  std::sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return nodes;
 }
 
 std::optional<http::NodeInfo> StoreBackend::Leader() {
-  if (!store_->is_leader()) return std::nullopt;
-  return SelfInfo();
+  store::NodeState state = store_->status().raft;
+  if (state.leader.empty()) return std::nullopt;
+  return DescribeMember(state.leader, true, state.leader, std::chrono::seconds(5));
 }
 
-rq::Status StoreBackend::StepDown(const std::string&, bool, std::chrono::nanoseconds) {
-  return rq::Status::NotSupported("no other voter to transfer leadership to");
+rq::Status StoreBackend::StepDown(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout) {
+  NodeId old_leader = store_->status().raft.leader;
+  std::promise<rq::Status> promise;
+  if (store_->is_leader()) {
+    store_->StepDown(NodeId(target_id), [&promise](rq::Status s) { promise.set_value(std::move(s)); });
+  } else {
+    std::optional<store::NodeAddress> leader = store_->LeaderAddress();
+    if (!leader || client_ == nullptr) return rq::Status::Unavailable("leader not found");
+    cluster::StepDownRequest request;
+    request.target_id = target_id;
+    request.wait = wait;
+    auto response = client_->StepDown(leader->raft_addr, request, timeout);
+    promise.set_value(!response.ok() ? response.status() : response->status);
+  }
+  rq::Status status = promise.get_future().get();
+  if (!status.ok() || !wait) return status;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    NodeId leader = store_->status().raft.leader;
+    if (!leader.empty() && leader != old_leader) return rq::Status::OK();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return rq::Status::Timeout("leadership did not move in time");
 }
 
-rq::Status StoreBackend::RemoveNode(const std::string& id, std::chrono::nanoseconds) {
-  if (id == identity_.node_id) return rq::Status::InvalidArgument("cannot remove the only node of the cluster");
-  return rq::Status::NotFound("node " + id + " is not a member of the cluster");
+rq::Status StoreBackend::RemoveNode(const std::string& id, std::chrono::nanoseconds timeout) {
+  if (!store_->is_leader()) {
+    std::optional<store::NodeAddress> leader = store_->LeaderAddress();
+    if (!leader || client_ == nullptr) return rq::Status::Unavailable("leader not found");
+    cluster::RemoveRequest request;
+    request.id = id;
+    auto response = client_->Remove(leader->raft_addr, request, timeout);
+    return !response.ok() ? response.status() : response->status;
+  }
+  std::promise<rq::Status> promise;
+  store_->Remove(NodeId(id), [&promise](rq::Status s) { promise.set_value(std::move(s)); });
+  auto future = promise.get_future();
+  if (future.wait_for(timeout) != std::future_status::ready) return rq::Status::Timeout("remove timed out");
+  return future.get();
 }
 
 std::vector<http::Backend::ReadyCheck> StoreBackend::Ready(bool noleader, bool sync, std::chrono::nanoseconds timeout) {
@@ -205,8 +361,9 @@ std::vector<http::Backend::ReadyCheck> StoreBackend::Ready(bool noleader, bool s
 }
 
 std::string StoreBackend::LeaderApiUrl() {
-  if (store_->is_leader()) return (identity_.tls_enabled ? "https://" : "http://") + identity_.api_addr;
-  return "";
+  std::optional<store::NodeAddress> leader = store_->LeaderAddress();
+  if (!leader) return "";
+  return (identity_.tls_enabled ? "https://" : "http://") + leader->api_addr;
 }
 
 std::string StoreBackend::ServedBy() { return identity_.api_addr; }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "cluster/client.h"
 #include "http/backend.h"
 #include "store/store.h"
 #include "store/write_queue.h"
@@ -32,7 +33,9 @@ struct NodeIdentity {
 
 class StoreBackend final : public http::Backend {
  public:
-  StoreBackend(store::Store* store, store::WriteQueue* queue, NodeIdentity identity);
+  // `client` reaches the leader for forwarded requests; null on a node that
+  // never has peers.
+  StoreBackend(store::Store* store, store::WriteQueue* queue, cluster::Client* client, NodeIdentity identity);
 
   void Execute(command::Request request, const http::CallOptions& options, http::Done done) override;
   void Query(command::Request request, const http::CallOptions& options, http::Done done) override;
@@ -59,9 +62,16 @@ class StoreBackend final : public http::Backend {
 
  private:
   http::NodeInfo SelfInfo() const;
+  // Runs a leader-only request on the leader (API.md 4.4), or answers
+  // NotLeader for ?redirect, or "leader not found".
+  void ForwardToLeader(cluster::ForwardRequest request, const http::CallOptions& options, http::Done done);
+  cluster::ForwardRequest MakeForward(cluster::ForwardKind kind, const http::CallOptions& options) const;
+  http::NodeInfo DescribeMember(const NodeId& id, bool voter, const NodeId& leader,
+                                std::chrono::nanoseconds timeout) const;
 
   store::Store* store_;
   store::WriteQueue* queue_;
+  cluster::Client* client_;
   NodeIdentity identity_;
   std::chrono::system_clock::time_point start_time_;
 };

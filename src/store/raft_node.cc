@@ -178,9 +178,17 @@ void RaftNode::ProcessReady() {
   // that a crash then loses (invariant 1). Stop the process.
   RQ_ASSERT_MSG(persisted.ok(), persisted.ToString().c_str());
   if (persist_observer_ && (!ready.entries.empty() || ready.membership)) {
-    persist_observer_(ready.entries, ready.membership);
+    // A configuration takes effect when its entry is appended (§4.1), before
+    // it commits: report the core's current membership then, so the driver
+    // can reach a node being added (whose ack the commit may need).
+    bool config_appended = false;
+    for (const raft::Entry& entry : ready.entries) config_appended |= entry.type == raft::EntryType::kConfigChange;
+    std::optional<raft::Membership> membership = ready.membership;
+    if (config_appended) membership = raft_->membership();
+    persist_observer_(ready.entries, membership);
   }
   if (!ready.messages.empty()) transport_->Send(std::move(ready.messages));
+  if (ready.snapshot) applier_->InstallSnapshot(*ready.snapshot);
   if (!ready.committed_entries.empty()) applier_->Enqueue(ready.committed_entries);
   for (const raft::ReadState& read : ready.read_states) {
     auto it = pending_reads_.find(read.read_id);

@@ -43,6 +43,8 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual void Send(std::vector<raft::Message> messages) = 0;
+  // The current members other than this node, with their Raft addresses.
+  virtual void SetPeers(std::map<NodeId, std::string> raft_addresses) {}
 };
 
 // Receives committed entries in order; never blocks the loop for long.
@@ -50,6 +52,9 @@ class Applier {
  public:
   virtual ~Applier() = default;
   virtual void Enqueue(std::vector<raft::Entry> entries) = 0;
+  // A snapshot received from the leader replaces the state machine; ordered
+  // before the committed entries of the same Ready.
+  virtual void InstallSnapshot(const raft::SnapshotMeta& meta) = 0;
 };
 
 struct NodeState {

@@ -33,6 +33,8 @@ DataPaths::DataPaths(std::string dir)
       log_dir(env::JoinPath(raft_dir, "log")),
       snapshot_meta(env::JoinPath(raft_dir, "snapshot.meta")),
       checkpoint_intent(env::JoinPath(raft_dir, "checkpoint.intent")),
+      install_intent(env::JoinPath(raft_dir, "install.intent")),
+      incoming_db(env::JoinPath(raft_dir, "incoming.sqlite")),
       tmp_dir(env::JoinPath(data_dir, "tmp")) {}
 
 // Layout: magic u32 | crc32c(masked, of body) u32 | body; body = varint index

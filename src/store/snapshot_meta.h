@@ -47,6 +47,8 @@ struct DataPaths {
   std::string log_dir;      // raft/log/
   std::string snapshot_meta;      // raft/snapshot.meta
   std::string checkpoint_intent;  // raft/checkpoint.intent
+  std::string install_intent;     // raft/install.intent: a received snapshot to install
+  std::string incoming_db;        // raft/incoming.sqlite: its database file
   std::string tmp_dir;      // tmp/ (backups, boot uploads)
 };
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <future>
 
+#include "base/coding.h"
 #include "base/logging.h"
 #include "command/codec.h"
 #include "env/posix_file_system.h"
@@ -116,6 +117,7 @@ Status Store::Recover() {
     if (!db.ok()) return db.status();
     db_ = std::move(db).value();
   }
+  RQ_RETURN_IF_ERROR(RecoverPendingInstall());
   applied_ = snapshot_.meta.index;
   applied_term_ = snapshot_.meta.term;
 
@@ -143,10 +145,14 @@ Status Store::LearnAddressesFromLog() {
   return Status::OK();
 }
 
-Status Store::Start(bool bootstrap_single) {
+Status Store::Start(bool bootstrap_single, Transport* transport) {
   RQ_ASSERT(!started_.load());
   raft_logger_ = std::make_unique<SpdRaftLogger>(options_.raft_log_level);
-  transport_ = std::make_unique<NullTransport>();
+  if (transport == nullptr) {
+    null_transport_ = std::make_unique<NullTransport>();
+    transport = null_transport_.get();
+  }
+  transport_ = transport;
   RaftNode::Options node_options;
   node_options.raft.id = options_.node_id;
   node_options.raft.election_ticks = options_.election_ticks;
@@ -155,7 +161,7 @@ Status Store::Start(bool bootstrap_single) {
   node_options.tick = options_.tick;
   node_options.seed = static_cast<uint64_t>(SteadyClock::now().time_since_epoch().count());
   RQ_RETURN_IF_ERROR(node_options.raft.Validate());
-  raft_node_ = std::make_unique<RaftNode>(node_options, log_.get(), transport_.get(), this,
+  raft_node_ = std::make_unique<RaftNode>(node_options, log_.get(), transport, this,
                                           raft_logger_.get());
   bool fresh = log_->last_index() == LogIndex(0) && snapshot_.meta.index == LogIndex(0);
   NodeAddress self{options_.raft_addr, options_.api_addr};
@@ -168,12 +174,14 @@ Status Store::Start(bool bootstrap_single) {
     RQ_RETURN_IF_ERROR(raft_node_->Bootstrap({member}));
   }
   raft_node_->SetPersistObserver(
-      [this](const std::vector<raft::Entry>& entries, const std::optional<raft::Membership>&) {
+      [this](const std::vector<raft::Entry>& entries, const std::optional<raft::Membership>& membership) {
         for (const raft::Entry& entry : entries) directory_.Observe(entry);
+        if (membership) UpdatePeers(*membership);
       });
   read_pool_ = std::make_unique<ReadPool>(options_.read_threads, 4096);
   apply_thread_ = std::thread([this] { ApplyLoop(); });
   raft_node_->Start();
+  UpdatePeers(raft_node_->state().membership);
   started_ = true;
   // A single voter need not wait for an election timeout.
   const raft::Membership& members = raft_node_->state().membership;
@@ -410,6 +418,14 @@ void Store::ApplyLoop() {
         RunApplyWaiters();
       } else if (auto* task = std::get_if<SnapshotTask>(&item)) {
         MaybeSnapshot(true, task->trailing_entries, std::move(task->done));
+      } else if (auto* install = std::get_if<InstallTask>(&item)) {
+        Result<SnapshotRecord> record = ReadSnapshotRecord(fs_, paths_.install_intent);
+        // The transport delivers the snapshot message only after the sink
+        // recorded it; anything else is a bug that would make us diverge.
+        RQ_ASSERT_MSG(record.ok(), record.status().ToString().c_str());
+        RQ_ASSERT(record->meta.index == install->meta.index);
+        Status installed = InstallReceived(*record);
+        RQ_ASSERT_MSG(installed.ok(), installed.ToString().c_str());
       } else if (auto* boot = std::get_if<BootTask>(&item)) {
         Status loaded = db_->LoadImage(boot->path);
         if (loaded.ok()) loaded = TakeSnapshot(0);
@@ -580,16 +596,12 @@ Status Store::TakeSnapshot(uint64_t trailing_entries) {
   record.meta = *meta;
   record.addresses = directory_.All();
 
-  // The protocol of snapshot_meta.h: durable WAL, intent, checkpoint, commit.
-  RQ_RETURN_IF_ERROR(SyncFile(paths_.db + "-wal"));
-  RQ_RETURN_IF_ERROR(WriteSnapshotRecord(fs_, paths_.checkpoint_intent, record));
-  RQ_RETURN_IF_ERROR(db_->Checkpoint());
-  RQ_RETURN_IF_ERROR(fs_->RenameFile(paths_.checkpoint_intent, paths_.snapshot_meta));
-  RQ_RETURN_IF_ERROR(fs_->SyncDir(paths_.raft_dir));
   {
-    std::lock_guard lock(apply_mutex_);
-    snapshot_ = record;
-    ++snapshots_taken_;
+    // A peer is being sent the current snapshot's file: try again later
+    // rather than stall writes until the stream ends.
+    std::unique_lock file_lock(snapshot_file_mutex_, std::try_to_lock);
+    if (!file_lock.owns_lock()) return Status::Busy("snapshot: the current snapshot is being streamed to a peer");
+    RQ_RETURN_IF_ERROR(CheckpointAs(record));
   }
   auto compact_promise = std::make_shared<std::promise<Status>>();
   auto compact_future = compact_promise->get_future();
@@ -602,6 +614,19 @@ Status Store::TakeSnapshot(uint64_t trailing_entries) {
   }
   RQ_LOG_INFO("store: snapshot at index {} (term {})", record.meta.index.value(), record.meta.term.value());
   return compact_future.get();
+}
+
+Status Store::CheckpointAs(const SnapshotRecord& record) {
+  // The protocol of snapshot_meta.h: durable WAL, intent, checkpoint, commit.
+  RQ_RETURN_IF_ERROR(SyncFile(paths_.db + "-wal"));
+  RQ_RETURN_IF_ERROR(WriteSnapshotRecord(fs_, paths_.checkpoint_intent, record));
+  RQ_RETURN_IF_ERROR(db_->Checkpoint());
+  RQ_RETURN_IF_ERROR(fs_->RenameFile(paths_.checkpoint_intent, paths_.snapshot_meta));
+  RQ_RETURN_IF_ERROR(fs_->SyncDir(paths_.raft_dir));
+  std::lock_guard lock(apply_mutex_);
+  snapshot_ = record;
+  ++snapshots_taken_;
+  return Status::OK();
 }
 
 Result<bool> Store::Snapshot(uint64_t trailing_entries) {
@@ -680,6 +705,335 @@ StoreStatus Store::status() const {
   if (auto size = fs_->FileSize(paths_.db); size.ok()) status.db_size_bytes = *size;
   status.ready = started_.load() && !status.raft.leader.empty();
   return status;
+}
+
+// ---- membership ----------------------------------------------------------------
+
+void Store::UpdatePeers(const raft::Membership&) {
+  // Every node whose address is known, members or not: a node being added
+  // must be reachable before its membership commits, and a joining node
+  // must answer the leader before it learns the membership.
+  std::map<NodeId, std::string> peers;
+  for (const auto& [id, address] : directory_.All()) {
+    if (id != options_.node_id && !address.raft_addr.empty()) peers[id] = address.raft_addr;
+  }
+  transport_->SetPeers(std::move(peers));
+}
+
+void Store::SetJoinHint(const std::string& raft_addr) {
+  std::lock_guard lock(join_hint_mutex_);
+  join_hint_ = raft_addr;
+}
+
+void Store::Step(raft::Message message) {
+  if (!directory_.Get(message.from)) {
+    std::string hint;
+    {
+      std::lock_guard lock(join_hint_mutex_);
+      hint = join_hint_;
+    }
+    if (!hint.empty()) {
+      RQ_LOG_INFO("store: taking {} as the address of node {} (the join target)", hint, message.from.value());
+      directory_.Set(message.from, NodeAddress{hint, ""});
+      UpdatePeers(raft::Membership{});
+    }
+  }
+  raft_node_->Step(std::move(message));
+}
+
+void Store::ProposeMembership(raft::ConfigChange change, std::function<void(Status)> done) {
+  auto deadline = SteadyClock::now() + options_.apply_timeout;
+  auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));
+  raft_node_->ProposeConfigChange(std::move(change), [this, shared_done, deadline](
+                                                         Result<std::pair<LogIndex, Term>> appended) {
+    if (!appended.ok()) {
+      (*shared_done)(appended.status());
+      return;
+    }
+    Done on_applied = [shared_done](Result<command::Response> result) {
+      (*shared_done)(result.ok() ? Status::OK() : result.status());
+    };
+    std::lock_guard lock(pending_mutex_);
+    pending_.emplace(appended->first, Pending{appended->second, std::move(on_applied), deadline});
+  });
+}
+
+void Store::Join(const NodeId& id, const NodeAddress& address, bool voter, std::function<void(Status)> done) {
+  if (!raft_node_->is_leader()) {
+    done(Status::NotLeader("not leader"));
+    return;
+  }
+  NodeState state = raft_node_->state();
+  bool member = state.membership.Contains(id);
+  bool same_role = voter ? state.membership.IsVoter(id) : state.membership.IsLearner(id);
+  std::optional<NodeAddress> known = directory_.Get(id);
+  if (member && same_role && known && *known == address) {
+    done(Status::OK());  // rejoining with the same ID and address: nothing to do
+    return;
+  }
+  raft::ConfigChange add;
+  add.type = voter ? raft::ConfigChangeType::kAddVoter : raft::ConfigChangeType::kAddLearner;
+  add.node = id;
+  add.context = EncodeNodeAddress(address);
+  bool demotion = member && !voter && state.membership.IsVoter(id);
+  bool moved = member && known && !(*known == address);
+  if (!demotion && !moved) {
+    ProposeMembership(std::move(add), std::move(done));
+    return;
+  }
+  // A changed address (or a voter rejoining as a learner) replaces the old
+  // entry: remove it first, then add it again, one change at a time.
+  raft::ConfigChange remove;
+  remove.type = raft::ConfigChangeType::kRemove;
+  remove.node = id;
+  ProposeMembership(std::move(remove), [this, add = std::move(add), done = std::move(done)](Status removed) mutable {
+    if (!removed.ok()) {
+      done(removed);
+      return;
+    }
+    ProposeMembership(std::move(add), std::move(done));
+  });
+}
+
+void Store::Remove(const NodeId& id, std::function<void(Status)> done) {
+  if (!raft_node_->is_leader()) {
+    done(Status::NotLeader("not leader"));
+    return;
+  }
+  if (!raft_node_->state().membership.Contains(id)) {
+    done(Status::NotFound("node " + id.value() + " is not a member of the cluster"));
+    return;
+  }
+  raft::ConfigChange remove;
+  remove.type = raft::ConfigChangeType::kRemove;
+  remove.node = id;
+  ProposeMembership(std::move(remove), std::move(done));
+}
+
+void Store::StepDown(const NodeId& target, std::function<void(Status)> done) {
+  auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));
+  bool posted = raft_node_->Post([this, target, shared_done](raft::Raft& raft) {
+    if (raft.role() != raft::Role::kLeader) {
+      (*shared_done)(Status::NotLeader("not leader"));
+      return;
+    }
+    NodeId chosen = target;
+    if (chosen.empty()) {
+      LogIndex best;
+      for (const auto& [id, match] : raft.progress()) {
+        if (id == options_.node_id || !raft.membership().IsVoter(id)) continue;
+        if (chosen.empty() || match > best) {
+          chosen = id;
+          best = match;
+        }
+      }
+    }
+    if (chosen.empty()) {
+      (*shared_done)(Status::InvalidArgument("no other voter to transfer leadership to"));
+      return;
+    }
+    (*shared_done)(raft.TransferLeadership(chosen));
+  });
+  if (!posted) (*shared_done)(Status::Aborted("node is shutting down"));
+}
+
+std::optional<NodeAddress> Store::LeaderAddress() const {
+  NodeId leader = raft_node_->state().leader;
+  if (leader.empty()) return std::nullopt;
+  return directory_.Get(leader);
+}
+
+// ---- snapshot transfer -------------------------------------------------------------
+//
+// Stream layout: magic u32 "RQSS" | record length u32 | snapshot record
+// (EncodeSnapshotRecord: meta and member addresses) | the main database file.
+// While the main file is streamed, checkpoints wait (snapshot_file_mutex_
+// shared), so the bytes stay exactly the state at meta.index.
+
+namespace {
+
+constexpr uint32_t kStreamMagic = 0x52515353;  // "RQSS"
+constexpr size_t kStreamHeaderBytes = 8;
+constexpr uint32_t kStreamRecordBytesMax = 16 << 20;
+
+class FileSnapshotStream final : public Store::SnapshotStream {
+ public:
+  FileSnapshotStream(std::shared_lock<std::shared_mutex> lock, std::string header, int fd, uint64_t file_bytes)
+      : lock_(std::move(lock)), header_(std::move(header)), fd_(fd), file_bytes_(file_bytes) {}
+  ~FileSnapshotStream() override { ::close(fd_); }
+  uint64_t total_bytes() const override { return header_.size() + file_bytes_; }
+  Status Read(size_t max_bytes, std::string* out) override {
+    out->clear();
+    if (header_offset_ < header_.size()) {
+      size_t n = std::min(max_bytes, header_.size() - header_offset_);
+      out->assign(header_, header_offset_, n);
+      header_offset_ += n;
+      return Status::OK();
+    }
+    if (file_offset_ >= file_bytes_) return Status::OK();
+    size_t n = static_cast<size_t>(std::min<uint64_t>(max_bytes, file_bytes_ - file_offset_));
+    out->resize(n);
+    ssize_t got = ::pread(fd_, out->data(), n, static_cast<off_t>(file_offset_));
+    if (got <= 0) return Status::IOError("snapshot stream: read of db.sqlite failed");
+    out->resize(static_cast<size_t>(got));
+    file_offset_ += static_cast<uint64_t>(got);
+    return Status::OK();
+  }
+
+ private:
+  std::shared_lock<std::shared_mutex> lock_;
+  std::string header_;
+  size_t header_offset_ = 0;
+  int fd_;
+  uint64_t file_bytes_;
+  uint64_t file_offset_ = 0;
+};
+
+class FileIncomingSnapshot final : public Store::IncomingSnapshot {
+ public:
+  FileIncomingSnapshot(env::FileSystem* fs, const DataPaths& paths, raft::SnapshotMeta meta,
+                       std::unique_ptr<env::WritableFile> file)
+      : fs_(fs), paths_(paths), meta_(std::move(meta)), file_(std::move(file)) {}
+  ~FileIncomingSnapshot() override {
+    if (!finished_) Abort();
+  }
+
+  Status Write(std::string_view chunk) override {
+    if (!header_done_) {
+      size_t take = 0;
+      if (header_.size() < kStreamHeaderBytes) {
+        take = std::min(chunk.size(), kStreamHeaderBytes - header_.size());
+      } else {
+        uint32_t record_bytes = coding::DecodeFixed32(header_.data() + 4);
+        if (coding::DecodeFixed32(header_.data()) != kStreamMagic || record_bytes > kStreamRecordBytesMax) {
+          return Status::Corruption("snapshot stream: bad header");
+        }
+        take = std::min(chunk.size(), kStreamHeaderBytes + record_bytes - header_.size());
+      }
+      header_.append(chunk.substr(0, take));
+      chunk.remove_prefix(take);
+      if (header_.size() >= kStreamHeaderBytes &&
+          header_.size() == kStreamHeaderBytes + coding::DecodeFixed32(header_.data() + 4)) {
+        header_done_ = true;
+      }
+      if (chunk.empty()) return Status::OK();
+      if (!header_done_) return Write(chunk);
+    }
+    return file_->Append(chunk);
+  }
+
+  Status Finish() override {
+    if (!header_done_) return Status::Corruption("snapshot stream: ended inside its header");
+    Result<SnapshotRecord> record = DecodeSnapshotRecord(std::string_view(header_).substr(kStreamHeaderBytes));
+    if (!record.ok()) return record.status();
+    if (record->meta.index != meta_.index || record->meta.term != meta_.term) {
+      return Status::Corruption("snapshot stream: record does not match the snapshot announced");
+    }
+    RQ_RETURN_IF_ERROR(file_->Sync());
+    RQ_RETURN_IF_ERROR(file_->Close());
+    RQ_RETURN_IF_ERROR(db::Database::ValidateImage(part_path()));
+    RQ_RETURN_IF_ERROR(fs_->RenameFile(part_path(), paths_.incoming_db));
+    // Durable before the core may act on the snapshot: a crash after the log
+    // is reset finds this intent and completes the installation.
+    RQ_RETURN_IF_ERROR(WriteSnapshotRecord(fs_, paths_.install_intent, *record));
+    finished_ = true;
+    return Status::OK();
+  }
+
+  void Abort() override {
+    finished_ = true;
+    (void)file_->Close();
+    (void)fs_->DeleteFile(part_path());
+  }
+
+  std::string part_path() const { return paths_.incoming_db + ".part"; }
+
+ private:
+  env::FileSystem* fs_;
+  DataPaths paths_;
+  raft::SnapshotMeta meta_;
+  std::unique_ptr<env::WritableFile> file_;
+  std::string header_;
+  bool header_done_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store::SnapshotStream>> Store::OpenSnapshotStream(const raft::SnapshotMeta& meta) {
+  std::shared_lock lock(snapshot_file_mutex_);
+  SnapshotRecord record;
+  {
+    std::lock_guard apply_lock(apply_mutex_);
+    record = snapshot_;
+  }
+  if (record.meta.index != meta.index || record.meta.term != meta.term) {
+    return Status::NotFound("snapshot " + std::to_string(meta.index.value()) + " is no longer the latest");
+  }
+  int fd = ::open(paths_.db.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("snapshot stream: cannot open " + paths_.db);
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  if (size < 0) {
+    ::close(fd);
+    return Status::IOError("snapshot stream: cannot size " + paths_.db);
+  }
+  std::string encoded = EncodeSnapshotRecord(record);
+  std::string header;
+  coding::PutFixed32(&header, kStreamMagic);
+  coding::PutFixed32(&header, static_cast<uint32_t>(encoded.size()));
+  header += encoded;
+  return std::unique_ptr<SnapshotStream>(
+      new FileSnapshotStream(std::move(lock), std::move(header), fd, static_cast<uint64_t>(size)));
+}
+
+Result<std::unique_ptr<Store::IncomingSnapshot>> Store::BeginIncomingSnapshot(const raft::SnapshotMeta& meta) {
+  auto file = fs_->NewWritableFile(paths_.incoming_db + ".part", env::OpenMode::kTruncate);
+  if (!file.ok()) return file.status();
+  return std::unique_ptr<IncomingSnapshot>(new FileIncomingSnapshot(fs_, paths_, meta, std::move(file).value()));
+}
+
+void Store::InstallSnapshot(const raft::SnapshotMeta& meta) {
+  {
+    std::lock_guard lock(apply_mutex_);
+    apply_queue_.emplace_back(InstallTask{meta});
+  }
+  apply_wake_.notify_one();
+}
+
+Status Store::InstallReceived(const SnapshotRecord& record) {
+  std::unique_lock file_lock(snapshot_file_mutex_);
+  RQ_RETURN_IF_ERROR(db_->LoadImage(paths_.incoming_db));
+  // LoadImage wrote the new content through the WAL; the checkpoint protocol
+  // makes the main file that state, recorded at the snapshot's index.
+  RQ_RETURN_IF_ERROR(CheckpointAs(record));
+  {
+    std::lock_guard lock(apply_mutex_);
+    applied_ = record.meta.index;
+    applied_term_ = record.meta.term;
+  }
+  for (const auto& [id, address] : record.addresses) directory_.Set(id, address);
+  (void)fs_->DeleteFile(paths_.install_intent);
+  (void)fs_->DeleteFile(paths_.incoming_db);
+  RQ_RETURN_IF_ERROR(fs_->SyncDir(paths_.raft_dir));
+  RQ_LOG_INFO("store: installed snapshot at index {} (term {})", record.meta.index.value(),
+              record.meta.term.value());
+  return Status::OK();
+}
+
+Status Store::RecoverPendingInstall() {
+  Result<SnapshotRecord> intent = ReadSnapshotRecord(fs_, paths_.install_intent);
+  if (!intent.ok()) {
+    if (!intent.status().IsNotFound()) return intent.status();
+    (void)fs_->DeleteFile(paths_.incoming_db);
+    return Status::OK();
+  }
+  if (intent->meta.index > snapshot_.meta.index && fs_->FileExists(paths_.incoming_db)) {
+    RQ_LOG_WARN("store: completing the installation of received snapshot {}", intent->meta.index.value());
+    return InstallReceived(*intent);
+  }
+  (void)fs_->DeleteFile(paths_.install_intent);
+  (void)fs_->DeleteFile(paths_.incoming_db);
+  return Status::OK();
 }
 
 }  // namespace rq::store

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <variant>
@@ -98,8 +99,11 @@ class Store final : public Applier {
   ~Store() override;
 
   // Starts the loops. A node with no log and no snapshot bootstraps itself as
-  // a one-voter cluster when `bootstrap_single` is true.
-  Status Start(bool bootstrap_single);
+  // a one-voter cluster when `bootstrap_single` is true (a joining node does
+  // not: the leader's log tells it the membership). `transport` reaches the
+  // other members; null for a node that never has peers.
+  // REQUIRES: `transport` outlives the store.
+  Status Start(bool bootstrap_single, Transport* transport = nullptr);
   // Stops accepting requests, finishes the entries already committed, and
   // stops every thread. Idempotent.
   void Stop();
@@ -127,8 +131,51 @@ class Store final : public Applier {
   std::vector<command::RewritePreview> PreviewSql(const command::Request& request,
                                                   const WriteOptions& options);
 
+  // ---- membership (leader only; NotLeader otherwise) ----
+  // Adds a node, or does nothing when it is already a member with the same
+  // address and role; a changed address or role replaces the old entry.
+  // `done` runs once the change is committed.
+  void Join(const NodeId& id, const NodeAddress& address, bool voter, std::function<void(Status)> done);
+  void Remove(const NodeId& id, std::function<void(Status)> done);
+  // Hands leadership to `target` (empty: the most up-to-date other voter).
+  // `done` reports whether the transfer started.
+  void StepDown(const NodeId& target, std::function<void(Status)> done);
+  // Where the current leader can be reached, when known.
+  std::optional<NodeAddress> LeaderAddress() const;
+
+  // ---- snapshot transfer (see docs/snapshot_format.md) ----
+  class SnapshotStream {
+   public:
+    virtual ~SnapshotStream() = default;
+    virtual uint64_t total_bytes() const = 0;
+    // Up to max_bytes next bytes into *out; empty at the end.
+    virtual Status Read(size_t max_bytes, std::string* out) = 0;
+  };
+  class IncomingSnapshot {
+   public:
+    virtual ~IncomingSnapshot() = default;
+    virtual Status Write(std::string_view chunk) = 0;
+    // Verifies and durably records the snapshot as pending installation.
+    virtual Status Finish() = 0;
+    virtual void Abort() = 0;
+  };
+  // Leader side: the bytes of our last snapshot, which must be `meta`.
+  Result<std::unique_ptr<SnapshotStream>> OpenSnapshotStream(const raft::SnapshotMeta& meta);
+  // Follower side: where the leader's stream for `meta` goes.
+  Result<std::unique_ptr<IncomingSnapshot>> BeginIncomingSnapshot(const raft::SnapshotMeta& meta);
+  // Steps a message from a peer into the core.
+  void Step(raft::Message message);
+  // A joining node does not know the leader's address until the log tells
+  // it; until then a message from an unknown node is taken to come from the
+  // node the join request went to (the leader, or the leader it named).
+  void SetJoinHint(const std::string& raft_addr);
+  void ReportSnapshot(const NodeId& peer, bool ok) { raft_node_->ReportSnapshot(peer, ok); }
+  void ReportUnreachable(const NodeId& peer) { raft_node_->ReportUnreachable(peer); }
+
   StoreStatus status() const;
   bool is_leader() const { return raft_node_->is_leader(); }
+  // True when the log holds any entry (before Start: what recovery found).
+  bool has_log() const { return log_->last_index() > LogIndex(0); }
   NodeId leader_id() const { return raft_node_->state().leader; }
   const StoreOptions& options() const { return options_; }
   db::Database* database() { return db_.get(); }
@@ -136,6 +183,7 @@ class Store final : public Applier {
 
   // Applier: committed entries from the Raft loop.
   void Enqueue(std::vector<raft::Entry> entries) override;
+  void InstallSnapshot(const raft::SnapshotMeta& meta) override;
 
   // Blocks until applied >= index or the deadline passes (tests, /readyz?sync).
   bool WaitForApplied(LogIndex index, std::chrono::steady_clock::time_point deadline);
@@ -156,6 +204,14 @@ class Store final : public Applier {
   void ExpirePending(std::chrono::steady_clock::time_point now);
   void MaybeSnapshot(bool forced, uint64_t trailing_entries, std::function<void(Result<bool>)> done);
   Status TakeSnapshot(uint64_t trailing_entries);
+  // Steps 1-4 of the protocol in snapshot_meta.h for `record`: afterwards
+  // db.sqlite alone is the state at record.meta.index.
+  Status CheckpointAs(const SnapshotRecord& record);
+  // Replaces the database with a received snapshot (apply thread, Recover).
+  Status InstallReceived(const SnapshotRecord& record);
+  Status RecoverPendingInstall();
+  void ProposeMembership(raft::ConfigChange change, std::function<void(Status)> done);
+  void UpdatePeers(const raft::Membership& membership);
   void RunApplyWaiters();
 
   struct Pending {
@@ -171,7 +227,10 @@ class Store final : public Applier {
     std::string path;
     std::function<void(Status)> done;
   };
-  using ApplyItem = std::variant<std::vector<raft::Entry>, SnapshotTask, BootTask>;
+  struct InstallTask {
+    raft::SnapshotMeta meta;
+  };
+  using ApplyItem = std::variant<std::vector<raft::Entry>, SnapshotTask, BootTask, InstallTask>;
 
   StoreOptions options_;
   DataPaths paths_;
@@ -179,7 +238,13 @@ class Store final : public Applier {
   std::unique_ptr<raft::Logger> raft_logger_;
   std::unique_ptr<db::Database> db_;
   std::unique_ptr<WalLogStorage> log_;
-  std::unique_ptr<NullTransport> transport_;
+  std::unique_ptr<NullTransport> null_transport_;
+  Transport* transport_ = nullptr;
+  std::mutex join_hint_mutex_;
+  std::string join_hint_;  // GUARDED_BY(join_hint_mutex_)
+  // Held shared while a snapshot's file is streamed to a peer, exclusive while
+  // the main file changes (checkpoint, install).
+  std::shared_mutex snapshot_file_mutex_;
   std::unique_ptr<RaftNode> raft_node_;
   std::unique_ptr<ReadPool> read_pool_;
   NodeDirectory directory_;

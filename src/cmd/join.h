@@ -1,0 +1,35 @@
+// Joining an existing cluster at startup (-join, -join-attempts,
+// -join-interval). Each target is a Raft address (v8+) or a node's HTTP API
+// URL (v5 scripts); for a URL the node's Raft address is read from its
+// /status first. A join sent to a follower is retried at the leader it names.
+//
+// Thread-safety: a blocking function; call it from main's thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "cluster/client.h"
+#include "cmd/config.h"
+
+namespace rq::cmd {
+
+struct JoinPlan {
+  std::vector<JoinTarget> targets;
+  int64_t attempts = 5;
+  std::chrono::nanoseconds interval = std::chrono::seconds(3);
+  cluster::JoinRequest request;  // this node's id, addresses and role
+};
+
+// OK once a leader accepted (and committed) the join. `on_target` is told
+// each Raft address a join request is about to go to.
+Status JoinCluster(cluster::Client* client, const JoinPlan& plan,
+                   const std::function<void(const std::string&)>& on_target);
+
+// GET <url>/status and return store.addr (the node's Raft address).
+Result<std::string> RaftAddressFromApi(const std::string& url, std::chrono::nanoseconds timeout);
+
+}  // namespace rq::cmd

@@ -1,0 +1,133 @@
+#include "store/cluster_bridge.h"
+
+namespace rq::store {
+namespace {
+
+class SinkAdapter final : public cluster::SnapshotSink {
+ public:
+  explicit SinkAdapter(std::unique_ptr<Store::IncomingSnapshot> incoming) : incoming_(std::move(incoming)) {}
+  Status Write(std::string_view chunk) override { return incoming_->Write(chunk); }
+  Status Finish() override { return incoming_->Finish(); }
+  void Abort() override { incoming_->Abort(); }
+
+ private:
+  std::unique_ptr<Store::IncomingSnapshot> incoming_;
+};
+
+class ReaderAdapter final : public cluster::SnapshotReader {
+ public:
+  explicit ReaderAdapter(std::unique_ptr<Store::SnapshotStream> stream) : stream_(std::move(stream)) {}
+  uint64_t total_bytes() const override { return stream_->total_bytes(); }
+  Status Read(size_t max_bytes, std::string* out) override { return stream_->Read(max_bytes, out); }
+
+ private:
+  std::unique_ptr<Store::SnapshotStream> stream_;
+};
+
+}  // namespace
+
+ClusterBridge::ClusterBridge(Store* store, std::string api_url, std::string version)
+    : store_(store), api_url_(std::move(api_url)), version_(std::move(version)) {}
+
+void ClusterBridge::Send(std::vector<raft::Message> messages) {
+  if (cluster::Transport* transport = transport_.load()) transport->Send(std::move(messages));
+}
+
+void ClusterBridge::SetPeers(std::map<NodeId, std::string> raft_addresses) {
+  if (cluster::Transport* transport = transport_.load()) transport->SetPeers(std::move(raft_addresses));
+}
+
+void ClusterBridge::OnRaftMessage(raft::Message message) { store_->Step(std::move(message)); }
+
+Result<std::unique_ptr<cluster::SnapshotSink>> ClusterBridge::BeginSnapshot(const NodeId&,
+                                                                            const raft::SnapshotMeta& meta) {
+  auto incoming = store_->BeginIncomingSnapshot(meta);
+  if (!incoming.ok()) return incoming.status();
+  return std::unique_ptr<cluster::SnapshotSink>(new SinkAdapter(std::move(incoming).value()));
+}
+
+Result<std::unique_ptr<cluster::SnapshotReader>> ClusterBridge::OpenSnapshot(const raft::SnapshotMeta& meta) {
+  auto stream = store_->OpenSnapshotStream(meta);
+  if (!stream.ok()) return stream.status();
+  return std::unique_ptr<cluster::SnapshotReader>(new ReaderAdapter(std::move(stream).value()));
+}
+
+cluster::MembershipResponse ClusterBridge::WithLeader(Status status) const {
+  cluster::MembershipResponse response;
+  if (status.IsNotLeader()) {
+    if (auto leader = store_->LeaderAddress()) response.leader_raft_addr = leader->raft_addr;
+  }
+  response.status = std::move(status);
+  return response;
+}
+
+void ClusterBridge::Join(const cluster::JoinRequest& request, std::function<void(cluster::JoinResponse)> done) {
+  store_->Join(NodeId(request.id), NodeAddress{request.raft_addr, request.api_addr}, request.voter,
+               [this, done = std::move(done)](Status status) { done(WithLeader(std::move(status))); });
+}
+
+void ClusterBridge::Remove(const cluster::RemoveRequest& request, std::function<void(cluster::RemoveResponse)> done) {
+  store_->Remove(NodeId(request.id),
+                 [this, done = std::move(done)](Status status) { done(WithLeader(std::move(status))); });
+}
+
+void ClusterBridge::GetNodeMeta(const cluster::NodeMetaRequest&, std::function<void(cluster::NodeMetaResponse)> done) {
+  cluster::NodeMetaResponse response;
+  response.api_url = api_url_;
+  response.version = version_;
+  response.commit_index = store_->status().raft.commit.value();
+  done(std::move(response));
+}
+
+void ClusterBridge::Forward(const cluster::ForwardRequest& request,
+                            std::function<void(cluster::ForwardResponse)> done) {
+  auto reply = [done = std::move(done)](Result<command::Response> result) {
+    cluster::ForwardResponse response;
+    if (result.ok()) {
+      response.response = std::move(result).value();
+    } else {
+      response.status = result.status();
+    }
+    done(std::move(response));
+  };
+  WriteOptions write;
+  write.noparse = request.noparse;
+  write.norwrandom = request.norwrandom;
+  write.norwtime = request.norwtime;
+  ReadOptions read;
+  read.level = request.level;
+  read.freshness = std::chrono::nanoseconds(request.freshness_ns);
+  read.freshness_strict = request.freshness_strict;
+  if (request.linearizable_timeout_ns > 0) {
+    read.linearizable_timeout = std::chrono::nanoseconds(request.linearizable_timeout_ns);
+  }
+  read.noparse = request.noparse;
+  read.norwrandom = request.norwrandom;
+  read.norwtime = request.norwtime;
+  switch (request.kind) {
+    case cluster::ForwardKind::kExecute:
+      store_->Execute(request.request, write, std::move(reply));
+      return;
+    case cluster::ForwardKind::kQuery:
+      store_->Query(request.request, read, std::move(reply));
+      return;
+    case cluster::ForwardKind::kRequest:
+      store_->Request(request.request, read, std::move(reply));
+      return;
+    case cluster::ForwardKind::kLoad:
+      store_->Load(request.payload, std::move(reply));
+      return;
+    case cluster::ForwardKind::kLoadDump:
+      store_->LoadDump(request.payload, std::move(reply));
+      return;
+  }
+  reply(Status::InvalidArgument("unknown forwarded request kind"));
+}
+
+void ClusterBridge::StepDown(const cluster::StepDownRequest& request,
+                             std::function<void(cluster::StepDownResponse)> done) {
+  store_->StepDown(NodeId(request.target_id),
+                   [this, done = std::move(done)](Status status) { done(WithLeader(std::move(status))); });
+}
+
+}  // namespace rq::store
