@@ -158,8 +158,9 @@ Status Connection::TransportError(const error_code& ec, std::string_view what,
                                   milliseconds timeout) const {
   std::string where = endpoint_.Url();
   if (ec == beast::error::timeout) {
-    return Status::Timeout("request to " + where + " timed out after " +
-                           std::to_string(timeout.count() / 1000.0).substr(0, 4) + "s (" +
+    char seconds[32];
+    std::snprintf(seconds, sizeof(seconds), "%gs", timeout.count() / 1000.0);
+    return Status::Timeout("request to " + where + " timed out after " + seconds + " (" +
                            std::string(what) + ")");
   }
   if (ec == net::error::connection_refused) {

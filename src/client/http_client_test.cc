@@ -259,6 +259,8 @@ TEST(HttpClientTest, SilentServerTimesOut) {
   Result<Response> response = client->Send(RequestFor("status"));
   ASSERT_FALSE(response.ok());
   EXPECT_TRUE(response.status().IsTimeout()) << response.status().ToString();
+  EXPECT_EQ(response.status().message(),
+            "request to http://" + server.address() + " timed out after 0.2s (read from)");
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1200));
 }
 
