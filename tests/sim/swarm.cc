@@ -47,6 +47,7 @@ class Run {
   void Partition();
   void Membership();
   bool Liveness();
+  bool MembersCatchUp();
   size_t AnyNode() { return cluster_.random().Uniform(cluster_.size()); }
   const char* AnyKey() { return kKeys[cluster_.random().Uniform(4)]; }
   std::vector<size_t> UpNodes() const;
@@ -195,12 +196,33 @@ bool Run::Liveness() {
   for (uint32_t tick = 0; tick < options_.liveness_ticks; ++tick) {
     cluster_.DrainNetwork();
     if (!cluster_.checker().ok()) return true;
-    if (cluster_.acks() > acks_before) return true;
+    if (cluster_.acks() > acks_before) return MembersCatchUp();
     auto leader = cluster_.Leader();
     if (leader && tick % 4 == 0) (void)cluster_.Propose(*leader, "live", false);
     cluster_.TickAll();
   }
   return false;
+}
+
+// After the liveness commit, every member (voter or learner) of the leader's
+// configuration must apply up to it within a few election timeouts.
+bool Run::MembersCatchUp() {
+  auto leader = cluster_.Leader();
+  if (!leader) return true;  // lost again after committing: not a stall
+  const LogIndex target = cluster_.Core(*leader)->commit_index();
+  const raft::Membership members = cluster_.Core(*leader)->membership();
+  for (uint32_t tick = 0; tick < options_.liveness_ticks; ++tick) {
+    bool behind = false;
+    for (size_t i = 0; i < cluster_.size(); ++i) {
+      if (members.Contains(cluster_.Id(i)) && cluster_.Model(i).applied() < target) behind = true;
+    }
+    if (!behind) return true;
+    cluster_.DrainNetwork();
+    cluster_.TickAll();
+  }
+  cluster_.checker().Fail("liveness: a member never caught up to index " +
+                          std::to_string(target.value()));
+  return true;
 }
 
 SwarmResult Run::Execute() {
