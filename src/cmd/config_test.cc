@@ -262,9 +262,14 @@ TEST(JoinTargetTest, EmptyJoinMeansNoTargets) {
 TEST(UnsupportedFeaturesTest, DefaultsAndImplementedFlagsListNothing) {
   const Config c = MustParse({"-node-id", "1", "-http-addr", "h:1", "-raft-addr", "h:2", "-join",
                               "h:3", "-fk", "-raft-snap", "100", "-write-queue-tx",
-                              "-raft-shutdown-stepdown=false", "-bootstrap-expect", "3",
-                              "-raft-non-voter", "-db-max-ro-conns", "0", "/d"});
+                              "-raft-shutdown-stepdown=false", "-raft-non-voter", "-db-max-ro-conns",
+                              "0", "/d"});
   EXPECT_TRUE(c.UnsupportedFeatures().empty());
+}
+
+TEST(UnsupportedFeaturesTest, BootstrapExpectAndJoinAsAreNotBuiltYet) {
+  const Config c = MustParse({"-bootstrap-expect", "3", "-join-as", "bob", "/d"});
+  EXPECT_EQ(c.UnsupportedFeatures(), (std::vector<std::string>{"-join-as", "-bootstrap-expect"}));
 }
 
 TEST(UnsupportedFeaturesTest, NonDefaultValuesOfUnbuiltFeaturesAreListed) {

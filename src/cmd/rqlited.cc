@@ -182,6 +182,11 @@ int Run(const cmd::Config& config) {
 
   int signal_number = WaitForSignal();
   RQ_LOG_INFO("received signal {}, shutting down", signal_number);
+  if (config.raft_shutdown_stepdown && (*store)->is_leader() &&
+      (*store)->status().raft.membership.voters.size() > 1) {
+    Status moved = backend.StepDown("", /*wait=*/true, std::chrono::seconds(5));
+    RQ_LOG_INFO("stepping down before shutdown: {}", moved.ToString());
+  }
   server.Stop();
   queue.Stop();
   (*store)->Stop();
