@@ -1,0 +1,208 @@
+"""End-to-end cluster tests: several real rqlited processes on 127.0.0.1.
+
+Covers the DEVELOPERS.md scenario (the 2020 command line with -on-disk and
+an http:// join URL), joining by Raft address, forwarding and ?redirect,
+leader failover under kill -9 with no acknowledged write lost or doubled,
+read replicas, remove and rejoin, and catch-up by snapshot.
+"""
+import argparse
+import os
+import sqlite3
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+ARGS = None
+
+
+def wait_for(predicate, timeout=20, interval=0.05, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return
+        except (OSError, sqlite3.Error, ValueError, KeyError, TypeError):
+            pass  # the node may be restarting or replaying
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def rows(node, sql, level="none"):
+    r = node.query([sql], "?level=" + level)
+    assert r.status == 200, r.text()
+    return r.json()["results"][0].get("values", [])
+
+
+def file_rows(node, sql):
+    conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(node.data_dir, "db.sqlite"), uri=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def leader_of(nodes):
+    for n in nodes:
+        if n.proc is None or n.proc.poll() is not None:
+            continue
+        try:
+            r = n.get("/status?key=store.raft.state", timeout=2)
+            if r.status == 200 and r.json() == "Leader":
+                return n
+        except OSError:
+            pass
+    return None
+
+
+class ClusterTest(unittest.TestCase):
+    def setUp(self):
+        self.nodes = []
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.cleanup()
+
+    def start(self, node_id, join=None, extra=None, wait_leader=True):
+        args = list(extra or [])
+        if join:
+            args += ["-join", join]
+        node = harness.Node(ARGS.rqlited, node_id=node_id, extra_args=args)
+        self.nodes.append(node)
+        node.start(wait_leader=wait_leader)
+        return node
+
+    def test_developers_scenario_with_legacy_flags(self):
+        n1 = self.start("1")
+        r = n1.execute(["CREATE TABLE foo (id INTEGER NOT NULL PRIMARY KEY, name TEXT)"])
+        self.assertEqual(r.status, 200, r.text())
+        r = n1.execute(['INSERT INTO foo(name) VALUES("fiona")'])
+        self.assertEqual(r.json(), {"results": [{"last_insert_id": 1, "rows_affected": 1}]})
+        # The 2020 form: -on-disk, and -join with the first node's HTTP API URL.
+        n2 = harness.Node(ARGS.rqlited, node_id="2")
+        n2.extra_args = ["-on-disk"]
+        n2.args = lambda: [n2.binary, "-on-disk", "-node-id", "2", "-http-addr", "localhost:%d" % n2.http_port,
+                           "-raft-addr", "localhost:%d" % n2.raft_port,
+                           "-join", "http://localhost:%d" % n1.http_port, n2.data_dir]
+        self.nodes.append(n2)
+        n2.start()
+        wait_for(lambda: file_rows(n2, "SELECT * FROM foo") == [(1, "fiona")], what="row on node 2")
+        self.assertEqual(file_rows(n1, "SELECT * FROM foo"), [(1, "fiona")])
+        # Every later write reaches both files, whichever node receives it.
+        r = n2.execute(['INSERT INTO foo(name) VALUES("declan")'])
+        self.assertEqual(r.status, 200, r.text())
+        self.assertEqual(r.json()["results"][0]["rows_affected"], 1)
+        for n in (n1, n2):
+            wait_for(lambda n=n: len(file_rows(n, "SELECT * FROM foo")) == 2, what="second row everywhere")
+        nodes = n1.get("/nodes?ver=2").json()["nodes"]
+        self.assertEqual([x["id"] for x in nodes], ["1", "2"])
+        self.assertTrue(all(x["reachable"] for x in nodes))
+
+    def test_three_nodes_forwarding_redirect_and_reads(self):
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        n3 = self.start("3", join=n1.raft_addr)
+        r = n3.execute(["CREATE TABLE t (v INTEGER)", "INSERT INTO t VALUES(7)"])
+        self.assertEqual(r.status, 200, r.text())
+        r = n2.execute(["INSERT INTO t VALUES(8)"], "?redirect")
+        self.assertEqual(r.status, 301)
+        self.assertEqual(r.headers.get("Location"), n1.url + "/db/execute?redirect")
+        for level in ["weak", "linearizable", "strong"]:
+            self.assertEqual(rows(n2, "SELECT v FROM t", level), [[7]], level)
+        wait_for(lambda: rows(n3, "SELECT v FROM t") == [[7]], what="replication to n3")
+        r = n2.get("/leader")
+        self.assertEqual(r.json()["id"], "1")
+
+    def test_leader_kill9_failover_loses_nothing_acknowledged(self):
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        n3 = self.start("3", join=n1.raft_addr)
+        nodes = [n1, n2, n3]
+        self.assertEqual(n1.execute(["CREATE TABLE t (v INTEGER NOT NULL)"]).status, 200)
+        acked, lock, stop = set(), threading.Lock(), threading.Event()
+        counter = [0]
+
+        def writer():
+            while not stop.is_set():
+                with lock:
+                    counter[0] += 1
+                    value = counter[0]
+                target = nodes[value % 3]
+                if target.proc.poll() is not None:
+                    continue
+                try:
+                    r = harness.http("POST", target.url + "/db/execute", [["INSERT INTO t(v) VALUES(?)", value]],
+                                     timeout=5)
+                except OSError:
+                    continue
+                if r.status == 200 and "error" not in r.json() and r.json()["results"][0].get("rows_affected") == 1:
+                    with lock:
+                        acked.add(value)
+
+        threads = [threading.Thread(target=writer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        old = leader_of(nodes)
+        self.assertIsNotNone(old)
+        old.kill()
+        t0 = time.time()
+        wait_for(lambda: leader_of([n for n in nodes if n is not old]) is not None, timeout=15,
+                 what="a new leader")
+        elapsed = time.time() - t0
+        time.sleep(1.0)
+        stop.set()
+        for t in threads:
+            t.join()
+        old.start(wait_leader=False)
+        new_leader = leader_of(nodes)
+        final = set(v for (v,) in rows(new_leader, "SELECT v FROM t", "strong"))
+        for n in nodes:
+            wait_for(lambda n=n: len(file_rows(n, "SELECT v FROM t")) == len(final), timeout=20,
+                     what="node %s to converge" % n.node_id)
+            values = [v for (v,) in file_rows(n, "SELECT v FROM t")]
+            self.assertEqual(len(values), len(set(values)), "a write applied twice on node " + n.node_id)
+            self.assertEqual(set(values), final, "node %s differs" % n.node_id)
+        self.assertFalse(acked - final, "acknowledged writes lost")
+        self.assertGreater(len(acked), 20)
+        print("failover: new leader after %.2fs; acknowledged %d" % (elapsed, len(acked)))
+
+    def test_read_replica_remove_and_rejoin(self):
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        n3 = self.start("3", join=n1.raft_addr, extra=["-raft-non-voter=true"])
+        n1.execute(["CREATE TABLE t (v INTEGER)", "INSERT INTO t VALUES(1)"])
+        wait_for(lambda: rows(n3, "SELECT v FROM t") == [[1]], what="learner catches up")
+        voters = n1.get("/nodes?ver=2").json()["nodes"]
+        self.assertEqual([x["id"] for x in voters], ["1", "2"])
+        everyone = {x["id"]: x for x in n1.get("/nodes?ver=2&nonvoters").json()["nodes"]}
+        self.assertFalse(everyone["3"]["voter"])
+        self.assertEqual(n3.execute(["INSERT INTO t VALUES(2)"]).status, 200, "a learner forwards writes")
+        r = harness.http("DELETE", n1.url + "/remove", {"id": "2"})
+        self.assertEqual(r.status, 200, r.text())
+        self.assertEqual([x["id"] for x in n1.get("/nodes?ver=2").json()["nodes"]], ["1"])
+        self.assertEqual(n1.execute(["INSERT INTO t VALUES(3)"]).status, 200, "quorum of one after removal")
+
+    def test_new_node_catches_up_by_snapshot(self):
+        n1 = self.start("1", extra=["-raft-snap", "20", "-raft-snap-int", "100ms"])
+        n1.execute(["CREATE TABLE t (v INTEGER)"])
+        for i in range(120):
+            self.assertEqual(n1.execute([["INSERT INTO t VALUES(?)", i]]).status, 200)
+        wait_for(lambda: n1.get("/status?key=store.raft.last_snapshot_index").json() > 60, what="snapshots")
+        n2 = self.start("2", join=n1.raft_addr)
+        wait_for(lambda: rows(n2, "SELECT COUNT(*) FROM t") == [[120]], timeout=30, what="catch-up")
+        n1.execute(["INSERT INTO t VALUES(1000)"])
+        wait_for(lambda: rows(n2, "SELECT COUNT(*) FROM t") == [[121]], what="log after snapshot")
+        n2.kill()
+        n2.start(wait_leader=False)
+        wait_for(lambda: rows(n2, "SELECT COUNT(*) FROM t") == [[121]], what="restart after install")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rqlited", required=True)
+    ARGS, rest = parser.parse_known_args()
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
