@@ -27,8 +27,8 @@ class FakeApi : public client::Api {
     answers.pop_front();
     return answer;
   }
-  std::string current_host() const override { return "fake:4001"; }
-  std::string current_url() const override { return "http://fake:4001"; }
+  std::string current_host() const override { return host; }
+  std::string current_url() const override { return "http://" + host; }
 
   void Reply(int status, std::string body, std::string reason = "OK") {
     Response response;
@@ -40,6 +40,7 @@ class FakeApi : public client::Api {
 
   std::vector<Request> requests;
   std::deque<Result<Response>> answers;
+  std::string host = "fake:4001";
 };
 
 class ShellTest : public ::testing::Test {
@@ -285,6 +286,28 @@ TEST_F(ShellTest, ReadRunsFileSkippingBlankAndCommentLines) {
   EXPECT_EQ(api.requests[1].body, R"j(["INSERT INTO r\n  VALUES(1)"])j");
   EXPECT_EQ(out.str(), "0 row affected\n1 row affected\n");
   EXPECT_FALSE(shell.failed());
+}
+
+TEST_F(ShellTest, PromptFollowsFailoverToAnotherHost) {
+  EXPECT_EQ(shell.Prompt(), "fake:4001> ");
+  api.host = "other:4001";  // the client moved to an alternative
+  api.Reply(200, R"({"results":[{"rows_affected":1}]})");
+  shell.FeedLine("DELETE FROM foo");
+  EXPECT_EQ(shell.Prompt(), "other:4001> ");
+}
+
+TEST_F(ShellTest, VersionComesFromHeaderElseStatusBody) {
+  Response with_header;
+  with_header.status = 200;
+  with_header.version = "v10.1.0";
+  with_header.body = R"({"build":{"version":"ignored"}})";
+  api.answers.push_back(with_header);
+  api.Reply(200, R"({"build":{"version":"v8.2.0"}})");
+  api.Reply(200, R"({})");
+  EXPECT_EQ(*shell.ServerVersion(), "v10.1.0");
+  EXPECT_EQ(*shell.ServerVersion(), "v8.2.0");
+  EXPECT_EQ(*shell.ServerVersion(), "unknown");
+  EXPECT_EQ(api.requests[0].target, "status");
 }
 
 TEST(ShellProgressTest, BackupShowsBytesAndRateOnStderrWhenEnabled) {
