@@ -18,8 +18,9 @@ using detail::Write;
 
 namespace {
 
-// A node drains at most this many Readies per input; more means a livelock.
-constexpr int kReadyRoundsMax = 64;
+// A node drains at most this many Readies per input (a tiny apply batch
+// limit legitimately needs one per entry); more means a livelock.
+constexpr int kReadyRoundsMax = 1 << 16;
 
 const char* RoleName(raft::Role role) {
   switch (role) {
@@ -85,6 +86,11 @@ void Cluster::StartNode(Node& node) {
   config.election_ticks = options_.election_ticks;
   config.heartbeat_ticks = options_.heartbeat_ticks;
   config.check_quorum = options_.check_quorum;
+  config.max_inflight_appends = options_.max_inflight_appends;
+  config.max_append_bytes = options_.max_append_bytes;
+  config.max_uncommitted_bytes = options_.max_uncommitted_bytes;
+  config.max_committed_bytes_per_ready = options_.max_committed_bytes_per_ready;
+  RQ_ASSERT_MSG(config.Validate().ok(), config.Validate().ToString().c_str());
   config.applied = node.model.applied();
   node.random = std::make_unique<Random>(random_.Next());
   node.raft = std::make_unique<raft::Raft>(config, &node.live, node.random.get(), logger_.get());

@@ -49,6 +49,11 @@ struct ClusterOptions {
   uint32_t election_ticks = 10;
   uint32_t heartbeat_ticks = 1;
   bool check_quorum = true;
+  // Flow-control limits, small to exercise pipelining, batching and Busy.
+  uint32_t max_inflight_appends = 256;
+  uint64_t max_append_bytes = 1 << 20;
+  uint64_t max_uncommitted_bytes = 64 << 20;
+  uint64_t max_committed_bytes_per_ready = 8 << 20;
   // Inputs (messages, ticks, proposals) reach a node whose Ready is still
   // being persisted, instead of waiting for its Sync.
   bool async_inputs = false;

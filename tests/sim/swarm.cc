@@ -259,10 +259,16 @@ SwarmResult RunSwarm(const SwarmOptions& options) {
   cluster.seed = shape.Next();
   cluster.voters = options.voters != 0 ? options.voters : (shape.Chance(1, 2) ? 3 : 5);
   cluster.spares = static_cast<uint32_t>(shape.Range(0, 2));
-  cluster.election_ticks = static_cast<uint32_t>(shape.Range(5, 12));
+  cluster.election_ticks = static_cast<uint32_t>(shape.Range(3, 12));
   cluster.heartbeat_ticks = static_cast<uint32_t>(shape.Range(1, 2));
   cluster.check_quorum = shape.Chance(4, 5);
   cluster.async_inputs = shape.Chance(1, 2);
+  if (shape.Chance(1, 2)) {  // tight limits: flow control and batching paths
+    cluster.max_inflight_appends = static_cast<uint32_t>(shape.Range(1, 4));
+    cluster.max_append_bytes = shape.Range(1, 64);
+    cluster.max_uncommitted_bytes = shape.Range(32, 512);
+    cluster.max_committed_bytes_per_ready = shape.Range(1, 64);
+  }
   cluster.verbose = options.verbose;
   cluster.count_events = options.count_events;
   Run run(options, cluster);
