@@ -126,6 +126,7 @@ void Checker::ObserveReadServed(uint64_t read_id, LogIndex read_index, LogIndex 
   }
   const PendingRead read = it->second;
   reads_.erase(it);
+  ++reads_served_;
   if (read_index < read.acked_max) {
     Fail(Cat("stale read ", read_id, ": read index ", read_index, " below acknowledged write ",
              read.acked_max));

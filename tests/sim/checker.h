@@ -62,6 +62,7 @@ class Checker {
   void Fail(std::string what);
 
   size_t committed_count() const { return committed_.size(); }
+  uint64_t reads_served() const { return reads_served_; }
   Term max_term() const { return max_term_; }
 
  private:
@@ -89,6 +90,7 @@ class Checker {
   std::map<std::string, LogIndex> key_acked_;
   LogIndex acked_max_;
   Term max_term_;
+  uint64_t reads_served_ = 0;
   std::string violation_;
 };
 

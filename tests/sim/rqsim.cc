@@ -97,11 +97,12 @@ int main(int argc, char** argv) {
     steps += result.steps;
     for (const auto& [what, count] : result.event_counts) totals[what] += count;
     if (flags.stats) {
-      std::fprintf(stderr, "seed %llu: steps=%llu ticks=%llu committed=%llu acks=%llu max_term=%llu\n",
+      std::fprintf(stderr, "seed %llu: steps=%llu ticks=%llu committed=%llu acks=%llu reads=%llu max_term=%llu\n",
                    static_cast<unsigned long long>(seed), static_cast<unsigned long long>(result.steps),
                    static_cast<unsigned long long>(result.ticks),
                    static_cast<unsigned long long>(result.committed),
                    static_cast<unsigned long long>(result.acks),
+                   static_cast<unsigned long long>(result.reads_served),
                    static_cast<unsigned long long>(result.max_term));
     }
     if (!result.ok) {

@@ -240,6 +240,7 @@ SwarmResult Run::Execute() {
   result.committed = cluster_.checker().committed_count();
   result.acks = cluster_.acks();
   result.max_term = cluster_.checker().max_term().value();
+  result.reads_served = cluster_.checker().reads_served();
   result.ticks = cluster_.now();
   result.event_counts = cluster_.event_counts();
   if (!result.ok) {

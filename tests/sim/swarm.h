@@ -31,6 +31,7 @@ struct SwarmResult {
   uint64_t committed = 0;      // distinct indexes applied somewhere
   uint64_t acks = 0;           // proposals acknowledged to the client
   uint64_t max_term = 0;
+  uint64_t reads_served = 0;
   uint64_t ticks = 0;
   std::map<std::string, uint64_t> event_counts;  // when count_events
 };
