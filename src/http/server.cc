@@ -485,7 +485,8 @@ Status Server::Start() {
   if (!endpoint.ok()) return endpoint.status();
   const std::string where = s.config.address + ":" + std::to_string(s.config.port);
   beast::error_code ec;
-  s.acceptor.emplace(s.ioc);
+  // The acceptor gets its own strand: Stop() closes it from another thread.
+  s.acceptor.emplace(net::make_strand(s.ioc));
   s.acceptor->open(endpoint->protocol(), ec);
   if (!ec) s.acceptor->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) s.acceptor->bind(*endpoint, ec);
@@ -507,7 +508,7 @@ Status Server::Start() {
 void Server::Stop() {
   Impl& s = *impl_;
   if (!s.started || s.stopping.exchange(true)) return;
-  net::post(s.ioc, [&s] {
+  net::post(s.acceptor->get_executor(), [&s] {
     beast::error_code ec;
     s.acceptor->close(ec);
   });
