@@ -216,6 +216,53 @@ TEST_F(ClientTest, NotifyIsRefusedByAHandlerThatDoesNotServeIt) {
   EXPECT_EQ(response->status.code(), Status::Code::kNotSupported);
 }
 
+// A listener that answers every connection with bytes that are not frames.
+class GarbageServer {
+ public:
+  GarbageServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(fd_, 4), 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      int conn = ::accept(fd_, nullptr, nullptr);
+      if (conn < 0) return;
+      std::string garbage(64, '\xee');  // a 4 GB length, then noise
+      ::send(conn, garbage.data(), garbage.size(), MSG_NOSIGNAL);
+      char buf[256];
+      while (::recv(conn, buf, sizeof(buf), 0) > 0) {
+      }
+      ::close(conn);
+    });
+  }
+  ~GarbageServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(ClientTest, GarbageFromTheServerFailsTheCallWithCorruption) {
+  GarbageServer server;
+  Client client({});
+  auto start = std::chrono::steady_clock::now();
+  auto response = client.GetNodeMeta("127.0.0.1:" + std::to_string(server.port()), NodeMetaRequest{}, 10s);
+  ASSERT_FALSE(response.ok());
+  EXPECT_TRUE(response.status().IsCorruption()) << response.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
 TEST_F(ClientTest, ServerWithoutHandlerAnswersUnavailable) {
   RecordingReceiver receiver;
   Transport::Config config;
