@@ -29,6 +29,7 @@ Result<std::string> JoinVia(Client& client, const JoinRequest& request, const Jo
                             std::string address) {
   Status last;
   for (int hop = 0; hop <= options.redirects_max; ++hop) {
+    if (options.on_attempt) options.on_attempt(address);
     auto response = client.Join(address, request, options.rpc_timeout);
     if (!response.ok()) return response.status();
     if (response->status.ok()) return address;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct JoinOptions {
   std::chrono::nanoseconds interval = std::chrono::seconds(3);
   std::chrono::nanoseconds rpc_timeout = std::chrono::seconds(10);
   int redirects_max = 5;  // "not leader" hops followed per target
+  // Told each address a join request is about to go to (a joining node uses
+  // it to reach the leader before the log tells it the leader's address).
+  std::function<void(const std::string&)> on_attempt;
 };
 
 // The Raft address of the node that accepted the join. Errors: the last

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/logging.h"
+#include "cluster/join.h"
 
 namespace rq::cmd {
 namespace {
@@ -16,26 +17,6 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
-
-// Tries one Raft address, following "not leader" answers a few times.
-Status JoinVia(cluster::Client* client, std::string address, const cluster::JoinRequest& request,
-               const std::function<void(const std::string&)>& on_target) {
-  constexpr int kRedirectsMax = 5;
-  Status last = Status::Unavailable("no attempt made");
-  for (int redirect = 0; redirect <= kRedirectsMax; ++redirect) {
-    on_target(address);
-    auto response = client->Join(address, request, std::chrono::seconds(15));
-    if (!response.ok()) return response.status();
-    if (response->status.ok()) return Status::OK();
-    last = response->status;
-    if (!last.IsNotLeader() || response->leader_raft_addr.empty() || response->leader_raft_addr == address) {
-      return last;
-    }
-    RQ_LOG_INFO("join: {} is not the leader; trying {}", address, response->leader_raft_addr);
-    address = response->leader_raft_addr;
-  }
-  return last;
-}
 
 }  // namespace
 
@@ -74,29 +55,36 @@ Result<std::string> RaftAddressFromApi(const std::string& url, std::chrono::nano
 
 Status JoinCluster(cluster::Client* client, const JoinPlan& plan,
                    const std::function<void(const std::string&)>& on_target) {
+  // v5 scripts name HTTP API URLs; resolve them once, before the attempts.
+  cluster::JoinOptions options;
   Status last = Status::InvalidArgument("no join targets");
-  for (int64_t attempt = 1; attempt <= plan.attempts; ++attempt) {
-    for (const JoinTarget& target : plan.targets) {
-      std::string address = target.raft_addr;
-      if (!target.http_url.empty()) {
-        Result<std::string> resolved = RaftAddressFromApi(target.http_url, std::chrono::seconds(5));
-        if (!resolved.ok()) {
-          last = resolved.status();
-          RQ_LOG_WARN("join: {}", last.message());
-          continue;
-        }
-        address = *resolved;
-      }
-      last = JoinVia(client, address, plan.request, on_target);
-      if (last.ok()) {
-        RQ_LOG_INFO("join: joined the cluster through {}", address);
-        return Status::OK();
-      }
-      RQ_LOG_WARN("join: attempt {} via {} failed: {}", attempt, address, last.ToString());
+  for (const JoinTarget& target : plan.targets) {
+    if (target.http_url.empty()) {
+      options.targets.push_back(target.raft_addr);
+      continue;
     }
-    if (attempt < plan.attempts) std::this_thread::sleep_for(plan.interval);
+    Result<std::string> resolved = Status::Unavailable("not tried");
+    for (int64_t attempt = 1; attempt <= plan.attempts && !resolved.ok(); ++attempt) {
+      resolved = RaftAddressFromApi(target.http_url, std::chrono::seconds(5));
+      if (!resolved.ok() && attempt < plan.attempts) std::this_thread::sleep_for(plan.interval);
+    }
+    if (!resolved.ok()) {
+      last = resolved.status();
+      RQ_LOG_WARN("join: {}", last.message());
+      continue;
+    }
+    options.targets.push_back(*resolved);
   }
-  return last;
+  if (options.targets.empty()) return last;
+  options.self_raft_addr = plan.request.raft_addr;
+  options.attempts = static_cast<int>(plan.attempts);
+  options.interval = plan.interval;
+  options.rpc_timeout = std::chrono::seconds(15);
+  options.on_attempt = on_target;
+  Result<std::string> joined = cluster::JoinCluster(*client, plan.request, options);
+  if (!joined.ok()) return joined.status();
+  RQ_LOG_INFO("join: joined the cluster through {}", *joined);
+  return Status::OK();
 }
 
 }  // namespace rq::cmd

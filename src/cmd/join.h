@@ -1,7 +1,8 @@
 // Joining an existing cluster at startup (-join, -join-attempts,
 // -join-interval). Each target is a Raft address (v8+) or a node's HTTP API
-// URL (v5 scripts); for a URL the node's Raft address is read from its
-// /status first. A join sent to a follower is retried at the leader it names.
+// URL (v5 scripts); a URL is turned into the node's Raft address by reading
+// its /status, then cluster::JoinCluster does the rest (redirects to the
+// leader, attempts, interval).
 //
 // Thread-safety: a blocking function; call it from main's thread.
 #pragma once
@@ -29,7 +30,7 @@ struct JoinPlan {
 Status JoinCluster(cluster::Client* client, const JoinPlan& plan,
                    const std::function<void(const std::string&)>& on_target);
 
-// GET <url>/status and return store.addr (the node's Raft address).
+// GET <url>/status?key=store.addr: the node's Raft address.
 Result<std::string> RaftAddressFromApi(const std::string& url, std::chrono::nanoseconds timeout);
 
 }  // namespace rq::cmd

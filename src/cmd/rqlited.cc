@@ -25,6 +25,8 @@ namespace {
 using namespace rq;
 
 constexpr const char* kVersion = "v0.1.0";
+// Above http::Config::max_body_bytes (64 MiB) plus framing and encoding.
+constexpr size_t kMaxFrameBytes = size_t{96} << 20;
 
 cmd::BuildInfo MakeBuildInfo() {
   cmd::BuildInfo build;
@@ -101,12 +103,16 @@ int Run(const cmd::Config& config) {
   transport_config.bind_addr = config.raft_addr;
   transport_config.node_id = NodeId(config.node_id);
   transport_config.connect_timeout = config.cluster_connect_timeout;
+  // One LOAD entry may carry a whole database up to the HTTP body limit;
+  // every Raft message is one frame, so the cap must exceed that limit.
+  transport_config.max_frame_bytes = kMaxFrameBytes;
   transport_config.on_unreachable = [&store](const NodeId& peer) { (*store)->ReportUnreachable(peer); };
   transport_config.on_snapshot_done = [&store](const NodeId& peer, bool ok) { (*store)->ReportSnapshot(peer, ok); };
   cluster::Transport transport(transport_config, &bridge, &bridge, &bridge);
   bridge.Attach(&transport);
   cluster::Client::Config client_config;
   client_config.node_id = NodeId(config.node_id);
+  client_config.max_frame_bytes = kMaxFrameBytes;
   cluster::Client client(client_config);
 
   bool has_state = (*store)->status().snapshot_index > LogIndex(0) || (*store)->has_log();

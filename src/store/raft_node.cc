@@ -89,7 +89,17 @@ void RaftNode::ReadIndex(std::function<void(Result<LogIndex>)> on_confirmed) {
 }
 
 void RaftNode::Step(raft::Message message) {
-  Enqueue([message = std::move(message)](raft::Raft& raft) { raft.Step(message); });
+  Enqueue([this, message = std::move(message)](raft::Raft& raft) {
+    raft.Step(message);
+    if (message.from == raft.leader()) {
+      last_leader_contact_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+  });
+}
+
+std::chrono::steady_clock::time_point RaftNode::last_leader_contact() const {
+  if (is_leader()) return std::chrono::steady_clock::now();
+  return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(last_leader_contact_ns_.load()));
 }
 
 void RaftNode::Campaign() {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -118,6 +119,9 @@ class RaftNode {
 
   NodeState state() const;
   bool is_leader() const;
+  // When this node last heard from the leader (a leader: now). For the
+  // freshness bound of level=none reads on followers.
+  std::chrono::steady_clock::time_point last_leader_contact() const;
 
  private:
   void Run();
@@ -147,6 +151,7 @@ class RaftNode {
   std::map<uint64_t, std::function<void(Result<LogIndex>)>> pending_reads_;
   raft::Role role_ = raft::Role::kFollower;
 
+  std::atomic<int64_t> last_leader_contact_ns_{0};  // steady_clock epoch
   std::thread thread_;
 };
 

@@ -312,8 +312,14 @@ void Store::Query(command::Request request, const ReadOptions& options, Done don
   }
   switch (level) {
     case command::Consistency::kNone:
-      // freshness applies only to non-leaders; a single node is always leader
-      // once started. (Cluster builds check the time since leader contact.)
+      // freshness bounds how long ago a follower last heard from the leader
+      // (ignored on the leader and when zero). freshness_strict is checked
+      // the same way: entries carry no leader timestamp yet.
+      if (options.freshness.count() > 0 && !raft_node_->is_leader() &&
+          SteadyClock::now() - raft_node_->last_leader_contact() >= options.freshness) {
+        done(ErrorResponse("stale read"));
+        return;
+      }
       RunRead(std::move(request), std::move(done));
       return;
     case command::Consistency::kWeak:

@@ -186,6 +186,23 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual([x["id"] for x in n1.get("/nodes?ver=2").json()["nodes"]], ["1"])
         self.assertEqual(n1.execute(["INSERT INTO t VALUES(3)"]).status, 200, "quorum of one after removal")
 
+    def test_freshness_bounds_reads_on_a_follower_cut_off_from_its_leader(self):
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        n1.execute(["CREATE TABLE t (v INTEGER)", "INSERT INTO t VALUES(5)"])
+        wait_for(lambda: rows(n2, "SELECT v FROM t") == [[5]], what="replication")
+        r = n2.query(["SELECT v FROM t"], "?level=none&freshness=1s")
+        self.assertEqual(r.json()["results"][0]["values"], [[5]])
+        n1.kill()
+        time.sleep(1.5)
+        r = n2.query(["SELECT v FROM t"], "?level=none&freshness=1s")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {"results": [], "error": "stale read"})
+        r = n2.query(["SELECT v FROM t"], "?level=none")
+        self.assertEqual(r.json()["results"][0]["values"], [[5]], "level=none works cut off")
+        r = n2.query(["SELECT v FROM t"], "?level=weak")
+        self.assertEqual(r.status, 503)
+
     def test_new_node_catches_up_by_snapshot(self):
         n1 = self.start("1", extra=["-raft-snap", "20", "-raft-snap-int", "100ms"])
         n1.execute(["CREATE TABLE t (v INTEGER)"])
