@@ -50,6 +50,15 @@ Status SyncFile(const std::string& path) {
   return rc == 0 ? Status::OK() : Status::IOError("fdatasync " + path);
 }
 
+// A read through the log is rewritten like a write.
+WriteOptions RewritingOf(const ReadOptions& options) {
+  WriteOptions write;
+  write.noparse = options.noparse;
+  write.norwrandom = options.norwrandom;
+  write.norwtime = options.norwtime;
+  return write;
+}
+
 bool IsSqliteImage(std::string_view data) {
   static constexpr std::string_view kMagic("SQLite format 3\0", 16);
   return data.substr(0, kMagic.size()) == kMagic;
@@ -211,10 +220,17 @@ void Store::Stop() {
 // ---- write path -------------------------------------------------------------
 
 void Store::Execute(command::Request request, const WriteOptions& options, Done done) {
+  ProposeRequest(command::CommandType::kExecute, std::move(request), options, std::move(done));
+}
+
+void Store::ProposeRequest(command::CommandType type, command::Request request, const WriteOptions& options,
+                           Done done) {
   if (!raft_node_->is_leader()) {
     done(Status::NotLeader("not leader"));
     return;
   }
+  // Refused requests never reach the log: the whole request fails, as a
+  // 200 with "error" (API.md 2.1).
   if (Status allowed = db_->CheckAllowed(request); !allowed.ok()) {
     done(ErrorResponse(allowed.message()));
     return;
@@ -229,7 +245,7 @@ void Store::Execute(command::Request request, const WriteOptions& options, Done 
     }
   }
   command::Command command;
-  command.type = command::CommandType::kExecute;
+  command.type = type;
   command.request = std::move(request);
   Propose(std::move(command), std::move(done));
 }
@@ -342,19 +358,7 @@ void Store::Query(command::Request request, const ReadOptions& options, Done don
       return;
     }
     case command::Consistency::kStrong: {
-      if (!raft_node_->is_leader()) {
-        done(Status::NotLeader("not leader"));
-        return;
-      }
-      if (!options.noparse) {
-        command::ProcessOptions process_options{!options.norwrandom, !options.norwtime};
-        std::lock_guard lock(random_mutex_);
-        (void)command::Process(&request, process_options, random_, std::chrono::system_clock::now());
-      }
-      command::Command command;
-      command.type = command::CommandType::kQuery;
-      command.request = std::move(request);
-      Propose(std::move(command), std::move(done));
+      ProposeRequest(command::CommandType::kQuery, std::move(request), RewritingOf(options), std::move(done));
       return;
     }
   }
@@ -367,27 +371,7 @@ void Store::Request(command::Request request, const ReadOptions& options, Done d
     Query(std::move(request), options, std::move(done));
     return;
   }
-  if (!raft_node_->is_leader()) {
-    done(Status::NotLeader("not leader"));
-    return;
-  }
-  if (Status allowed = db_->CheckAllowed(request); !allowed.ok()) {
-    done(ErrorResponse(allowed.message()));
-    return;
-  }
-  if (!options.noparse) {
-    command::ProcessOptions process_options{!options.norwrandom, !options.norwtime};
-    std::lock_guard lock(random_mutex_);
-    Status processed = command::Process(&request, process_options, random_, std::chrono::system_clock::now());
-    if (!processed.ok()) {
-      done(ErrorResponse(processed.message()));
-      return;
-    }
-  }
-  command::Command command;
-  command.type = command::CommandType::kExecuteQuery;
-  command.request = std::move(request);
-  Propose(std::move(command), std::move(done));
+  ProposeRequest(command::CommandType::kExecuteQuery, std::move(request), RewritingOf(options), std::move(done));
 }
 
 std::vector<command::RewritePreview> Store::PreviewSql(const command::Request& request,

@@ -193,6 +193,8 @@ class Store final : public Applier {
   Status Recover();
   Status LearnAddressesFromLog();
   void Propose(command::Command command, Done done);
+  // Leader check, PRAGMA guard and rewriting, then Propose.
+  void ProposeRequest(command::CommandType type, command::Request request, const WriteOptions& options, Done done);
   void RunRead(command::Request request, Done done);
   void ReadAfterIndex(command::Request request, LogIndex index, Done done);
 
