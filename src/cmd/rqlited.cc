@@ -120,16 +120,28 @@ int Run(const cmd::Config& config) {
   if (!config.join_targets.empty() && has_state) {
     RQ_LOG_INFO("node already belongs to a cluster; ignoring -join");
   }
-  if (Status listening = transport.Start(); !listening.ok()) {
-    std::fprintf(stderr, "fatal: failed to listen on the Raft address: %s\n", listening.ToString().c_str());
-    return 1;
-  }
+  // The store first: what arrives on the Raft address goes straight to it.
   Status started = (*store)->Start(/*bootstrap_single=*/!joining && !config.raft_non_voter, &bridge);
   if (!started.ok()) {
     std::fprintf(stderr, "fatal: failed to start store: %s\n", started.ToString().c_str());
     return 1;
   }
-  store::WriteQueue queue(store->get(), MakeQueueOptions(config));
+  if (Status listening = transport.Start(); !listening.ok()) {
+    std::fprintf(stderr, "fatal: failed to listen on the Raft address: %s\n", listening.ToString().c_str());
+    (*store)->Stop();
+    return 1;
+  }
+  // Queued batches run like any write: on the leader, or forwarded to it.
+  cmd::StoreBackend* queue_backend = nullptr;
+  store::WriteQueue queue(
+      [&queue_backend](command::Request request, const store::WriteOptions& write, store::Done done) {
+        http::CallOptions call;
+        call.noparse = write.noparse;
+        call.norwrandom = write.norwrandom;
+        call.norwtime = write.norwtime;
+        queue_backend->Execute(std::move(request), call, std::move(done));
+      },
+      MakeQueueOptions(config));
 
   cmd::NodeIdentity identity;
   identity.node_id = config.node_id;
@@ -142,6 +154,7 @@ int Run(const cmd::Config& config) {
   identity.tls_enabled = !config.http_cert.empty();
   identity.allow_origin = config.http_allow_origin;
   cmd::StoreBackend backend(store->get(), &queue, &client, identity);
+  queue_backend = &backend;
 
   http::Config server_config;
   auto [host, port] = SplitHostPort(config.http_addr);
@@ -160,8 +173,8 @@ int Run(const cmd::Config& config) {
   if (!listening.ok()) {
     std::fprintf(stderr, "fatal: failed to start HTTP server: %s\n", listening.ToString().c_str());
     queue.Stop();
-    (*store)->Stop();
     transport.Stop();
+    (*store)->Stop();
     return 1;
   }
   RQ_LOG_INFO("node {} serving HTTP on {} (data directory {})", config.node_id, config.http_addr, config.data_path);
@@ -180,8 +193,8 @@ int Run(const cmd::Config& config) {
       std::fprintf(stderr, "fatal: failed to join cluster: %s\n", joined.ToString().c_str());
       server.Stop();
       queue.Stop();
-      (*store)->Stop();
       transport.Stop();
+      (*store)->Stop();
       return 1;
     }
   }
@@ -193,10 +206,12 @@ int Run(const cmd::Config& config) {
     Status moved = backend.StepDown("", /*wait=*/true, std::chrono::seconds(5));
     RQ_LOG_INFO("stepping down before shutdown: {}", moved.ToString());
   }
+  // Outside work first (HTTP, then what was queued), then the peers, then the
+  // store, so nothing calls into a store that is closing.
   server.Stop();
   queue.Stop();
-  (*store)->Stop();
   transport.Stop();
+  (*store)->Stop();
   RQ_LOG_INFO("node {} stopped", config.node_id);
   return 0;
 }

@@ -295,9 +295,10 @@ std::optional<http::NodeInfo> StoreBackend::Leader() {
 
 rq::Status StoreBackend::StepDown(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout) {
   NodeId old_leader = store_->status().raft.leader;
-  std::promise<rq::Status> promise;
+  auto promise = std::make_shared<std::promise<rq::Status>>();
+  auto future = promise->get_future();
   if (store_->is_leader()) {
-    store_->StepDown(NodeId(target_id), [&promise](rq::Status s) { promise.set_value(std::move(s)); });
+    store_->StepDown(NodeId(target_id), [promise](rq::Status s) { promise->set_value(std::move(s)); });
   } else {
     std::optional<store::NodeAddress> leader = store_->LeaderAddress();
     if (!leader || client_ == nullptr) return rq::Status::Unavailable("leader not found");
@@ -305,9 +306,10 @@ rq::Status StoreBackend::StepDown(const std::string& target_id, bool wait, std::
     request.target_id = target_id;
     request.wait = wait;
     auto response = client_->StepDown(leader->raft_addr, request, timeout);
-    promise.set_value(!response.ok() ? response.status() : response->status);
+    promise->set_value(!response.ok() ? response.status() : response->status);
   }
-  rq::Status status = promise.get_future().get();
+  if (future.wait_for(timeout) != std::future_status::ready) return rq::Status::Timeout("stepdown timed out");
+  rq::Status status = future.get();
   if (!status.ok() || !wait) return status;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -327,9 +329,9 @@ rq::Status StoreBackend::RemoveNode(const std::string& id, std::chrono::nanoseco
     auto response = client_->Remove(leader->raft_addr, request, timeout);
     return !response.ok() ? response.status() : response->status;
   }
-  std::promise<rq::Status> promise;
-  store_->Remove(NodeId(id), [&promise](rq::Status s) { promise.set_value(std::move(s)); });
-  auto future = promise.get_future();
+  auto promise = std::make_shared<std::promise<rq::Status>>();
+  auto future = promise->get_future();
+  store_->Remove(NodeId(id), [promise](rq::Status s) { promise->set_value(std::move(s)); });
   if (future.wait_for(timeout) != std::future_status::ready) return rq::Status::Timeout("remove timed out");
   return future.get();
 }

@@ -177,6 +177,15 @@ void RaftNode::Run() {
     while (raft_->HasReady()) ProcessReady();
     PublishState();
   }
+  // Inputs that arrived after the last round still owe their callers an
+  // answer: run them (proposals get an index that the store then fails as
+  // aborted; reads are failed below), but process no further Ready.
+  std::deque<std::function<void(raft::Raft&)>> rest;
+  {
+    std::lock_guard lock(mutex_);
+    rest.swap(inbox_);
+  }
+  for (auto& fn : rest) fn(*raft_);
   FailPendingReads(Status::Aborted("node stopping"));
 }
 

@@ -33,9 +33,21 @@ DataPaths::DataPaths(std::string dir)
       log_dir(env::JoinPath(raft_dir, "log")),
       snapshot_meta(env::JoinPath(raft_dir, "snapshot.meta")),
       checkpoint_intent(env::JoinPath(raft_dir, "checkpoint.intent")),
-      install_intent(env::JoinPath(raft_dir, "install.intent")),
-      incoming_db(env::JoinPath(raft_dir, "incoming.sqlite")),
       tmp_dir(env::JoinPath(data_dir, "tmp")) {}
+
+namespace {
+std::string SnapshotName(const raft::SnapshotMeta& meta) {
+  return std::to_string(meta.index.value()) + "-" + std::to_string(meta.term.value());
+}
+}  // namespace
+
+std::string DataPaths::InstallIntent(const raft::SnapshotMeta& meta) const {
+  return env::JoinPath(raft_dir, "install-" + SnapshotName(meta) + ".intent");
+}
+
+std::string DataPaths::IncomingDb(const raft::SnapshotMeta& meta) const {
+  return env::JoinPath(raft_dir, "incoming-" + SnapshotName(meta) + ".sqlite");
+}
 
 // Layout: magic u32 | crc32c(masked, of body) u32 | body; body = varint index
 // | varint term | voters | learners | addresses (varint count, then id and

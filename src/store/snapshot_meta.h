@@ -47,8 +47,11 @@ struct DataPaths {
   std::string log_dir;      // raft/log/
   std::string snapshot_meta;      // raft/snapshot.meta
   std::string checkpoint_intent;  // raft/checkpoint.intent
-  std::string install_intent;     // raft/install.intent: a received snapshot to install
-  std::string incoming_db;        // raft/incoming.sqlite: its database file
+  // A received snapshot waiting to be installed: raft/install-<index>-<term>.intent
+  // and its database raft/incoming-<index>-<term>.sqlite (per snapshot, so two
+  // streams never share a file).
+  std::string InstallIntent(const raft::SnapshotMeta& meta) const;
+  std::string IncomingDb(const raft::SnapshotMeta& meta) const;
   std::string tmp_dir;      // tmp/ (backups, boot uploads)
 };
 

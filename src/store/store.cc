@@ -207,6 +207,14 @@ void Store::Stop() {
   }
   apply_wake_.notify_all();
   if (apply_thread_.joinable()) apply_thread_.join();
+  // Reads still waiting for an index: answer them (the pool refuses new work
+  // once stopping, which answers Busy) rather than leave callers hanging.
+  std::multimap<LogIndex, std::function<void()>> waiters;
+  {
+    std::lock_guard lock(apply_mutex_);
+    waiters.swap(apply_waiters_);
+  }
+  for (auto& [index, run] : waiters) run();
   read_pool_->Stop();
   std::map<LogIndex, Pending> pending;
   {
@@ -271,7 +279,10 @@ void Store::Load(std::string image, Done done) {
   }
   // Validate the whole image on a temporary copy before it can replace
   // anything (API.md "Our decisions" 6).
-  std::string path = env::JoinPath(paths_.tmp_dir, "load-" + std::to_string(random_.Next()) + ".sqlite");
+  std::string path = env::JoinPath(paths_.tmp_dir, "load-" + [this] {
+    std::lock_guard lock(random_mutex_);
+    return std::to_string(random_.Next());
+  }() + ".sqlite");
   Status written = fs_->WriteFileAtomic(path, image);
   Status valid = written.ok() ? db::Database::ValidateImage(path) : written;
   (void)fs_->DeleteFile(path);
@@ -409,7 +420,7 @@ void Store::ApplyLoop() {
       } else if (auto* task = std::get_if<SnapshotTask>(&item)) {
         MaybeSnapshot(true, task->trailing_entries, std::move(task->done));
       } else if (auto* install = std::get_if<InstallTask>(&item)) {
-        Result<SnapshotRecord> record = ReadSnapshotRecord(fs_, paths_.install_intent);
+        Result<SnapshotRecord> record = ReadSnapshotRecord(fs_, paths_.InstallIntent(install->meta));
         // The transport delivers the snapshot message only after the sink
         // recorded it; anything else is a bug that would make us diverge.
         RQ_ASSERT_MSG(record.ok(), record.status().ToString().c_str());
@@ -610,9 +621,20 @@ Status Store::CheckpointAs(const SnapshotRecord& record) {
   // The protocol of snapshot_meta.h: durable WAL, intent, checkpoint, commit.
   RQ_RETURN_IF_ERROR(SyncFile(paths_.db + "-wal"));
   RQ_RETURN_IF_ERROR(WriteSnapshotRecord(fs_, paths_.checkpoint_intent, record));
-  RQ_RETURN_IF_ERROR(db_->Checkpoint());
-  RQ_RETURN_IF_ERROR(fs_->RenameFile(paths_.checkpoint_intent, paths_.snapshot_meta));
-  RQ_RETURN_IF_ERROR(fs_->SyncDir(paths_.raft_dir));
+  // From here the SQLite WAL must stay exactly the state at the intent's
+  // index until the checkpoint completes: nothing else may be applied. So a
+  // checkpoint held up by readers is retried (writes wait), and one that
+  // cannot finish stops the process, whose restart completes it from the
+  // intent (see snapshot_meta.h). Giving up and going on could apply entries
+  // twice after a crash.
+  Status checkpointed = db_->Checkpoint();
+  for (int attempt = 0; !checkpointed.ok() && checkpointed.IsBusy() && attempt < 600; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    checkpointed = db_->Checkpoint();
+  }
+  if (checkpointed.ok()) checkpointed = fs_->RenameFile(paths_.checkpoint_intent, paths_.snapshot_meta);
+  if (checkpointed.ok()) checkpointed = fs_->SyncDir(paths_.raft_dir);
+  RQ_ASSERT_MSG(checkpointed.ok(), checkpointed.ToString().c_str());
   std::lock_guard lock(apply_mutex_);
   snapshot_ = record;
   ++snapshots_taken_;
@@ -700,6 +722,7 @@ StoreStatus Store::status() const {
 // ---- membership ----------------------------------------------------------------
 
 void Store::UpdatePeers(const raft::Membership&) {
+  if (transport_ == nullptr) return;  // still recovering; Start() sets the peers
   // Every node whose address is known, members or not: a node being added
   // must be reachable before its membership commits, and a joining node
   // must answer the leader before it learns the membership.
@@ -922,10 +945,10 @@ class FileIncomingSnapshot final : public Store::IncomingSnapshot {
     RQ_RETURN_IF_ERROR(file_->Sync());
     RQ_RETURN_IF_ERROR(file_->Close());
     RQ_RETURN_IF_ERROR(db::Database::ValidateImage(part_path()));
-    RQ_RETURN_IF_ERROR(fs_->RenameFile(part_path(), paths_.incoming_db));
+    RQ_RETURN_IF_ERROR(fs_->RenameFile(part_path(), paths_.IncomingDb(meta_)));
     // Durable before the core may act on the snapshot: a crash after the log
     // is reset finds this intent and completes the installation.
-    RQ_RETURN_IF_ERROR(WriteSnapshotRecord(fs_, paths_.install_intent, *record));
+    RQ_RETURN_IF_ERROR(WriteSnapshotRecord(fs_, paths_.InstallIntent(meta_), *record));
     finished_ = true;
     return Status::OK();
   }
@@ -936,7 +959,7 @@ class FileIncomingSnapshot final : public Store::IncomingSnapshot {
     (void)fs_->DeleteFile(part_path());
   }
 
-  std::string part_path() const { return paths_.incoming_db + ".part"; }
+  std::string part_path() const { return paths_.IncomingDb(meta_) + ".part"; }
 
  private:
   env::FileSystem* fs_;
@@ -977,7 +1000,7 @@ Result<std::unique_ptr<Store::SnapshotStream>> Store::OpenSnapshotStream(const r
 }
 
 Result<std::unique_ptr<Store::IncomingSnapshot>> Store::BeginIncomingSnapshot(const raft::SnapshotMeta& meta) {
-  auto file = fs_->NewWritableFile(paths_.incoming_db + ".part", env::OpenMode::kTruncate);
+  auto file = fs_->NewWritableFile(paths_.IncomingDb(meta) + ".part", env::OpenMode::kTruncate);
   if (!file.ok()) return file.status();
   return std::unique_ptr<IncomingSnapshot>(new FileIncomingSnapshot(fs_, paths_, meta, std::move(file).value()));
 }
@@ -992,7 +1015,7 @@ void Store::InstallSnapshot(const raft::SnapshotMeta& meta) {
 
 Status Store::InstallReceived(const SnapshotRecord& record) {
   std::unique_lock file_lock(snapshot_file_mutex_);
-  RQ_RETURN_IF_ERROR(db_->LoadImage(paths_.incoming_db));
+  RQ_RETURN_IF_ERROR(db_->LoadImage(paths_.IncomingDb(record.meta)));
   // LoadImage wrote the new content through the WAL; the checkpoint protocol
   // makes the main file that state, recorded at the snapshot's index.
   RQ_RETURN_IF_ERROR(CheckpointAs(record));
@@ -1002,8 +1025,9 @@ Status Store::InstallReceived(const SnapshotRecord& record) {
     applied_term_ = record.meta.term;
   }
   for (const auto& [id, address] : record.addresses) directory_.Set(id, address);
-  (void)fs_->DeleteFile(paths_.install_intent);
-  (void)fs_->DeleteFile(paths_.incoming_db);
+  UpdatePeers(record.meta.membership);
+  (void)fs_->DeleteFile(paths_.InstallIntent(record.meta));
+  (void)fs_->DeleteFile(paths_.IncomingDb(record.meta));
   RQ_RETURN_IF_ERROR(fs_->SyncDir(paths_.raft_dir));
   RQ_LOG_INFO("store: installed snapshot at index {} (term {})", record.meta.index.value(),
               record.meta.term.value());
@@ -1011,18 +1035,29 @@ Status Store::InstallReceived(const SnapshotRecord& record) {
 }
 
 Status Store::RecoverPendingInstall() {
-  Result<SnapshotRecord> intent = ReadSnapshotRecord(fs_, paths_.install_intent);
-  if (!intent.ok()) {
-    if (!intent.status().IsNotFound()) return intent.status();
-    (void)fs_->DeleteFile(paths_.incoming_db);
-    return Status::OK();
+  // Received snapshots recorded but not installed when the node stopped: the
+  // newest one newer than our own is installed (Raft may already have reset
+  // the log to it); every other leftover is removed.
+  Result<std::vector<std::string>> names = fs_->ListDir(paths_.raft_dir);
+  if (!names.ok()) return names.status();
+  std::optional<SnapshotRecord> newest;
+  std::vector<std::string> leftovers;
+  for (const std::string& name : *names) {
+    bool intent = name.rfind("install-", 0) == 0;
+    bool incoming = name.rfind("incoming-", 0) == 0;
+    if (!intent && !incoming) continue;
+    leftovers.push_back(env::JoinPath(paths_.raft_dir, name));
+    if (!intent || name.size() < 7 || name.substr(name.size() - 7) != ".intent") continue;
+    Result<SnapshotRecord> record = ReadSnapshotRecord(fs_, leftovers.back());
+    if (!record.ok()) continue;  // written atomically: a bad one was never finished
+    bool usable = record->meta.index > snapshot_.meta.index && fs_->FileExists(paths_.IncomingDb(record->meta));
+    if (usable && (!newest || record->meta.index > newest->meta.index)) newest = *record;
   }
-  if (intent->meta.index > snapshot_.meta.index && fs_->FileExists(paths_.incoming_db)) {
-    RQ_LOG_WARN("store: completing the installation of received snapshot {}", intent->meta.index.value());
-    return InstallReceived(*intent);
+  if (newest) {
+    RQ_LOG_WARN("store: completing the installation of received snapshot {}", newest->meta.index.value());
+    RQ_RETURN_IF_ERROR(InstallReceived(*newest));
   }
-  (void)fs_->DeleteFile(paths_.install_intent);
-  (void)fs_->DeleteFile(paths_.incoming_db);
+  for (const std::string& path : leftovers) (void)fs_->DeleteFile(path);
   return Status::OK();
 }
 

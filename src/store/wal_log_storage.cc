@@ -95,16 +95,10 @@ Status WalLogStorage::Persist(const raft::Ready& ready) {
     RQ_RETURN_IF_ERROR(wal_->Reset(ready.snapshot->index, ready.snapshot->term));
     snapshot_ = *ready.snapshot;
   }
-  if (!ready.entries.empty()) {
-    std::vector<wal::Record> records;
-    records.reserve(ready.entries.size());
-    for (const raft::Entry& entry : ready.entries) records.push_back(ToRecord(entry));
-    RQ_RETURN_IF_ERROR(wal_->Append(records));
-    RQ_RETURN_IF_ERROR(wal_->Sync());
-  }
   if (ready.hard_state) {
     // Term and vote must be durable before any message that depends on them
-    // leaves. The commit index alone need not be (Raft re-learns it), so a
+    // leaves, and before entries of the new term (a restart must never find
+    // entries newer than its term). The commit index alone need not be (Raft re-learns it), so a
     // commit-only change does not cost an extra fsync per Ready.
     wal::HardState next{ready.hard_state->term, ready.hard_state->vote.value(), ready.hard_state->commit};
     bool vote_changed = !saved_hard_state_ || saved_hard_state_->term != next.term ||
@@ -114,10 +108,20 @@ Status WalLogStorage::Persist(const raft::Ready& ready) {
       saved_hard_state_ = next;
     }
   }
+  if (!ready.entries.empty()) {
+    std::vector<wal::Record> records;
+    records.reserve(ready.entries.size());
+    for (const raft::Entry& entry : ready.entries) records.push_back(ToRecord(entry));
+    RQ_RETURN_IF_ERROR(wal_->Append(records));
+    RQ_RETURN_IF_ERROR(wal_->Sync());
+  }
   return Status::OK();
 }
 
 Status WalLogStorage::CompactTo(raft::Raft& raft, const raft::SnapshotMeta& meta, uint64_t trailing_entries) {
+  // A snapshot received from the leader meanwhile is newer than this local
+  // one: keep it (the log was reset to it).
+  if (meta.index <= snapshot_.index) return Status::OK();
   LogIndex compact_to = meta.index.value() > trailing_entries ? meta.index - trailing_entries : LogIndex(0);
   snapshot_ = meta;
   if (compact_to > LogIndex(0) && compact_to >= wal_->first_index() && compact_to <= wal_->last_index()) {

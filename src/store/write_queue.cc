@@ -9,7 +9,13 @@ namespace rq::store {
 using SteadyClock = std::chrono::steady_clock;
 
 WriteQueue::WriteQueue(Store* store, const WriteQueueOptions& options)
-    : store_(store),
+    : WriteQueue([store](command::Request request, const WriteOptions& write, Done done) {
+                   store->Execute(std::move(request), write, std::move(done));
+                 },
+                 options) {}
+
+WriteQueue::WriteQueue(ExecuteFn execute, const WriteQueueOptions& options)
+    : execute_(std::move(execute)),
       options_(options),
       // Per-node and monotonic across restarts in practice, as rqlite's:
       // seeded from the start time in nanoseconds.
@@ -63,19 +69,27 @@ uint64_t WriteQueue::committed_sequence() const {
   return committed_;
 }
 
+std::vector<WriteQueue::Item> WriteQueue::TakeBatch() {
+  std::vector<Item> batch;
+  size_t statements = 0;
+  while (!items_.empty() && statements < options_.batch_statements) {
+    statements += items_.front().request.statements.size();
+    batch.push_back(std::move(items_.front()));
+    items_.pop_front();
+  }
+  return batch;
+}
+
 void WriteQueue::Run() {
   for (;;) {
     std::vector<Item> batch;
+    bool stopping;
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, options_.flush_after, [&] { return stopping_ || items_.size() >= options_.batch_statements; });
-      if (stopping_) break;
-      size_t statements = 0;
-      while (!items_.empty() && statements < options_.batch_statements) {
-        statements += items_.front().request.statements.size();
-        batch.push_back(std::move(items_.front()));
-        items_.pop_front();
-      }
+      stopping = stopping_;
+      if (stopping && items_.empty()) break;
+      batch = TakeBatch();
     }
     space_.notify_all();
     if (!batch.empty()) Flush(std::move(batch));
@@ -85,30 +99,55 @@ void WriteQueue::Run() {
 }
 
 void WriteQueue::Flush(std::vector<Item> batch) {
-  command::Request combined;
-  combined.transaction = options_.transaction;
-  for (Item& item : batch) {
-    for (command::Statement& statement : item.request.statements) {
-      combined.statements.push_back(std::move(statement));
+  // Requests are combined into one entry only when they share their
+  // rewriting options: a ?norwrandom request must not turn off the
+  // rewriting of its neighbours (invariant 3).
+  size_t begin = 0;
+  while (begin < batch.size()) {
+    size_t end = begin + 1;
+    const WriteOptions& options = batch[begin].options;
+    while (end < batch.size() && batch[end].options.noparse == options.noparse &&
+           batch[end].options.norwrandom == options.norwrandom && batch[end].options.norwtime == options.norwtime) {
+      ++end;
     }
+    command::Request combined;
+    combined.transaction = options_.transaction;
+    for (size_t i = begin; i < end; ++i) {
+      for (command::Statement& statement : batch[i].request.statements) {
+        combined.statements.push_back(std::move(statement));
+      }
+    }
+    uint64_t last_sequence = batch[end - 1].sequence;
+    ExecuteUntilDone(combined, options, last_sequence);
+    std::lock_guard lock(mutex_);
+    committed_ = last_sequence;
+    begin = end;
   }
-  uint64_t last_sequence = batch.back().sequence;
-  WriteOptions options = batch.front().options;
-  // Retried every second until it commits (rqlite's rule), unless stopping.
+}
+
+// Retried every second while the batch certainly did not enter the log
+// (rqlite's rule). An outcome that may have committed (timeout, leadership
+// lost mid-write) is not retried: that could apply the batch twice.
+bool WriteQueue::ExecuteUntilDone(const command::Request& request, const WriteOptions& options,
+                                  uint64_t last_sequence) {
   for (;;) {
     auto promise = std::make_shared<std::promise<Status>>();
     auto future = promise->get_future();
-    store_->Execute(combined, options, [promise](Result<command::Response> result) {
+    execute_(request, options, [promise](Result<command::Response> result) {
       promise->set_value(result.ok() ? Status::OK() : result.status());
     });
     Status status = future.get();
-    if (status.ok()) break;
+    if (status.ok()) return true;
+    bool never_appended = status.IsNotLeader() || status.IsBusy() || status.code() == Status::Code::kUnavailable;
+    if (!never_appended) {
+      RQ_LOG_ERROR("queue: batch ending at sequence {} has an unknown outcome ({}); not retried", last_sequence,
+                   status.ToString());
+      return false;
+    }
     RQ_LOG_WARN("queue: batch ending at sequence {} failed ({}); retrying", last_sequence, status.ToString());
     std::unique_lock lock(mutex_);
-    if (wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; })) return;
+    if (wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; })) return false;
   }
-  std::lock_guard lock(mutex_);
-  committed_ = last_sequence;
 }
 
 void WriteQueue::NotifyWaiters(SteadyClock::time_point now) {

@@ -31,6 +31,10 @@ struct WriteQueueOptions {
 
 class WriteQueue {
  public:
+  // How a batch is executed: on the leader, or forwarded to it.
+  using ExecuteFn = std::function<void(command::Request, const WriteOptions&, Done)>;
+  WriteQueue(ExecuteFn execute, const WriteQueueOptions& options);
+  // Executes on `store` directly (a node that is always the leader; tests).
   // The store must outlive the queue.
   WriteQueue(Store* store, const WriteQueueOptions& options);
   ~WriteQueue();
@@ -47,6 +51,7 @@ class WriteQueue {
 
   // The highest sequence number whose batch has committed.
   uint64_t committed_sequence() const;
+  // Flushes what was already acknowledged as queued, then stops.
   void Stop();
 
  private:
@@ -61,10 +66,12 @@ class WriteQueue {
     std::function<void(Status)> done;
   };
   void Run();
+  std::vector<Item> TakeBatch();
   void Flush(std::vector<Item> batch);
+  bool ExecuteUntilDone(const command::Request& request, const WriteOptions& options, uint64_t last_sequence);
   void NotifyWaiters(std::chrono::steady_clock::time_point now);
 
-  Store* store_;
+  ExecuteFn execute_;
   WriteQueueOptions options_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
