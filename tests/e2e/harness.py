@@ -9,10 +9,28 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+
+
+# Sanitizer reports found in node logs (a sanitizer build of rqlited prints
+# them to stderr, which goes to the log). run_tests() fails when any exist.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
+                     "WARNING: ThreadSanitizer")
+SANITIZER_REPORTS = []
+
+
+def run_tests(argv):
+    """unittest.main, failing the run when a node reported a sanitizer error."""
+    import unittest
+    program = unittest.main(argv=argv, verbosity=2, exit=False)
+    for report in SANITIZER_REPORTS:
+        sys.stderr.write("sanitizer report from rqlited:\n" + report + "\n")
+    ok = program.result.wasSuccessful() and not SANITIZER_REPORTS
+    sys.exit(0 if ok else 1)
 
 
 def free_port():
@@ -151,6 +169,13 @@ class Node:
         self.kill()
         if getattr(self, "log", None):
             self.log.close()
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            if any(marker in text for marker in SANITIZER_MARKERS):
+                SANITIZER_REPORTS.append(text[-6000:])
+        except OSError:
+            pass
         if self.own_dir and not self.keep_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
         try:

@@ -261,4 +261,4 @@ if __name__ == "__main__":
     parser.add_argument("--rqlited", required=True)
     parser.add_argument("--rqlite", required=True)
     ARGS, rest = parser.parse_known_args()
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    harness.run_tests([sys.argv[0]] + rest)
