@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <system_error>
 #include <thread>
+#include <unordered_set>
 
 #include "base/logging.h"
 #include "db/sql_guard.h"
@@ -212,13 +213,18 @@ Result<bool> Database::IsReadOnly(const command::Request& request) {
 }
 
 Status Database::CheckAllowed(const command::Request& request) {
-  for (const command::Statement& statement : request.statements) {
-    RQ_RETURN_IF_ERROR(CheckTokens(statement.sql));
+  // A batch often repeats one statement with different parameters: check
+  // each distinct SQL text once.
+  std::unordered_set<std::string_view> distinct;
+  for (const command::Statement& statement : request.statements) distinct.insert(statement.sql);
+  for (std::string_view sql : distinct) {
+    RQ_RETURN_IF_ERROR(CheckTokens(sql));
   }
   Result<ReaderLease> lease = AcquireReader();
   if (!lease.ok()) return lease.status();
   Connection& conn = **lease;
-  for (const command::Statement& statement : request.statements) {
+  for (std::string_view sql : distinct) {
+    const command::Statement statement{std::string(sql), {}, false};
     conn.guard().refused = Refusal::kNone;
     // Prepare only: the authorizer records what it denies. Other prepare
     // failures are not refusals; they fail at execution with SQLite's text.
