@@ -192,6 +192,19 @@ void RaftNode::Run() {
 void RaftNode::ProcessReady() {
   raft::Ready ready = raft_->GetReady();
   if (ready.soft_state) HandleSoftState(*ready.soft_state);
+  // A leader may replicate entries before they are durable locally (thesis
+  // 10.2.1): the core counts the leader's own copy toward commit only after
+  // Advance. So its appends go out now and the followers' fsyncs overlap the
+  // leader's. Everything else (votes, append responses) waits for the fsync.
+  if (role_ == raft::Role::kLeader) {
+    std::vector<raft::Message> appends;
+    std::vector<raft::Message> rest;
+    for (raft::Message& message : ready.messages) {
+      (std::holds_alternative<raft::AppendRequest>(message.body) ? appends : rest).push_back(std::move(message));
+    }
+    if (!appends.empty()) transport_->Send(std::move(appends));
+    ready.messages = std::move(rest);
+  }
   Status persisted = persister_->Persist(ready);
   // The log could not be made durable: continuing could acknowledge a write
   // that a crash then loses (invariant 1). Stop the process.
