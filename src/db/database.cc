@@ -1,6 +1,8 @@
 #include "db/database.h"
 
+#include <cctype>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <unordered_set>
@@ -136,8 +138,64 @@ command::Response Database::ExecuteOrQuery(const command::Request& request) {
   return RunWriteRequest(request, RunMode::kAuto);
 }
 
+namespace {
+
+bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// True when `word` (upper case) occurs in sql as a whole word, in any case.
+bool ContainsWord(std::string_view sql, std::string_view word) {
+  for (size_t i = 0; i + word.size() <= sql.size(); ++i) {
+    if ((i > 0 && IsWordChar(sql[i - 1])) ||
+        (i + word.size() < sql.size() && IsWordChar(sql[i + word.size()]))) {
+      continue;
+    }
+    bool match = true;
+    for (size_t k = 0; k < word.size() && match; ++k) {
+      match = std::toupper(static_cast<unsigned char>(sql[i + k])) == word[k];
+    }
+    if (match) return true;
+  }
+  return false;
+}
+
+// Whether a request without ?transaction may run inside one SQLite
+// transaction (one commit instead of one per statement) with results
+// identical to autocommit: only plain DML, nothing that controls or ends
+// transactions, one statement per string. Conservative by design: a word
+// anywhere (even inside a string literal) disqualifies the request.
+bool CanBatchInOneTransaction(const command::Request& request) {
+  if (request.transaction || request.statements.size() < 2) return false;
+  static constexpr std::string_view kFirstWords[] = {"INSERT", "UPDATE", "DELETE", "REPLACE"};
+  static constexpr std::string_view kForbidden[] = {"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT",
+                                                    "RELEASE", "PRAGMA", "ATTACH", "DETACH", "VACUUM"};
+  for (const command::Statement& statement : request.statements) {
+    std::string_view sql = statement.sql;
+    size_t first = sql.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return false;
+    bool dml = false;
+    for (std::string_view word : kFirstWords) {
+      dml |= sql.size() - first >= word.size() && ContainsWord(sql.substr(first, word.size()), word);
+    }
+    if (!dml || sql.find(';') != std::string_view::npos) return false;
+    for (std::string_view word : kForbidden) {
+      if (ContainsWord(sql, word)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 command::Response Database::RunWriteRequest(const command::Request& request, RunMode mode) {
   RQ_ASSERT(writer_ != nullptr);
+  if (CanBatchInOneTransaction(request)) {
+    std::optional<command::Response> batched = RunBatched(request, mode);
+    if (batched) return std::move(*batched);
+    // The transaction ended inside the batch (a ROLLBACK conflict clause, a
+    // trigger's RAISE(ROLLBACK), an interrupt, a full disk, or COMMIT failed
+    // on a deferred constraint): nothing of it remains, so run it again
+    // statement by statement, exactly as autocommit would have.
+  }
   const auto start = Clock::now();
   command::Response response;
   Connection& conn = *writer_;
@@ -165,6 +223,30 @@ command::Response Database::RunWriteRequest(const command::Request& request, Run
   // Failed ?transaction, failed COMMIT, or a BEGIN the SQL left open: no
   // transaction ever spans two requests.
   conn.RollbackIfOpen();
+  response.time_s = SecondsSince(start);
+  return response;
+}
+
+std::optional<command::Response> Database::RunBatched(const command::Request& request, RunMode mode) {
+  const auto start = Clock::now();
+  Connection& conn = *writer_;
+  if (!conn.Exec("BEGIN").ok()) {
+    conn.RollbackIfOpen();
+    return std::nullopt;
+  }
+  command::Response response;
+  for (const command::Statement& statement : request.statements) {
+    RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
+                   request.db_timeout_ns, options_.fill_expression_types};
+    response.results.push_back(RunStatement(conn, statement, run));
+    // A failed statement normally undoes only itself (as in autocommit);
+    // if it took the whole transaction with it, fall back.
+    if (!conn.InTransaction()) return std::nullopt;
+  }
+  if (!conn.Exec("COMMIT").ok()) {
+    conn.RollbackIfOpen();
+    return std::nullopt;
+  }
   response.time_s = SecondsSince(start);
   return response;
 }

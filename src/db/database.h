@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -142,6 +143,9 @@ class Database {
   Result<ReaderLease> AcquireReader();
   void ReleaseReader(std::unique_ptr<Connection> conn);
   command::Response RunWriteRequest(const command::Request& request, RunMode mode);
+  // The request in one SQLite transaction; nullopt (and nothing changed)
+  // when the transaction ended early. REQUIRES: writer_mu_ held.
+  std::optional<command::Response> RunBatched(const command::Request& request, RunMode mode);
   command::StatementResult RunDumpInTransaction(Connection& writer, const std::string& sql);
 
   const std::string path_;

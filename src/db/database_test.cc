@@ -532,5 +532,60 @@ TEST_F(DatabaseTest, ReaderPoolBlocksAtItsLimitAndServesEveryone) {
   EXPECT_EQ(ok.load(), 120);
 }
 
+// ---- Requests without ?transaction run in one SQLite transaction when that
+// gives the same results as autocommit (Database::RunBatched). ----
+
+TEST_F(DatabaseTest, BatchedDmlKeepsPerStatementErrorsAndCounts) {
+  MustExecute({"CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"});
+  Response r = db_->Execute(Req({"INSERT INTO t(id, v) VALUES(1, 'a')", "INSERT INTO t(id, v) VALUES(1, 'dup')",
+                                 "INSERT INTO t(id, v) VALUES(2, NULL)", "INSERT INTO t(id, v) VALUES(3, 'c')",
+                                 "UPDATE t SET v = 'z' WHERE id >= 1"}));
+  ASSERT_EQ(r.results.size(), 5u);
+  EXPECT_EQ(r.results[0].rows_affected, 1);
+  EXPECT_EQ(r.results[0].last_insert_id, 1);
+  EXPECT_EQ(r.results[1].error, "UNIQUE constraint failed: t.id");
+  EXPECT_EQ(r.results[2].error, "NOT NULL constraint failed: t.v");
+  EXPECT_EQ(r.results[3].last_insert_id, 3);
+  EXPECT_EQ(r.results[4].rows_affected, 2);
+  EXPECT_EQ(QueryOne("SELECT group_concat(id || v) FROM t").values, (std::vector<Row>{{std::string("1z,3z")}}));
+}
+
+TEST_F(DatabaseTest, RollbackConflictInABatchFallsBackToAutocommitSemantics) {
+  MustExecute({"CREATE TABLE t (id INTEGER PRIMARY KEY)"});
+  // OR ROLLBACK would end a surrounding transaction and undo the first
+  // insert; in autocommit only the failing statement is lost.
+  Response r = db_->Execute(Req({"INSERT INTO t VALUES(1)", "INSERT OR ROLLBACK INTO t VALUES(1)",
+                                 "INSERT INTO t VALUES(2)"}));
+  ASSERT_EQ(r.results.size(), 3u);
+  EXPECT_TRUE(r.results[0].error.empty());
+  EXPECT_FALSE(r.results[1].error.empty());
+  EXPECT_TRUE(r.results[2].error.empty());
+  EXPECT_EQ(QueryOne("SELECT COUNT(*) FROM t").values, (std::vector<Row>{{int64_t{2}}}));
+}
+
+TEST_F(DatabaseTest, TriggerRaisingRollbackInABatchFallsBackToAutocommitSemantics) {
+  MustExecute({"CREATE TABLE t (id INTEGER PRIMARY KEY)",
+               "CREATE TRIGGER no_sevens BEFORE INSERT ON t WHEN NEW.id = 7 "
+               "BEGIN SELECT RAISE(ROLLBACK, 'no sevens'); END"});
+  Response r = db_->Execute(Req({"INSERT INTO t VALUES(1)", "INSERT INTO t VALUES(7)", "INSERT INTO t VALUES(2)"}));
+  ASSERT_EQ(r.results.size(), 3u);
+  EXPECT_TRUE(r.results[0].error.empty());
+  EXPECT_EQ(r.results[1].error, "no sevens");
+  EXPECT_TRUE(r.results[2].error.empty());
+  EXPECT_EQ(QueryOne("SELECT group_concat(id) FROM t").values, (std::vector<Row>{{std::string("1,2")}}));
+}
+
+TEST_F(DatabaseTest, DeferredForeignKeyViolationInABatchFailsOnlyItsStatement) {
+  MustExecute({"PRAGMA foreign_keys=ON", "CREATE TABLE p (id INTEGER PRIMARY KEY)",
+               "CREATE TABLE c (pid INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
+               "INSERT INTO p VALUES(1)"});
+  Response r = db_->Execute(Req({"INSERT INTO c VALUES(1)", "INSERT INTO c VALUES(99)", "INSERT INTO c VALUES(1)"}));
+  ASSERT_EQ(r.results.size(), 3u);
+  EXPECT_TRUE(r.results[0].error.empty());
+  EXPECT_FALSE(r.results[1].error.empty()) << "autocommit checks the deferred key at the statement's commit";
+  EXPECT_TRUE(r.results[2].error.empty());
+  EXPECT_EQ(QueryOne("SELECT COUNT(*) FROM c").values, (std::vector<Row>{{int64_t{2}}}));
+}
+
 }  // namespace
 }  // namespace rq::db
