@@ -1,0 +1,403 @@
+"""Real network partitions of a 3-node cluster, made with Linux network
+namespaces.
+
+Topology (created by Net, removed in finally and at start):
+  * one namespace per node, rqtp-nI, holding two veth ends:
+      clu0 10.200.1.I  cluster traffic (-raft-addr, Raft and forwarding)
+      api0 10.200.2.I  the HTTP API (-http-addr)
+  * the other ends sit in the root namespace on two bridges: rqtp-clu (no
+    address: only the nodes talk on it) and rqtp-api (10.200.2.254, so this
+    process reaches every node's API whatever the partition).
+A partition takes the root end of a node's cluster veth down: packets to and
+from it are dropped silently (no RST, no ICMP), as with a cut cable, while the
+test keeps talking to the isolated node over the API network. Healing brings
+the link back up.
+
+Needs root and `ip netns`; otherwise the test prints SKIP and exits 77.
+"""
+import argparse
+import os
+import random
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+ARGS = None
+SKIP_CODE = 77
+PREFIX = "rqtp"
+HTTP_PORT = 4001
+RAFT_PORT = 4002
+TIMING = ["-raft-election-timeout", "1s", "-raft-heartbeat-timeout", "1s"]
+
+
+def sh(*cmd, check=True):
+    r = subprocess.run(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (" ".join(cmd), r.stderr.strip()))
+    return r
+
+
+def namespaces_available():
+    """True when this process may create namespaces, veths and bridges."""
+    if os.geteuid() != 0:
+        return False, "not root"
+    probe = PREFIX + "-probe"
+    sh("ip", "netns", "del", probe, check=False)
+    r = sh("ip", "netns", "add", probe, check=False)
+    if r.returncode != 0:
+        return False, "ip netns add: " + r.stderr.strip()
+    sh("ip", "netns", "del", probe, check=False)
+    r = sh("ip", "link", "add", PREFIX + "-pbr", "type", "bridge", check=False)
+    if r.returncode != 0:
+        return False, "bridge: " + r.stderr.strip()
+    sh("ip", "link", "del", PREFIX + "-pbr", check=False)
+    return True, ""
+
+
+class Net:
+    """The namespaces, veths and bridges of one test. Not thread-safe."""
+
+    def __init__(self, count):
+        self.count = count
+
+    @staticmethod
+    def ns(i):
+        return "%s-n%d" % (PREFIX, i)
+
+    @staticmethod
+    def cluster_ip(i):
+        return "10.200.1.%d" % i
+
+    @staticmethod
+    def api_ip(i):
+        return "10.200.2.%d" % i
+
+    @staticmethod
+    def remove_stale():
+        """Removes what a killed earlier run may have left behind."""
+        for line in sh("ip", "netns", "list", check=False).stdout.splitlines():
+            name = line.split()[0] if line.split() else ""
+            if name.startswith(PREFIX + "-"):
+                sh("ip", "netns", "del", name, check=False)
+        for line in sh("ip", "-o", "link", "show", check=False).stdout.splitlines():
+            fields = line.split(":")
+            if len(fields) > 1:
+                name = fields[1].strip().split("@")[0]
+                if name.startswith(PREFIX + "-"):
+                    sh("ip", "link", "del", name, check=False)
+
+    def create(self):
+        self.remove_stale()
+        for bridge in ("clu", "api"):
+            sh("ip", "link", "add", "%s-%s" % (PREFIX, bridge), "type", "bridge")
+            sh("ip", "link", "set", "%s-%s" % (PREFIX, bridge), "up")
+        sh("ip", "addr", "add", "10.200.2.254/24", "dev", PREFIX + "-api")
+        for i in range(1, self.count + 1):
+            ns = self.ns(i)
+            sh("ip", "netns", "add", ns)
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+            for net, ip in (("clu", self.cluster_ip(i)), ("api", self.api_ip(i))):
+                outer = "%s-%s%d" % (PREFIX, net[0], i)
+                sh("ip", "link", "add", outer, "type", "veth", "peer", "name", net + "0", "netns", ns)
+                sh("ip", "link", "set", outer, "master", "%s-%s" % (PREFIX, net))
+                sh("ip", "link", "set", outer, "up")
+                sh("ip", "-n", ns, "addr", "add", ip + "/24", "dev", net + "0")
+                sh("ip", "-n", ns, "link", "set", net + "0", "up")
+
+    def isolate(self, i):
+        sh("ip", "link", "set", "%s-c%d" % (PREFIX, i), "down")
+
+    def heal(self, i):
+        sh("ip", "link", "set", "%s-c%d" % (PREFIX, i), "up")
+
+    def heal_all(self):
+        for i in range(1, self.count + 1):
+            self.heal(i)
+
+    def destroy(self):
+        self.remove_stale()
+
+
+class NsNode(harness.Node):
+    """An rqlited process inside namespace rqtp-nI; reached over the API bridge."""
+
+    def __init__(self, binary, index, extra_args=None):
+        super().__init__(binary, node_id=str(index), extra_args=extra_args,
+                         http_port=HTTP_PORT, raft_port=RAFT_PORT)
+        self.index = index
+        self.log_path = os.path.join(os.path.dirname(self.log_path), "rqtp-node%d-%d.log" % (index, os.getpid()))
+
+    @property
+    def http_addr(self):
+        return "%s:%d" % (Net.api_ip(self.index), self.http_port)
+
+    @property
+    def raft_addr(self):
+        return "%s:%d" % (Net.cluster_ip(self.index), self.raft_port)
+
+    def args(self):
+        # `ip netns exec` execs rqlited in place, so proc.pid is rqlited's pid.
+        return ["ip", "netns", "exec", Net.ns(self.index)] + super().args()
+
+    def wait_http(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("rqlited exited with %s; log:\n%s" % (self.proc.returncode, self.read_log()))
+            try:
+                with socket.create_connection((Net.api_ip(self.index), self.http_port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("rqlited did not listen in time; log:\n" + self.read_log())
+
+    def raft_state(self):
+        try:
+            r = self.get("/status?key=store.raft.state", timeout=2)
+            return r.json() if r.status == 200 else None
+        except (OSError, ValueError):
+            return None
+
+    def file_values(self):
+        conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.data_dir, "db.sqlite"), uri=True)
+        try:
+            return [v for (v,) in conn.execute("SELECT v FROM t ORDER BY v")]
+        finally:
+            conn.close()
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return
+        except (OSError, sqlite3.Error, ValueError, KeyError, TypeError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def insert(node, value, timeout=4):
+    """'ok' when acknowledged, 'error' when the node answered with an error
+    (which may still be ambiguous, e.g. a forwarded write whose answer was
+    lost), 'unknown' when no answer came."""
+    try:
+        r = harness.http("POST", node.url + "/db/execute", [["INSERT INTO t(v) VALUES(?)", value]], timeout=timeout)
+    except OSError:
+        return "unknown", "no answer"
+    if r.status == 200:
+        body = r.json()
+        if "error" not in body and body["results"] and body["results"][0].get("rows_affected") == 1:
+            return "ok", r.text()
+        return "error", r.text()
+    return "error", "%d %s" % (r.status, r.text())
+
+
+class Writers:
+    """Concurrent writers of unique integers; remembers what was acknowledged."""
+
+    def __init__(self, targets, count, seed):
+        self.targets = targets
+        self.acked, self.refused = set(), set()
+        self.lock, self.stop_event = threading.Lock(), threading.Event()
+        self.counter = 1000
+        self.threads = [threading.Thread(target=self.run, args=(seed + i,)) for i in range(count)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def run(self, seed):
+        rng = random.Random(seed)
+        while not self.stop_event.is_set():
+            with self.lock:
+                self.counter += 1
+                value = self.counter
+            outcome, _ = insert(rng.choice(self.targets()), value, timeout=3)
+            with self.lock:
+                if outcome == "ok":
+                    self.acked.add(value)
+                elif outcome == "error":
+                    self.refused.add(value)
+            if outcome != "ok":
+                time.sleep(0.05)
+
+    def stop(self):
+        self.stop_event.set()
+        for t in self.threads:
+            t.join()
+
+
+class PartitionTest(unittest.TestCase):
+    def setUp(self):
+        self.net = Net(3)
+        self.net.create()
+        self.nodes = []
+        try:
+            n1 = NsNode(ARGS.rqlited, 1, TIMING)
+            self.nodes.append(n1)
+            n1.start()
+            for i in (2, 3):
+                node = NsNode(ARGS.rqlited, i, TIMING + ["-join", n1.raft_addr])
+                self.nodes.append(node)
+                node.start()
+            r = n1.execute(["CREATE TABLE t (v INTEGER NOT NULL)"])
+            self.assertEqual(r.status, 200, r.text())
+        except BaseException:
+            self.tearDown()
+            raise
+
+    def tearDown(self):
+        try:
+            for n in self.nodes:
+                if self._outcome_failed():
+                    sys.stderr.write("--- node %s log tail ---\n%s\n" % (n.node_id, n.read_log()[-2500:]))
+                n.cleanup()
+        finally:
+            self.net.destroy()
+
+    def _outcome_failed(self):
+        return not getattr(getattr(self, "_outcome", None), "success", True)
+
+    def leader(self, among=None):
+        found = [n for n in (among or self.nodes) if n.raft_state() == "Leader"]
+        return found[0] if len(found) == 1 else None
+
+    def assert_converged(self, acked, timeout=30):
+        """Every node's file holds the same values, each once, every acked one."""
+        barrier = 1  # a write committed after healing: all files must reach it
+        wait_for(lambda: insert(self.leader() or self.nodes[0], barrier, timeout=5)[0] == "ok", 30,
+                 "the barrier write")
+        contents = None
+
+        def same():
+            nonlocal contents
+            contents = [n.file_values() for n in self.nodes]
+            return all(c == contents[0] for c in contents) and barrier in contents[0]
+
+        try:
+            wait_for(same, timeout, "identical db.sqlite content on every node")
+        except AssertionError:
+            pass  # the assertions below say what differs
+        contents = [n.file_values() for n in self.nodes]
+        for n, values in zip(self.nodes, contents):
+            self.assertEqual(len(values), len(set(values)), "a write applied twice on node " + n.node_id)
+            self.assertEqual(values, contents[0], "node %s differs from node 1" % n.node_id)
+        present = set(contents[0])
+        self.assertFalse(acked - present, "acknowledged writes lost: %s" % sorted(acked - present)[:20])
+        return present
+
+    def test_isolated_leader_stops_acknowledging_and_majority_moves_on(self):
+        old = self.leader()
+        self.assertIsNotNone(old)
+        others = [n for n in self.nodes if n is not old]
+        acked = set()
+        for v in range(10, 20):
+            self.assertEqual(insert(old, v)[0], "ok")
+            acked.add(v)
+        self.net.isolate(old.index)
+        t0 = time.time()
+        # Writes sent to the isolated old leader, while the majority elects:
+        # never a success.
+        outcomes = {}
+
+        def write_to_old():
+            for v in range(100, 104):
+                outcomes[v] = insert(old, v, timeout=4)
+
+        thread = threading.Thread(target=write_to_old)
+        thread.start()
+        wait_for(lambda: self.leader(others) is not None, 15, "a new leader in the majority")
+        elapsed = time.time() - t0
+        new = self.leader(others)
+        thread.join()
+        for v, (outcome, detail) in sorted(outcomes.items()):
+            self.assertNotEqual(outcome, "ok", "the isolated leader acknowledged write %d: %s" % (v, detail))
+        refused = {v for v, (o, _) in outcomes.items() if o == "error"}
+        unknown = {v for v, (o, _) in outcomes.items() if o == "unknown"}
+        for v in range(200, 230):
+            outcome, detail = insert(others[v % 2], v)
+            self.assertEqual(outcome, "ok", "majority write %d: %s" % (v, detail))
+            acked.add(v)
+        self.assertNotEqual(old.raft_state(), "Leader", "the isolated node still calls itself leader")
+        self.net.heal(old.index)
+        wait_for(lambda: old.raft_state() == "Follower", 15, "the old leader to become follower")
+        present = self.assert_converged(acked)
+        self.assertIs(self.leader(), new, "leadership moved again after healing (disruptive rejoin)")
+        print("isolated leader: new leader after %.1fs; writes to the old one: refused=%d timed out=%d "
+              "(first answer: %s); present after heal=%d" %
+              (elapsed, len(refused), len(unknown), outcomes[100][1][:80], len((refused | unknown) & present)))
+
+    def test_isolated_follower_catches_up_after_healing(self):
+        leader = self.leader()
+        self.assertIsNotNone(leader)
+        follower = [n for n in self.nodes if n is not leader][0]
+        writers = Writers(lambda: [leader], 2, seed=11).start()
+        try:
+            time.sleep(1.0)
+            self.net.isolate(follower.index)
+            time.sleep(1.5)
+            frozen_at = len(follower.file_values())
+            time.sleep(2.5)
+            during = len(writers.acked)
+            self.assertEqual(self.leader(), leader, "isolating a follower must not move leadership")
+            # The partition is real: the isolated copy stopped moving.
+            self.assertEqual(len(follower.file_values()), frozen_at, "the isolated follower still received writes")
+            self.assertGreater(len(leader.file_values()), frozen_at + 20)
+            time.sleep(1.0)
+            self.net.heal(follower.index)
+            time.sleep(2.0)
+        finally:
+            writers.stop()
+        self.assertGreater(during, 20, "the majority kept accepting writes")
+        present = self.assert_converged(writers.acked)
+        print("isolated follower: %d acknowledged, %d present" % (len(writers.acked), len(present)))
+
+    def test_flapping_partition_under_concurrent_writers(self):
+        rng = random.Random(ARGS.seed)
+        writers = Writers(lambda: self.nodes, 4, seed=ARGS.seed).start()
+        isolated, changes, leaders = None, 0, set()
+        try:
+            deadline = time.time() + ARGS.flap_seconds
+            while time.time() < deadline:
+                time.sleep(rng.uniform(0.5, 2.5))
+                if isolated is not None:
+                    self.net.heal(isolated)
+                choice = rng.choice([None, 1, 2, 3])
+                if choice is not None:
+                    self.net.isolate(choice)
+                isolated = choice
+                changes += 1
+                leader = self.leader()
+                if leader is not None:
+                    leaders.add(leader.node_id)
+        finally:
+            self.net.heal_all()
+            writers.stop()
+        self.assertGreater(len(writers.acked), 20)
+        present = self.assert_converged(writers.acked)
+        print("flapping: %d partition changes in %.0fs, leaders seen %s, %d acknowledged, %d refused, %d present" %
+              (changes, ARGS.flap_seconds, sorted(leaders), len(writers.acked), len(writers.refused), len(present)))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rqlited", required=True)
+    parser.add_argument("--flap-seconds", type=float, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    ARGS, rest = parser.parse_known_args()
+    ok, why = namespaces_available()
+    if not ok:
+        print("SKIP: network namespaces unavailable (%s)" % why)
+        sys.exit(SKIP_CODE)
+    ARGS.rqlited = os.path.abspath(ARGS.rqlited)
+    harness.run_tests([sys.argv[0]] + rest)
