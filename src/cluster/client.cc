@@ -47,6 +47,7 @@ void IgnoreException(std::exception_ptr error) {
 
 struct Client::Impl {
   explicit Impl(Config c) : config(std::move(c)), work(io.get_executor()) {
+    if (config.tls.enabled()) tls = std::make_shared<TlsContexts>(config.tls);
     thread = std::thread([this] { io.run(); });
   }
 
@@ -108,7 +109,7 @@ struct Client::Impl {
     if (best && (best->pending.empty() || conns.size() >= config.connections_per_address)) return best;
     auto conn = std::make_shared<Conn>();
     conn->address = address;
-    conn->socket = std::make_shared<tcp::socket>(io);
+    conn->socket = std::make_shared<Stream>(io.get_executor());
     conn->queue = std::make_shared<FrameQueue>(io.get_executor(), config.inflight_max_per_connection + 8,
                                                std::numeric_limits<size_t>::max() / 2);
     conns.push_back(conn);
@@ -156,6 +157,9 @@ struct Client::Impl {
   asio::awaitable<void> RunConnection(std::shared_ptr<Conn> conn) {
     Status status = co_await Connect(conn->socket, conn->address, config.connect_timeout);
     if (status.ok()) {
+      status = co_await StartClientTls(conn->socket, tls.get(), conn->address, config.connect_timeout);
+    }
+    if (status.ok()) {
       // A named local: GCC 12 mishandles temporaries in co_await expressions.
       const Hello hello{config.node_id, kProtocolVersion};
       const std::string frame = EncodeFrame(FrameType::kHello, EncodeHello(hello));
@@ -170,6 +174,7 @@ struct Client::Impl {
   }
 
   const Config config;
+  std::shared_ptr<TlsContexts> tls;  // null when TLS is off
   asio::io_context io;  // declared first among Asio users: destroyed after them
   asio::executor_work_guard<asio::io_context::executor_type> work;
   std::thread thread;

@@ -22,6 +22,7 @@
 #include "base/types.h"
 #include "cluster/frame.h"
 #include "cluster/service.h"
+#include "cluster/tls.h"
 
 namespace rq::cluster {
 
@@ -33,6 +34,7 @@ class Client {
     size_t max_frame_bytes = frame_config::kMaxPayloadBytesDefault;
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(5);
     size_t inflight_max_per_connection = 256;  // beyond this a call fails with Busy
+    TlsOptions tls{};  // node-to-node TLS (off: plain TCP); a bad file fails each call
   };
   using Timeout = std::chrono::nanoseconds;
 

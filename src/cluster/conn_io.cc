@@ -1,8 +1,160 @@
 #include "cluster/conn_io.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
 #include "base/logging.h"
 
 namespace rq::cluster::detail {
+
+// ---------------------------------------------------------------- TLS
+
+void Stream::EnableTls(std::shared_ptr<ssl::context> context) {
+  RQ_ASSERT(!tls_);
+  context_ = std::move(context);
+  tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, *context_);
+}
+
+namespace {
+
+int64_t MtimeNs(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+std::string SslError(const boost::system::error_code& ec) {
+  std::string text = ec.message();
+  if (ec.category() == asio::error::get_ssl_category()) {
+    char buffer[256];
+    ERR_error_string_n(static_cast<unsigned long>(ec.value()), buffer, sizeof(buffer));
+    text = buffer;
+  }
+  return text;
+}
+
+// The CN of the peer's certificate, or "" when it sent none.
+std::string PeerCommonName(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return "";
+  char name[256] = {0};
+  int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof(name));
+  X509_free(cert);
+  return n > 0 ? std::string(name, static_cast<size_t>(n)) : "";
+}
+
+bool IsIpAddress(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ssl::context>> TlsContexts::Build(bool server) const {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls);
+  boost::system::error_code ec;
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                           ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
+                       ec);
+  context->use_certificate_chain_file(options_.cert_file, ec);
+  if (ec) return Status::InvalidArgument("node certificate " + options_.cert_file + ": " + SslError(ec));
+  context->use_private_key_file(options_.key_file, ssl::context::pem, ec);
+  if (ec) return Status::InvalidArgument("node key " + options_.key_file + ": " + SslError(ec));
+  if (!options_.ca_file.empty()) {
+    context->load_verify_file(options_.ca_file, ec);
+    if (ec) return Status::InvalidArgument("node CA certificate " + options_.ca_file + ": " + SslError(ec));
+  } else {
+    context->set_default_verify_paths(ec);
+    if (ec) return Status::InvalidArgument("system CA paths: " + SslError(ec));
+  }
+  if (server && options_.verify_client) {
+    context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+  } else {
+    context->set_verify_mode(ssl::verify_none, ec);
+  }
+  if (ec) return Status::InvalidArgument("tls verify mode: " + SslError(ec));
+  return context;
+}
+
+Result<std::shared_ptr<ssl::context>> TlsContexts::Get(bool server) {
+  std::lock_guard lock(mutex_);
+  const int64_t cert_mtime = MtimeNs(options_.cert_file);
+  const int64_t key_mtime = MtimeNs(options_.key_file);
+  if (server_ == nullptr || cert_mtime != cert_mtime_ns_ || key_mtime != key_mtime_ns_) {
+    auto built_server = Build(true);
+    auto built_client = built_server.ok() ? Build(false) : built_server;
+    if (built_server.ok() && built_client.ok()) {
+      if (server_ != nullptr) RQ_LOG_INFO("cluster: reloaded node certificate {}", options_.cert_file);
+      server_ = std::move(built_server).value();
+      client_ = std::move(built_client).value();
+      cert_mtime_ns_ = cert_mtime;
+      key_mtime_ns_ = key_mtime;
+    } else if (server_ == nullptr) {
+      return built_server.ok() ? built_client.status() : built_server.status();
+    } else {
+      // Likely a renewal caught half-written: keep serving with the old one.
+      RQ_LOG_WARN("cluster: keeping the previous node certificate: {}",
+                  (built_server.ok() ? built_client.status() : built_server.status()).ToString());
+    }
+  }
+  return server ? server_ : client_;
+}
+
+asio::awaitable<Status> StartClientTls(const Socket& socket, TlsContexts* tls, const std::string& address,
+                                       std::chrono::nanoseconds timeout) {
+  if (tls == nullptr) co_return Status::OK();
+  auto context = tls->Client();
+  if (!context.ok()) co_return context.status();
+  socket->EnableTls(std::move(context).value());
+  auto& stream = socket->tls_stream();
+  const TlsOptions& options = tls->options();
+  std::string host, port;
+  if (Status split = SplitHostPort(address, &host, &port); !split.ok()) co_return split;
+  const std::string& expected = options.server_name.empty() ? host : options.server_name;
+  if (!IsIpAddress(expected)) SSL_set_tlsext_host_name(stream.native_handle(), expected.c_str());
+  boost::system::error_code ec;
+  if (options.no_verify) {
+    stream.set_verify_mode(ssl::verify_none, ec);
+  } else {
+    stream.set_verify_mode(ssl::verify_peer, ec);
+    if (!ec) stream.set_verify_callback(ssl::host_name_verification(expected), ec);
+  }
+  if (ec) co_return Status::Internal("tls setup: " + ec.message());
+  SocketDeadline deadline(socket, timeout);
+  auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, kNoThrow);
+  if (hec) {
+    co_return Status::IOError("TLS handshake with " + address + " failed: " + SslError(hec) +
+                              " (node-to-node TLS, -node-cert, must be on or off on every node)");
+  }
+  co_return Status::OK();
+}
+
+asio::awaitable<Status> StartServerTls(const Socket& socket, TlsContexts* tls, std::chrono::nanoseconds timeout) {
+  if (tls == nullptr) co_return Status::OK();
+  auto context = tls->Server();
+  if (!context.ok()) co_return context.status();
+  socket->EnableTls(std::move(context).value());
+  auto& stream = socket->tls_stream();
+  SocketDeadline deadline(socket, timeout);
+  auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kNoThrow);
+  if (ec) {
+    co_return Status::InvalidArgument("TLS handshake failed: " + SslError(ec) +
+                                       " (node-to-node TLS, -node-cert, must be on or off on every node)");
+  }
+  deadline.Cancel();
+  const std::string& required = tls->options().common_name;
+  if (!required.empty()) {
+    std::string cn = PeerCommonName(stream.native_handle());
+    if (cn != required) {
+      co_return Status::InvalidArgument("client certificate CN '" + cn + "' is not the required '" + required + "'");
+    }
+  }
+  co_return Status::OK();
+}
+
+// ---------------------------------------------------------------- frames
 
 FrameQueue::FrameQueue(asio::any_io_executor executor, size_t frames_max, size_t bytes_max)
     : executor_(executor), wake_(executor), frames_max_(frames_max), bytes_max_(bytes_max) {
@@ -92,18 +244,29 @@ asio::awaitable<void> WriterLoop(Socket socket, std::shared_ptr<FrameQueue> queu
   socket->close(ignored);
 }
 
-asio::awaitable<Result<Frame>> FrameReader::Read(tcp::socket& socket) {
+// A TLS record (handshake 0x16 or alert 0x15, version 3.x) where a frame
+// should start: the peer runs node-to-node TLS and this side does not.
+bool LooksLikeTls(std::string_view bytes) {
+  return bytes.size() >= 2 && (bytes[0] == 0x15 || bytes[0] == 0x16) && bytes[1] == 0x03;
+}
+
+asio::awaitable<Result<Frame>> FrameReader::Read(Stream& socket) {
   for (;;) {
     auto next = decoder_.Next();
     if (!next.ok()) co_return next.status();
     if (next->has_value()) co_return std::move(**next);
     auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer_), kNoThrow);
-    if (ec) co_return Status::IOError(ec == asio::error::eof ? "connection closed by peer" : ec.message());
+    if (ec) co_return Status::IOError(ec == asio::error::eof ? "connection closed by peer" : SslError(ec));
+    if (first_read_ && !socket.tls() && LooksLikeTls(std::string_view(buffer_.data(), n))) {
+      co_return Status::NotSupported(
+          "the peer speaks TLS: node-to-node TLS (-node-cert, -node-key) must be on here too");
+    }
+    first_read_ = false;
     decoder_.Feed(std::string_view(buffer_.data(), n));
   }
 }
 
-asio::awaitable<Status> WriteAll(tcp::socket& socket, const std::string& bytes) {
+asio::awaitable<Status> WriteAll(Stream& socket, const std::string& bytes) {
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(bytes), kNoThrow);
   if (ec) co_return Status::IOError(ec.message());
   co_return Status::OK();
@@ -143,14 +306,14 @@ asio::awaitable<Status> Connect(const Socket& socket, const std::string& address
   auto [rec, endpoints] = co_await resolver.async_resolve(host, port, kNoThrow);
   if (rec) co_return Status::IOError("resolve " + address + ": " + rec.message());
   // The deadline closes the socket; reopen it per attempt in async_connect.
-  auto [cec, endpoint] = co_await asio::async_connect(*socket, endpoints, kNoThrow);
+  auto [cec, endpoint] = co_await asio::async_connect(socket->tcp_socket(), endpoints, kNoThrow);
   if (cec) {
     co_return Status::IOError("connect " + address + ": " +
                               (cec == asio::error::operation_aborted ? "timed out" : cec.message()));
   }
   deadline.Cancel();
   boost::system::error_code ignored;
-  socket->set_option(tcp::no_delay(true), ignored);
+  socket->tcp_socket().set_option(tcp::no_delay(true), ignored);
   co_return Status::OK();
 }
 

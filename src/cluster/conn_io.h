@@ -1,6 +1,8 @@
 // Internal to cluster/ (transport.cc, client.cc): the Asio pieces every
-// connection uses: a bounded thread-safe frame queue drained by one writer
-// coroutine, a frame reader, a connect helper and a socket deadline.
+// connection uses: a byte stream that is a plain TCP socket or TLS over one,
+// the TLS contexts (reloaded when the cert or key file changes), a bounded
+// thread-safe frame queue drained by one writer coroutine, a frame reader, a
+// connect helper and a socket deadline.
 //
 // Ownership: sockets and queues are held by shared_ptr so a pending timer or
 // completion can never outlive what it touches. Thread-safety: FrameQueue's
@@ -9,6 +11,7 @@
 #pragma once
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include <chrono>
 #include <deque>
@@ -19,13 +22,99 @@
 
 #include "base/status.h"
 #include "cluster/frame.h"
+#include "cluster/tls.h"
 
 namespace rq::cluster::detail {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using Socket = std::shared_ptr<tcp::socket>;
+namespace ssl = asio::ssl;
 inline constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// One connection's byte stream: TLS over the TCP socket once EnableTls() was
+// called, else the socket itself (one branch per operation, no other cost).
+// Models Asio's AsyncReadStream/AsyncWriteStream so asio::async_write works.
+// Like a socket, it is used from one strand; close() may cancel pending I/O.
+class Stream {
+ public:
+  using executor_type = asio::any_io_executor;
+  explicit Stream(asio::any_io_executor executor) : socket_(std::move(executor)) {}
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  executor_type get_executor() { return socket_.get_executor(); }
+  tcp::socket& tcp_socket() { return socket_; }
+  bool tls() const { return tls_ != nullptr; }
+  // Wraps the (connected) socket in TLS with `context`, kept alive here.
+  // Call before any I/O, then Handshake().
+  void EnableTls(std::shared_ptr<ssl::context> context);
+  ssl::stream<tcp::socket&>& tls_stream() { return *tls_; }
+
+  template <typename Buffers, typename Token>
+  auto async_read_some(const Buffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
+        [this](auto handler, const Buffers& b) {
+          if (tls_) {
+            tls_->async_read_some(b, std::move(handler));
+          } else {
+            socket_.async_read_some(b, std::move(handler));
+          }
+        },
+        token, buffers);
+  }
+  template <typename Buffers, typename Token>
+  auto async_write_some(const Buffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
+        [this](auto handler, const Buffers& b) {
+          if (tls_) {
+            tls_->async_write_some(b, std::move(handler));
+          } else {
+            socket_.async_write_some(b, std::move(handler));
+          }
+        },
+        token, buffers);
+  }
+
+  void close(boost::system::error_code& ec) { socket_.close(ec); }
+  void shutdown(tcp::socket::shutdown_type what, boost::system::error_code& ec) { socket_.shutdown(what, ec); }
+  tcp::endpoint remote_endpoint(boost::system::error_code& ec) const { return socket_.remote_endpoint(ec); }
+
+ private:
+  tcp::socket socket_;
+  std::shared_ptr<ssl::context> context_;
+  std::unique_ptr<ssl::stream<tcp::socket&>> tls_;
+};
+using Socket = std::shared_ptr<Stream>;
+
+// The SSL contexts built from TlsOptions. Each new connection asks for a
+// context; when the cert or key file's mtime changed since the last build,
+// both are rebuilt, so a renewed certificate is used without a restart (a
+// rebuild that fails keeps the previous contexts). Thread-safe.
+class TlsContexts {
+ public:
+  explicit TlsContexts(TlsOptions options) : options_(std::move(options)) {}
+  const TlsOptions& options() const { return options_; }
+  Result<std::shared_ptr<ssl::context>> Server() { return Get(true); }
+  Result<std::shared_ptr<ssl::context>> Client() { return Get(false); }
+
+ private:
+  Result<std::shared_ptr<ssl::context>> Get(bool server);
+  Result<std::shared_ptr<ssl::context>> Build(bool server) const;
+
+  const TlsOptions options_;
+  std::mutex mutex_;
+  int64_t cert_mtime_ns_ = -1;  // GUARDED_BY(mutex_)
+  int64_t key_mtime_ns_ = -1;   // GUARDED_BY(mutex_)
+  std::shared_ptr<ssl::context> server_;  // GUARDED_BY(mutex_)
+  std::shared_ptr<ssl::context> client_;  // GUARDED_BY(mutex_)
+};
+
+// Dialing side: wraps a connected stream in TLS (when `tls` is non-null) and
+// handshakes within `timeout`, verifying the server as TlsOptions say.
+asio::awaitable<Status> StartClientTls(const Socket& socket, TlsContexts* tls, const std::string& address,
+                                       std::chrono::nanoseconds timeout);
+// Listening side: the same for an accepted stream, including the CN check.
+asio::awaitable<Status> StartServerTls(const Socket& socket, TlsContexts* tls, std::chrono::nanoseconds timeout);
 
 // Frames waiting to be written to one connection. Bounded by count and bytes:
 // Push fails (and the caller reports or drops) rather than grow.
@@ -73,14 +162,15 @@ class FrameReader {
   explicit FrameReader(size_t max_payload_bytes) : decoder_(max_payload_bytes), buffer_(64 * 1024, '\0') {}
   // The next frame; IOError when the peer closed or the read failed,
   // Corruption for a bad frame (the connection must then be closed).
-  asio::awaitable<Result<Frame>> Read(tcp::socket& socket);
+  asio::awaitable<Result<Frame>> Read(Stream& socket);
 
  private:
   FrameDecoder decoder_;
   std::string buffer_;
+  bool first_read_ = true;
 };
 
-asio::awaitable<Status> WriteAll(tcp::socket& socket, const std::string& bytes);
+asio::awaitable<Status> WriteAll(Stream& socket, const std::string& bytes);
 
 // Closes the socket unless Cancel() is called before `timeout` passes, so any
 // pending operation on it completes with an error. Strand only.

@@ -17,6 +17,7 @@ const char* FrameTypeName(FrameType type) {
     case FrameType::kSnapshotEnd: return "SNAPSHOT_END";
     case FrameType::kSnapshotAck: return "SNAPSHOT_ACK";
     case FrameType::kHello: return "HELLO";
+    case FrameType::kSnapshotChunkZlib: return "SNAPSHOT_CHUNK_ZLIB";
   }
   return "UNKNOWN";
 }

@@ -34,8 +34,9 @@ enum class FrameType : uint8_t {
   kSnapshotEnd = 6,    // proto SnapshotEnd
   kSnapshotAck = 7,    // proto SnapshotAck
   kHello = 8,          // proto Hello; first frame on every connection
+  kSnapshotChunkZlib = 9,  // one snapshot chunk as a complete zlib stream
 };
-inline constexpr uint8_t kFrameTypeMax = 8;
+inline constexpr uint8_t kFrameTypeMax = 9;
 const char* FrameTypeName(FrameType type);
 
 inline constexpr uint32_t kProtocolVersion = 1;

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <thread>
 
+#include <zlib.h>
+
 #include "base/crc32c.h"
 #include "base/logging.h"
 #include "cluster/codec.h"
@@ -40,7 +42,7 @@ void LogIfThrew(std::exception_ptr error) {
   }
 }
 
-std::string RemoteName(const tcp::socket& socket) {
+std::string RemoteName(const Stream& socket) {
   boost::system::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
   if (ec) return "?";
@@ -85,6 +87,7 @@ struct Transport::Core : std::enable_shared_from_this<Transport::Core> {
   RaftReceiver* const receiver;
   RpcHandler* const handler;
   SnapshotSource* const source;
+  std::shared_ptr<TlsContexts> tls;  // null: plain TCP; set before Start() returns
   std::atomic<bool> corrupt_next_chunk{false};
   std::atomic<bool> stopped{false};
   std::atomic<size_t> inbound_connections{0};
@@ -216,13 +219,54 @@ void PushAck(const std::shared_ptr<FrameQueue>& queue, const Status& status) {
   queue->Push(EncodeFrame(FrameType::kSnapshotAck, EncodeSnapshotAck({status.ok(), status.ToString()})));
 }
 
+// Inflates one SNAPSHOT_CHUNK_ZLIB payload; the result is capped like a
+// frame, so a hostile stream cannot make the receiver allocate much.
+Status Inflate(std::string_view in, size_t max_bytes, std::string* out) {
+  out->clear();
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) return Status::Internal("zlib inflateInit failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  int rc = Z_OK;
+  char buffer[64 * 1024];
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof(buffer);
+    rc = inflate(&z, Z_NO_FLUSH);
+    out->append(buffer, sizeof(buffer) - z.avail_out);
+    if (out->size() > max_bytes) rc = Z_BUF_ERROR;
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) rc = Z_DATA_ERROR;  // truncated stream
+  }
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END || z.avail_in != 0) return Status::Corruption("bad compressed snapshot chunk");
+  return Status::OK();
+}
+
+std::string Deflate(std::string_view in) {
+  uLongf size = compressBound(static_cast<uLong>(in.size()));
+  std::string out(size, '\0');
+  int rc = compress2(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(in.data()),
+                     static_cast<uLong>(in.size()), Z_BEST_SPEED);
+  RQ_ASSERT(rc == Z_OK);  // only fails for a short buffer or no memory
+  out.resize(size);
+  return out;
+}
+
 // Reads CHUNK frames into `sink` until a matching END.
-asio::awaitable<Status> ReceiveChunks(FrameReader& reader, tcp::socket& socket, SnapshotSink* sink) {
+asio::awaitable<Status> ReceiveChunks(FrameReader& reader, Stream& socket, SnapshotSink* sink,
+                                      size_t max_chunk_bytes) {
   uint32_t crc = 0;
   uint64_t total_bytes = 0;
+  std::string inflated;
   for (;;) {
     auto frame = co_await reader.Read(socket);
     if (!frame.ok()) co_return frame.status();
+    if (frame->type == FrameType::kSnapshotChunkZlib) {
+      Status status = Inflate(frame->payload, max_chunk_bytes, &inflated);
+      if (!status.ok()) co_return status;
+      frame->payload.swap(inflated);
+      frame->type = FrameType::kSnapshotChunk;
+    }
     if (frame->type == FrameType::kSnapshotChunk) {
       crc = crc32c::Extend(crc, frame->payload.data(), frame->payload.size());
       total_bytes += frame->payload.size();
@@ -255,7 +299,7 @@ asio::awaitable<Status> ReceiveSnapshot(Core* core, const Hello& hello, std::str
     PushAck(queue, sink.status());
     co_return sink.status();
   }
-  Status status = co_await ReceiveChunks(reader, *socket, sink->get());
+  Status status = co_await ReceiveChunks(reader, *socket, sink->get(), core->config.max_frame_bytes);
   if (status.ok()) {
     status = (*sink)->Finish();
   } else {
@@ -302,7 +346,8 @@ asio::awaitable<void> ServeConnection(Core* core, Socket socket) {
   const std::string remote = RemoteName(*socket);
   FrameReader reader(core->config.max_frame_bytes);
   Hello hello;
-  Status status = co_await ReadHello(core, reader, socket, &hello);
+  Status status = co_await StartServerTls(socket, core->tls.get(), core->config.hello_timeout);
+  if (status.ok()) status = co_await ReadHello(core, reader, socket, &hello);
   auto queue = std::make_shared<FrameQueue>(socket->get_executor(), core->config.rpc_inflight_max + 8,
                                             std::numeric_limits<size_t>::max() / 2);
   auto inflight = std::make_shared<std::atomic<size_t>>(0);
@@ -339,8 +384,8 @@ asio::awaitable<void> ServeConnection(Core* core, Socket socket) {
 
 asio::awaitable<void> AcceptLoop(Core* core) {
   for (;;) {
-    auto socket = std::make_shared<tcp::socket>(asio::make_strand(*core->io));
-    auto [ec] = co_await core->acceptor->async_accept(*socket, kNoThrow);
+    auto socket = std::make_shared<Stream>(asio::make_strand(*core->io));
+    auto [ec] = co_await core->acceptor->async_accept(socket->tcp_socket(), kNoThrow);
     if (ec == asio::error::operation_aborted || !core->acceptor->is_open()) co_return;
     if (ec) {
       // E.g. out of file descriptors: pause rather than spin.
@@ -356,7 +401,7 @@ asio::awaitable<void> AcceptLoop(Core* core) {
       socket->close(ignored);
       continue;
     }
-    socket->set_option(tcp::no_delay(true), ignored);
+    socket->tcp_socket().set_option(tcp::no_delay(true), ignored);
     asio::co_spawn(socket->get_executor(), ServeConnection(core, socket), LogIfThrew);
   }
 }
@@ -395,6 +440,7 @@ asio::awaitable<Status> PumpFrames(const Socket& socket, FrameQueue& queue, std:
 
 asio::awaitable<Status> ConnectAndGreet(Core* core, const Socket& socket, const std::string& address) {
   Status status = co_await Connect(socket, address, core->config.connect_timeout);
+  if (status.ok()) status = co_await StartClientTls(socket, core->tls.get(), address, core->config.connect_timeout);
   if (!status.ok()) co_return status;
   // Named locals, not temporaries, in co_await expressions: GCC 12 can
   // destroy a temporary of a co_await full-expression twice.
@@ -411,7 +457,7 @@ asio::awaitable<void> PeerLoop(Core* core, std::shared_ptr<Peer> peer) {
   asio::steady_timer sleep(peer->strand);
   while (!peer->removed) {
     if (!co_await peer->queue->WaitNonEmpty()) break;
-    auto socket = std::make_shared<tcp::socket>(peer->strand);
+    auto socket = std::make_shared<Stream>(peer->strand);
     Status status = co_await ConnectAndGreet(core, socket, peer->address);
     if (status.ok()) {
       RQ_LOG_DEBUG("cluster: connected to {} at {}", peer->id.value(), peer->address);
@@ -439,7 +485,7 @@ asio::awaitable<void> PeerLoop(Core* core, std::shared_ptr<Peer> peer) {
   }
 }
 
-asio::awaitable<Status> StreamChunks(Core* core, SnapshotReader& reader, tcp::socket& socket) {
+asio::awaitable<Status> StreamChunks(Core* core, SnapshotReader& reader, Stream& socket) {
   uint32_t crc = 0;
   uint64_t total_bytes = 0;
   std::string chunk;
@@ -450,7 +496,9 @@ asio::awaitable<Status> StreamChunks(Core* core, SnapshotReader& reader, tcp::so
     RQ_ASSERT(chunk.size() <= core->config.snapshot_chunk_bytes);
     crc = crc32c::Extend(crc, chunk.data(), chunk.size());
     total_bytes += chunk.size();
-    std::string frame = EncodeFrame(FrameType::kSnapshotChunk, chunk);
+    std::string frame = core->config.compress_snapshots
+                            ? EncodeFrame(FrameType::kSnapshotChunkZlib, Deflate(chunk))
+                            : EncodeFrame(FrameType::kSnapshotChunk, chunk);
     if (core->corrupt_next_chunk.exchange(false)) frame.back() ^= 0x5a;
     Status written = co_await WriteAll(socket, frame);
     if (!written.ok()) co_return written;
@@ -477,7 +525,7 @@ asio::awaitable<Status> StreamSnapshot(Core* core, const Peer& peer, const raft:
   const raft::SnapshotMeta& meta = std::get<raft::InstallSnapshotRequest>(message.body).meta;
   auto reader = core->source->OpenSnapshot(meta);
   if (!reader.ok()) co_return reader.status();
-  auto socket = std::make_shared<tcp::socket>(peer.strand);
+  auto socket = std::make_shared<Stream>(peer.strand);
   Status status = co_await ConnectAndGreet(core, socket, peer.address);
   if (!status.ok()) co_return status;
   const SnapshotBegin begin{message, (*reader)->total_bytes()};
@@ -522,6 +570,12 @@ Status Transport::Config::Validate() const {
   if (connect_timeout.count() <= 0 || hello_timeout.count() <= 0 || snapshot_ack_timeout.count() <= 0) {
     return Status::InvalidArgument("transport: timeouts must be positive");
   }
+  if (tls.enabled() != !tls.key_file.empty()) {
+    return Status::InvalidArgument("transport: TLS needs both a certificate and a key");
+  }
+  if (!tls.common_name.empty() && !tls.verify_client) {
+    return Status::InvalidArgument("transport: a required client CN needs client verification");
+  }
   if (backoff_initial.count() <= 0 || backoff_initial > backoff_max) {
     return Status::InvalidArgument("transport: backoff must satisfy 0 < initial <= max");
   }
@@ -539,6 +593,11 @@ Transport::~Transport() { Stop(); }
 Status Transport::Start() {
   Core& core = *core_;
   RQ_ASSERT(!core.acceptor);
+  if (core.config.tls.enabled()) {
+    core.tls = std::make_shared<TlsContexts>(core.config.tls);
+    auto context = core.tls->Server();  // fail now, not on the first connection
+    if (!context.ok()) return context.status().WithContext("node-to-node TLS");
+  }
   std::string host, port;
   RQ_RETURN_IF_ERROR(SplitHostPort(core.config.bind_addr, &host, &port));
   boost::system::error_code ec;

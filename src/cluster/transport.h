@@ -24,6 +24,7 @@
 #include "base/types.h"
 #include "cluster/frame.h"
 #include "cluster/service.h"
+#include "cluster/tls.h"
 #include "raft/types.h"
 
 namespace rq::cluster {
@@ -51,6 +52,11 @@ class Transport {
     size_t rpc_inflight_max = 256;
     // Inbound connections open at once; more are closed on accept.
     size_t inbound_connections_max = 1024;
+    // Node-to-node TLS for every connection, in and out (off: plain TCP).
+    TlsOptions tls{};
+    // Snapshot chunks are sent zlib-compressed (-compress-snap-transport).
+    // Received chunks are accepted either way.
+    bool compress_snapshots = false;
     // A message to this peer was dropped (queue full, unknown peer, or the
     // connection failed): the store calls RaftNode::ReportUnreachable.
     std::function<void(const NodeId&)> on_unreachable;
