@@ -81,6 +81,20 @@ def log_count(node, pattern):
         return 0
 
 
+def log_time(node, pattern):
+    """Seconds since the epoch of the first log line matching pattern, or None."""
+    import datetime
+    try:
+        with open(node.log_path, "rb") as f:
+            for line in f.read().decode("utf-8", "replace").splitlines():
+                m = re.match(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\]", line)
+                if m and re.search(pattern, line):
+                    return datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+    except OSError:
+        pass
+    return None
+
+
 def status(node, key):
     r = node.get("/status?key=" + key, timeout=5)
     return r.json() if r.status == 200 else None
@@ -211,6 +225,11 @@ class CatchupTest(unittest.TestCase):
         self.assertEqual(r.status, 200, r.text())
         wait_for(lambda: row_count(follower) == expected[0] + 1, 30, "a write after catch-up")
         RESULTS["catchup_seconds"] = caught_up
+        started = log_time(follower, r"store: recovered snapshot")
+        received = log_time(follower, r"received snapshot")
+        installed = log_time(follower, r"installed snapshot")
+        if started and received and installed:
+            RESULTS["phases"] = (received - started, installed - received)
         RESULTS["ready_seconds"] = probe.ready_at - t0
         RESULTS["readyz_answers"] = dict(probe.answers)
 
@@ -257,6 +276,9 @@ def print_results():
           "with %s rows in its file; answers %s"
           % (RESULTS["catchup_seconds"], mb / RESULTS["catchup_seconds"], RESULTS["ready_seconds"],
              RESULTS["rows_when_ready"], RESULTS["readyz_answers"]))
+    if "phases" in RESULTS:
+        print("catch-up: phases from the new node's log: start to snapshot received %.2fs (%.1f MB/s), "
+              "received to installed %.2fs" % (RESULTS["phases"][0], mb / RESULTS["phases"][0], RESULTS["phases"][1]))
     if "restart_seconds" in RESULTS:
         print("catch-up: after kill -9 the node was back and current in %.2fs; second full transfer: %s"
               % (RESULTS["restart_seconds"], "yes" if RESULTS["second_transfer"] else "no"))

@@ -2,12 +2,14 @@
 namespaces.
 
 Topology (created by Net, removed in finally and at start):
-  * one namespace per node, rqtp-nI, holding two veth ends:
+  * one namespace per node, rqpPID-nI (PID in hex: concurrent runs from
+    several build directories do not collide), holding two veth ends:
       clu0 10.200.1.I  cluster traffic (-raft-addr, Raft and forwarding)
-      api0 10.200.2.I  the HTTP API (-http-addr)
-  * the other ends sit in the root namespace on two bridges: rqtp-clu (no
-    address: only the nodes talk on it) and rqtp-api (10.200.2.254, so this
-    process reaches every node's API whatever the partition).
+      api0 10.201.K.I  the HTTP API (-http-addr; K is a /24 free in the
+                       root namespace's routes)
+  * the other ends sit in the root namespace on two bridges: rqpPID-clu (no
+    address: only the nodes talk on it) and rqpPID-api (10.201.K.254, so
+    this process reaches every node's API whatever the partition).
 A partition takes the root end of a node's cluster veth down: packets to and
 from it are dropped silently (no RST, no ICMP), as with a cut cable, while the
 test keeps talking to the isolated node over the API network. Healing brings
@@ -18,6 +20,7 @@ Needs root and `ip netns`; otherwise the test prints SKIP and exits 77.
 import argparse
 import os
 import random
+import re
 import socket
 import sqlite3
 import subprocess
@@ -31,7 +34,8 @@ import harness  # noqa: E402
 
 ARGS = None
 SKIP_CODE = 77
-PREFIX = "rqtp"
+PREFIX = "rqp%x" % os.getpid()  # at most 15 - len("-api") characters
+API_SUBNET = ["10.201.0"]  # chosen in Net.create()
 HTTP_PORT = 4001
 RAFT_PORT = 4002
 TIMING = ["-raft-election-timeout", "1s", "-raft-heartbeat-timeout", "1s"]
@@ -48,7 +52,7 @@ def namespaces_available():
     """True when this process may create namespaces, veths and bridges."""
     if os.geteuid() != 0:
         return False, "not root"
-    probe = PREFIX + "-probe"
+    probe = PREFIX + "-pb"
     sh("ip", "netns", "del", probe, check=False)
     r = sh("ip", "netns", "add", probe, check=False)
     if r.returncode != 0:
@@ -77,28 +81,56 @@ class Net:
 
     @staticmethod
     def api_ip(i):
-        return "10.200.2.%d" % i
+        return "%s.%d" % (API_SUBNET[0], i)
 
     @staticmethod
-    def remove_stale():
-        """Removes what a killed earlier run may have left behind."""
+    def is_removable(name, only_own):
+        """Ours, or left behind by a run whose process is gone."""
+        m = re.match(r"rqp([0-9a-f]+)-", name)
+        if not m:
+            return False
+        if name.startswith(PREFIX + "-"):
+            return True
+        if only_own:
+            return False
+        try:
+            os.kill(int(m.group(1), 16), 0)
+            return False  # a concurrent run
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+
+    @staticmethod
+    def remove_stale(only_own=False):
+        """Removes ours, and what killed earlier runs left behind."""
         for line in sh("ip", "netns", "list", check=False).stdout.splitlines():
             name = line.split()[0] if line.split() else ""
-            if name.startswith(PREFIX + "-"):
+            if Net.is_removable(name, only_own):
                 sh("ip", "netns", "del", name, check=False)
         for line in sh("ip", "-o", "link", "show", check=False).stdout.splitlines():
             fields = line.split(":")
             if len(fields) > 1:
                 name = fields[1].strip().split("@")[0]
-                if name.startswith(PREFIX + "-"):
+                if Net.is_removable(name, only_own):
                     sh("ip", "link", "del", name, check=False)
+
+    @staticmethod
+    def choose_api_subnet():
+        routes = sh("ip", "-4", "route", "show", check=False).stdout
+        for k in [os.getpid() % 250] + list(range(250)):
+            if ("10.201.%d.0/24" % k) not in routes:
+                API_SUBNET[0] = "10.201.%d" % k
+                return
+        raise RuntimeError("no free 10.201.K.0/24 subnet")
 
     def create(self):
         self.remove_stale()
+        self.choose_api_subnet()
         for bridge in ("clu", "api"):
             sh("ip", "link", "add", "%s-%s" % (PREFIX, bridge), "type", "bridge")
             sh("ip", "link", "set", "%s-%s" % (PREFIX, bridge), "up")
-        sh("ip", "addr", "add", "10.200.2.254/24", "dev", PREFIX + "-api")
+        sh("ip", "addr", "add", Net.api_ip(254) + "/24", "dev", PREFIX + "-api")
         for i in range(1, self.count + 1):
             ns = self.ns(i)
             sh("ip", "netns", "add", ns)
@@ -122,17 +154,17 @@ class Net:
             self.heal(i)
 
     def destroy(self):
-        self.remove_stale()
+        self.remove_stale(only_own=True)
 
 
 class NsNode(harness.Node):
-    """An rqlited process inside namespace rqtp-nI; reached over the API bridge."""
+    """An rqlited process inside namespace rqpPID-nI; reached over the API bridge."""
 
     def __init__(self, binary, index, extra_args=None):
         super().__init__(binary, node_id=str(index), extra_args=extra_args,
                          http_port=HTTP_PORT, raft_port=RAFT_PORT)
         self.index = index
-        self.log_path = os.path.join(os.path.dirname(self.log_path), "rqtp-node%d-%d.log" % (index, os.getpid()))
+        self.log_path = os.path.join(os.path.dirname(self.log_path), "rqp-node%d-%d.log" % (index, os.getpid()))
 
     @property
     def http_addr(self):
