@@ -361,6 +361,15 @@ class PartitionTest(unittest.TestCase):
             self.assertEqual(outcome, "ok", "majority write %d: %s" % (v, detail))
             acked.add(v)
         self.assertNotEqual(old.raft_state(), "Leader", "the isolated node still calls itself leader")
+        # Leader-level reads on the cut-off node would be stale: never served.
+        for level in ("linearizable", "strong"):
+            try:
+                r = harness.http("POST", old.url + "/db/query?level=" + level, ["SELECT count(*) FROM t"], timeout=5)
+                answer = r.text()
+                answered = r.status == 200 and "values" in r.json()["results"][0]
+            except (OSError, ValueError, KeyError, IndexError) as e:
+                answer, answered = repr(e), False
+            self.assertFalse(answered, "the isolated node served a %s read: %s" % (level, answer))
         self.net.heal(old.index)
         wait_for(lambda: old.raft_state() == "Follower", 15, "the old leader to become follower")
         present = self.assert_converged(acked)
