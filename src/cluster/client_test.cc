@@ -211,7 +211,7 @@ TEST_F(ClientTest, MalformedAddressFailsCleanly) {
 
 TEST_F(ClientTest, NotifyIsRefusedByAHandlerThatDoesNotServeIt) {
   Client client({});
-  auto response = client.Notify(address_, NotifyRequest{"n7", "127.0.0.1:4702", {}}, 5s);
+  auto response = client.Notify(address_, NotifyRequest{"n7", "127.0.0.1:4702", "127.0.0.1:4701", {}}, 5s);
   ASSERT_TRUE(response.ok()) << response.status().ToString();
   EXPECT_EQ(response->status.code(), Status::Code::kNotSupported);
 }

@@ -54,6 +54,7 @@ struct BodyEncoder {
     SetCredentials(r.credentials, out);
     out->mutable_notify()->set_id(r.id);
     out->mutable_notify()->set_raft_addr(r.raft_addr);
+    out->mutable_notify()->set_api_addr(r.api_addr);
   }
   void operator()(const ForwardRequest& r) const;
 };
@@ -126,7 +127,7 @@ Result<RpcBody> BodyFromProto(const pb::RpcRequest& p) {
       return RpcBody(StepDownRequest{p.step_down().target_id(), p.step_down().wait(), std::move(c)});
     case pb::RpcRequest::kNotify:
       if (p.notify().id().empty()) return Bad("notify without node id");
-      return RpcBody(NotifyRequest{p.notify().id(), p.notify().raft_addr(), std::move(c)});
+      return RpcBody(NotifyRequest{p.notify().id(), p.notify().raft_addr(), p.notify().api_addr(), std::move(c)});
     case pb::RpcRequest::CALL_NOT_SET:
       break;
   }

@@ -221,7 +221,7 @@ TEST(RpcCodecTest, EveryCallRoundTrips) {
       RemoveRequest{"n3", {}},
       NodeMetaRequest{creds},
       StepDownRequest{"n4", true, {}},
-      NotifyRequest{"n5", "10.0.0.5:4002", creds},
+      NotifyRequest{"n5", "10.0.0.5:4002", "10.0.0.5:4001", creds},
   };
   ForwardRequest f;
   f.kind = ForwardKind::kQuery;

@@ -107,6 +107,7 @@ struct StepDownRequest {
 struct NotifyRequest {
   std::string id;
   std::string raft_addr;
+  std::string api_addr;  // advertised host:port, for the bootstrap membership
   Credentials credentials;
   bool operator==(const NotifyRequest&) const = default;
 };

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 
@@ -10,6 +11,7 @@
 #include "base/logging.h"
 #include "command/codec.h"
 #include "env/posix_file_system.h"
+#include "store/peers_file.h"
 
 namespace rq::store {
 namespace {
@@ -136,7 +138,58 @@ Status Store::Recover() {
   RQ_LOG_INFO("store: recovered snapshot index {}, log [{}, {}]", snapshot_.meta.index.value(),
               log_->first_index().value(), log_->last_index().value());
   directory_.Replace(snapshot_.addresses);
-  return LearnAddressesFromLog();
+  RQ_RETURN_IF_ERROR(LearnAddressesFromLog());
+  return RecoverFromPeersFile();
+}
+
+Status Store::RecoverFromPeersFile() {
+  const std::string peers_path = env::JoinPath(paths_.raft_dir, "peers.json");
+  if (!fs_->FileExists(peers_path)) return Status::OK();
+  Result<std::string> text = fs_->ReadFile(peers_path);
+  if (!text.ok()) return text.status();
+  Result<std::vector<PeerEntry>> peers = ParsePeersFile(*text);
+  if (!peers.ok()) return peers.status();
+  if (log_->last_index() == LogIndex(0)) {
+    return Status::InvalidArgument("peers.json: this node has no log and no snapshot, so nothing to recover");
+  }
+  raft::Membership membership = MembershipOf(*peers);
+  if (!membership.Contains(options_.node_id)) {
+    RQ_LOG_WARN("store: peers.json does not list this node ({}); it will not take part", options_.node_id.value());
+  }
+  // Like rqlite (hashicorp/raft RecoverCluster): everything in the log is
+  // applied, committed or not, since no quorum is left to say otherwise.
+  const LogIndex last = log_->last_index();
+  RQ_LOG_WARN("store: recovering with {}: applying the log up to index {}", peers_path, last.value());
+  for (LogIndex next = applied_ + 1; next <= last;) {
+    auto entries = log_->entries(next, last + 1, 8 << 20);
+    if (!entries.ok()) return entries.status();
+    for (const raft::Entry& entry : *entries) ApplyEntry(entry);
+    next = entries->back().index + 1;
+  }
+  SnapshotRecord record;
+  record.meta.index = applied_;
+  record.meta.term = applied_term_;
+  record.meta.membership = membership;
+  for (const PeerEntry& peer : *peers) {
+    NodeAddress address{peer.raft_addr, ""};
+    std::optional<NodeAddress> known = directory_.Get(peer.id);
+    if (known && known->raft_addr == peer.raft_addr) address.api_addr = known->api_addr;
+    if (peer.id == options_.node_id) address.api_addr = options_.api_addr;
+    record.addresses[peer.id] = address;
+  }
+  RQ_RETURN_IF_ERROR(CheckpointAs(record));
+  // The log now only trails the snapshot: the core takes the membership from
+  // the snapshot record and finds no configuration entry after it.
+  log_.reset();
+  auto log = WalLogStorage::Open(fs_, paths_.log_dir, record.meta);
+  if (!log.ok()) return log.status();
+  log_ = std::move(log).value();
+  directory_.Replace(record.addresses);
+  RQ_RETURN_IF_ERROR(fs_->RenameFile(peers_path, env::JoinPath(paths_.raft_dir, "peers.info")));
+  RQ_RETURN_IF_ERROR(fs_->SyncDir(paths_.raft_dir));
+  RQ_LOG_WARN("store: recovered at index {} with {} voters and {} non-voters; peers.json renamed to peers.info",
+              record.meta.index.value(), membership.voters.size(), membership.learners.size());
+  return Status::OK();
 }
 
 Status Store::LearnAddressesFromLog() {
@@ -462,6 +515,13 @@ void Store::ApplyEntry(const raft::Entry& entry) {
     applied_term_ = entry.term;
   }
   CompletePending(entry, std::move(response));
+  if (entry.type == raft::EntryType::kConfigChange && on_removed_) {
+    std::optional<raft::ConfigChange> change = raft::DecodeConfigChange(entry.data);
+    // Replaying an old removal of a node that was added again is not one.
+    bool removed = change && change->type == raft::ConfigChangeType::kRemove && change->node == options_.node_id &&
+                   raft_node_ && !raft_node_->state().membership.Contains(options_.node_id);
+    if (removed) on_removed_();
+  }
 }
 
 std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry) {
@@ -733,12 +793,27 @@ void Store::UpdatePeers(const raft::Membership&) {
   transport_->SetPeers(std::move(peers));
 }
 
+void Store::LearnAddress(const NodeId& id, const NodeAddress& address) {
+  if (id == options_.node_id || directory_.Get(id)) return;
+  directory_.Set(id, address);
+  UpdatePeers(raft::Membership{});
+}
+
 void Store::SetJoinHint(const std::string& raft_addr) {
   std::lock_guard lock(join_hint_mutex_);
   join_hint_ = raft_addr;
 }
 
+std::map<NodeId, SteadyClock::time_point> Store::LastContacts() const {
+  std::lock_guard lock(contact_mutex_);
+  return last_contact_;
+}
+
 void Store::Step(raft::Message message) {
+  {
+    std::lock_guard lock(contact_mutex_);
+    last_contact_[message.from] = SteadyClock::now();
+  }
   if (!directory_.Get(message.from)) {
     std::string hint;
     {
@@ -820,7 +895,17 @@ void Store::Remove(const NodeId& id, std::function<void(Status)> done) {
   raft::ConfigChange remove;
   remove.type = raft::ConfigChangeType::kRemove;
   remove.node = id;
-  ProposeMembership(std::move(remove), std::move(done));
+  std::optional<NodeAddress> address = directory_.Get(id);
+  ProposeMembership(std::move(remove), [this, id, address, done = std::move(done)](Status status) {
+    if (status.ok() && address && on_member_removed_ && id != options_.node_id) on_member_removed_(id, *address);
+    done(std::move(status));
+  });
+}
+
+void Store::OnRemovedByLeader() {
+  if (raft_node_->state().membership.Contains(options_.node_id) && raft_node_->is_leader()) return;
+  RQ_LOG_WARN("store: the leader removed this node from the cluster");
+  if (on_removed_) on_removed_();
 }
 
 void Store::StepDown(const NodeId& target, std::function<void(Status)> done) {
@@ -846,6 +931,25 @@ void Store::StepDown(const NodeId& target, std::function<void(Status)> done) {
       return;
     }
     (*shared_done)(raft.TransferLeadership(chosen));
+  });
+  if (!posted) (*shared_done)(Status::Aborted("node is shutting down"));
+}
+
+void Store::BootstrapCluster(std::vector<std::pair<NodeId, NodeAddress>> voters, std::function<void(Status)> done) {
+  // Sorted, so every node bootstrapping with the same members writes the
+  // same entries at the same indexes (Raft's log matching then holds).
+  std::sort(voters.begin(), voters.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<raft::ConfigChange> members;
+  for (const auto& [id, address] : voters) {
+    raft::ConfigChange member;
+    member.type = raft::ConfigChangeType::kAddVoter;
+    member.node = id;
+    member.context = EncodeNodeAddress(address);
+    members.push_back(std::move(member));
+  }
+  auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));
+  bool posted = raft_node_->Post([members = std::move(members), shared_done](raft::Raft& raft) {
+    (*shared_done)(raft.Bootstrap(members));
   });
   if (!posted) (*shared_done)(Status::Aborted("node is shutting down"));
 }

@@ -142,6 +142,24 @@ class Store final : public Applier {
   void StepDown(const NodeId& target, std::function<void(Status)> done);
   // Where the current leader can be reached, when known.
   std::optional<NodeAddress> LeaderAddress() const;
+  // -bootstrap-expect: makes this running node, which must not have heard of
+  // any cluster yet, a member of a new one with exactly `voters`. Every node
+  // given the same list writes the same entries, so any number of them may
+  // do it (API.md 4.11). InvalidArgument when the node already has state.
+  void BootstrapCluster(std::vector<std::pair<NodeId, NodeAddress>> voters, std::function<void(Status)> done);
+  // -raft-remove-shutdown: `on_removed` runs (on the apply thread) once the
+  // removal of this node from the cluster is applied. Set before Start().
+  void SetOnRemoved(std::function<void()> on_removed) { on_removed_ = std::move(on_removed); }
+  // The leader tells a node it removed (its own removal entry never reaches
+  // it: the leader stops replicating to it once the change is appended).
+  // `notify` runs after the removal commits. Set before Start().
+  void SetOnMemberRemoved(std::function<void(const NodeId&, const NodeAddress&)> notify) {
+    on_member_removed_ = std::move(notify);
+  }
+  // A leader says this node was removed: runs the -raft-remove-shutdown hook.
+  void OnRemovedByLeader();
+  // When each peer last sent this node anything (reaping, API.md 4.5).
+  std::map<NodeId, std::chrono::steady_clock::time_point> LastContacts() const;
 
   // ---- snapshot transfer (see docs/snapshot_format.md) ----
   class SnapshotStream {
@@ -169,6 +187,9 @@ class Store final : public Applier {
   // it; until then a message from an unknown node is taken to come from the
   // node the join request went to (the leader, or the leader it named).
   void SetJoinHint(const std::string& raft_addr);
+  // Where node `id` is, learned outside the log (a -bootstrap-expect NOTIFY);
+  // ignored when the node's address is already known.
+  void LearnAddress(const NodeId& id, const NodeAddress& address);
   void ReportSnapshot(const NodeId& peer, bool ok) { raft_node_->ReportSnapshot(peer, ok); }
   void ReportUnreachable(const NodeId& peer) { raft_node_->ReportUnreachable(peer); }
 
@@ -212,6 +233,9 @@ class Store final : public Applier {
   // Replaces the database with a received snapshot (apply thread, Recover).
   Status InstallReceived(const SnapshotRecord& record);
   Status RecoverPendingInstall();
+  // Lost-quorum recovery (API.md 4.5): applies the whole log, then makes a
+  // snapshot whose membership is the one in raft/peers.json.
+  Status RecoverFromPeersFile();
   void ProposeMembership(raft::ConfigChange change, std::function<void(Status)> done);
   void UpdatePeers(const raft::Membership& membership);
   void RunApplyWaiters();
@@ -267,6 +291,11 @@ class Store final : public Applier {
   SnapshotRecord snapshot_;            // GUARDED_BY(apply_mutex_)
   uint64_t snapshots_taken_ = 0;       // GUARDED_BY(apply_mutex_)
   Term applied_term_;                  // apply thread
+
+  std::function<void()> on_removed_;
+  std::function<void(const NodeId&, const NodeAddress&)> on_member_removed_;
+  mutable std::mutex contact_mutex_;
+  std::map<NodeId, std::chrono::steady_clock::time_point> last_contact_;  // GUARDED_BY(contact_mutex_)
 
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
