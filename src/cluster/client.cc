@@ -31,6 +31,7 @@ struct Conn {
   std::shared_ptr<FrameQueue> queue;
   std::map<uint64_t, Pending> pending;
   bool dead = false;
+  bool answered = false;  // a reply arrived: the peer speaks our protocol
 };
 
 void IgnoreException(std::exception_ptr error) {
@@ -150,6 +151,7 @@ struct Client::Impl {
       auto reply = DecodeRpcReply(frame->payload);
       if (!reply.ok()) co_return reply.status();
       const uint64_t id = reply->correlation_id;
+      conn->answered = true;
       Complete(conn, id, std::move(*reply));
     }
   }
@@ -168,6 +170,12 @@ struct Client::Impl {
     if (status.ok()) {
       asio::co_spawn(io, WriterLoop(conn->socket, conn->queue), IgnoreException);
       status = co_await ReadReplies(conn);
+    }
+    if (status.IsIOError() && !conn->answered && tls == nullptr) {
+      // A TLS node closes a plain connection without a word (the handshake
+      // fails on its side), so say what the likely cause is.
+      status = Status::IOError(status.message() +
+                               " (if that node runs node-to-node TLS, -node-cert and -node-key must be set here too)");
     }
     if (!status.IsIOError()) RQ_LOG_WARN("cluster client: connection to {}: {}", conn->address, status.ToString());
     FailAll(conn, status.WithContext("rpc to " + conn->address));

@@ -152,6 +152,10 @@ Status CheckTls(const Config& c) {
   if (!c.node_verify_common_name.empty() && !c.node_verify_client) {
     return Status::InvalidArgument("-node-verify-common-name requires -node-verify-client");
   }
+  // The -join-as user's password comes from the -auth file.
+  if (!c.join_as.empty() && c.auth_file.empty()) {
+    return Status::InvalidArgument("-join-as requires -auth (the file holding that user's password)");
+  }
   return Status::OK();
 }
 

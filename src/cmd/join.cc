@@ -6,6 +6,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "base/logging.h"
@@ -19,6 +21,26 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 
 }  // namespace
+
+Result<cluster::Credentials> JoinAsCredentials(const std::string& auth_file, const std::string& username) {
+  std::ifstream in(auth_file);
+  if (!in) return Status::IOError("cannot read -auth file " + auth_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  boost::system::error_code ec;
+  boost::json::value root = boost::json::parse(text.str(), ec);
+  if (ec || !root.is_array()) return Status::InvalidArgument("-auth file " + auth_file + " is not a JSON array");
+  for (const boost::json::value& entry : root.get_array()) {
+    const auto* user = entry.if_object();
+    if (user == nullptr) continue;
+    const auto* name = user->if_contains("username");
+    const auto* password = user->if_contains("password");
+    if (name == nullptr || !name->is_string() || name->get_string() != username) continue;
+    if (password == nullptr || !password->is_string()) break;
+    return cluster::Credentials{username, std::string(password->get_string()), true};
+  }
+  return Status::NotFound("-join-as user " + username + " has no password in the -auth file " + auth_file);
+}
 
 Result<std::string> RaftAddressFromApi(const std::string& url, std::chrono::nanoseconds timeout) {
   try {

@@ -30,6 +30,10 @@ struct JoinPlan {
 Status JoinCluster(cluster::Client* client, const JoinPlan& plan,
                    const std::function<void(const std::string&)>& on_target);
 
+// -join-as: the named user's credentials from the -auth file, sent with
+// join, notify and remove requests. NotFound when the user is not there.
+Result<cluster::Credentials> JoinAsCredentials(const std::string& auth_file, const std::string& username);
+
 // GET <url>/status?key=store.addr: the node's Raft address.
 Result<std::string> RaftAddressFromApi(const std::string& url, std::chrono::nanoseconds timeout);
 

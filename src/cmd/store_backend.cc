@@ -13,6 +13,11 @@
 namespace rq::cmd {
 namespace {
 
+cluster::Credentials ToCluster(const std::optional<http::Credentials>& credentials) {
+  if (!credentials) return {};
+  return cluster::Credentials{credentials->username, credentials->password, true};
+}
+
 namespace json = boost::json;
 
 store::WriteOptions ToWriteOptions(const http::CallOptions& options) {
@@ -95,6 +100,7 @@ cluster::ForwardRequest StoreBackend::MakeForward(cluster::ForwardKind kind, con
   forward.norwrandom = options.norwrandom;
   forward.norwtime = options.norwtime;
   forward.timeout_ns = options.timeout.count();
+  forward.credentials = ToCluster(options.credentials);
   return forward;
 }
 
@@ -110,12 +116,14 @@ void StoreBackend::ForwardToLeader(cluster::ForwardRequest request, const http::
     return;
   }
   client_->ForwardAsync(leader->raft_addr, std::move(request), options.timeout,
-                        [done = std::move(done)](Result<cluster::ForwardResponse> forwarded) {
+                        [done = std::move(done), served_by = leader->raft_addr](
+                            Result<cluster::ForwardResponse> forwarded) {
                           if (!forwarded.ok()) {
                             done(rq::Status::Unavailable("leader not contactable: " + forwarded.status().message()));
                           } else if (!forwarded->status.ok()) {
                             done(forwarded->status);
                           } else {
+                            forwarded->response.served_by = served_by;
                             done(std::move(forwarded->response));
                           }
                         });
@@ -294,6 +302,11 @@ std::optional<http::NodeInfo> StoreBackend::Leader() {
 }
 
 rq::Status StoreBackend::StepDown(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout) {
+  return StepDownAs(target_id, wait, timeout, std::nullopt);
+}
+
+rq::Status StoreBackend::StepDownAs(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout,
+                                    const std::optional<http::Credentials>& credentials) {
   NodeId old_leader = store_->status().raft.leader;
   auto promise = std::make_shared<std::promise<rq::Status>>();
   auto future = promise->get_future();
@@ -305,6 +318,7 @@ rq::Status StoreBackend::StepDown(const std::string& target_id, bool wait, std::
     cluster::StepDownRequest request;
     request.target_id = target_id;
     request.wait = wait;
+    request.credentials = ToCluster(credentials);
     auto response = client_->StepDown(leader->raft_addr, request, timeout);
     promise->set_value(!response.ok() ? response.status() : response->status);
   }
@@ -321,11 +335,17 @@ rq::Status StoreBackend::StepDown(const std::string& target_id, bool wait, std::
 }
 
 rq::Status StoreBackend::RemoveNode(const std::string& id, std::chrono::nanoseconds timeout) {
+  return RemoveNodeAs(id, timeout, std::nullopt);
+}
+
+rq::Status StoreBackend::RemoveNodeAs(const std::string& id, std::chrono::nanoseconds timeout,
+                                      const std::optional<http::Credentials>& credentials) {
   if (!store_->is_leader()) {
     std::optional<store::NodeAddress> leader = store_->LeaderAddress();
     if (!leader || client_ == nullptr) return rq::Status::Unavailable("leader not found");
     cluster::RemoveRequest request;
     request.id = id;
+    request.credentials = ToCluster(credentials);
     auto response = client_->Remove(leader->raft_addr, request, timeout);
     return !response.ok() ? response.status() : response->status;
   }

@@ -56,6 +56,10 @@ class StoreBackend final : public http::Backend {
   std::optional<http::NodeInfo> Leader() override;
   rq::Status StepDown(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout) override;
   rq::Status RemoveNode(const std::string& id, std::chrono::nanoseconds timeout) override;
+  rq::Status StepDownAs(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout,
+                        const std::optional<http::Credentials>& credentials) override;
+  rq::Status RemoveNodeAs(const std::string& id, std::chrono::nanoseconds timeout,
+                          const std::optional<http::Credentials>& credentials) override;
   std::vector<ReadyCheck> Ready(bool noleader, bool sync, std::chrono::nanoseconds timeout) override;
   std::string LeaderApiUrl() override;
   std::string ServedBy() override;

@@ -68,6 +68,9 @@ struct Response {
   std::string error;   // whole-request error (rendered as 200 {"results":[],"error":...})
   double time_s = 0;
   uint64_t raft_index = 0;  // rendered only with ?raft_index and when non-zero
+  // Set by a node that forwarded the request: the leader's Raft address, for
+  // X-RQLITE-SERVED-BY. Never encoded or stored.
+  std::string served_by;
 };
 
 }  // namespace rq::command

@@ -17,6 +17,7 @@
 
 #include "base/status.h"
 #include "command/types.h"
+#include "http/auth.h"
 
 namespace rq::http {
 
@@ -37,7 +38,14 @@ struct CallOptions {
   bool norwtime = false;
   bool timings = false;
   bool queue_noleader = false;  // execute?queue&noleader
+  // The HTTP client's basic-auth pair: a forwarded request carries it and
+  // the leader checks it too (API.md 4.4).
+  std::optional<Credentials> credentials;
 };
+
+// The status message (InvalidArgument) with which a leader refuses a
+// forwarded request's credentials; the forwarding node answers HTTP 401.
+inline constexpr std::string_view kUnauthorized = "unauthorized";
 
 // One statement of /db/sql: either rewritten or error is set.
 struct RewriteResult {
@@ -119,6 +127,16 @@ class Backend {
   virtual std::optional<NodeInfo> Leader() = 0;
   virtual rq::Status StepDown(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout) = 0;
   virtual rq::Status RemoveNode(const std::string& id, std::chrono::nanoseconds timeout) = 0;
+  // The same, with the HTTP client's credentials for the leader's own check
+  // when the call is forwarded.
+  virtual rq::Status StepDownAs(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout,
+                                const std::optional<Credentials>&) {
+    return StepDown(target_id, wait, timeout);
+  }
+  virtual rq::Status RemoveNodeAs(const std::string& id, std::chrono::nanoseconds timeout,
+                                  const std::optional<Credentials>&) {
+    return RemoveNode(id, timeout);
+  }
 
   // /readyz lines. Each check is (name, ok, detail).
   struct ReadyCheck {

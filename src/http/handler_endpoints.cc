@@ -72,6 +72,14 @@ Result<std::string> ParseIdBody(std::string_view body, bool exact) {
   return std::string(id->get_string());
 }
 
+// The call's options plus the client's basic-auth pair, which a forwarded
+// request carries to the leader.
+CallOptions OptionsFor(const QueryParams& params, const HttpRequest& request) {
+  CallOptions options = params.ToCallOptions();
+  options.credentials = ParseBasicAuth(request.authorization);
+  return options;
+}
+
 }  // namespace
 
 void Handler::ReplyError(const std::shared_ptr<Call>& call, const Status& status) {
@@ -88,7 +96,10 @@ void Handler::ReplyError(const std::shared_ptr<Call>& call, const Status& status
       reply = RedirectReply(301, std::move(location));
       break;
     }
-    case Status::Code::kInvalidArgument: reply = PlainReply(400, status.message()); break;
+    case Status::Code::kInvalidArgument:
+      // The leader refused the forwarded credentials.
+      reply = status.message() == kUnauthorized ? HttpReply{401, {}, "", ""} : PlainReply(400, status.message());
+      break;
     case Status::Code::kNotFound: reply = PlainReply(404, status.message()); break;
     case Status::Code::kUnavailable:
     case Status::Code::kTimeout:
@@ -117,7 +128,8 @@ Done Handler::DataDone(const std::shared_ptr<Call>& call, bool write_rows_null) 
     options.raft_index = params.raft_index();
     options.write_rows_null = write_rows_null;
     HttpReply reply = JsonReply(RenderResponse(response, options));
-    reply.SetHeader("X-RQLITE-SERVED-BY", backend_->ServedBy());
+    // A forwarded answer names the leader's Raft address (API.md 2.1).
+    reply.SetHeader("X-RQLITE-SERVED-BY", response.served_by.empty() ? backend_->ServedBy() : response.served_by);
     AddCommonHeaders(&reply);
     call->done(std::move(reply));
   };
@@ -133,13 +145,13 @@ void Handler::HandleExecute(const std::shared_ptr<Call>& call) {
   command::Request parsed = request.ok() ? std::move(request).value() : command::Request();
   ApplyRequestParams(call->params, &parsed);
   if (queued) return HandleQueued(call, std::move(parsed));
-  backend_->Execute(std::move(parsed), call->params.ToCallOptions(), DataDone(call, true));
+  backend_->Execute(std::move(parsed), OptionsFor(call->params, call->request), DataDone(call, true));
 }
 
 void Handler::HandleQueued(const std::shared_ptr<Call>& call, command::Request request) {
   uint64_t sequence_number = 0;
   if (!request.statements.empty()) {
-    Result<QueueResult> queued = backend_->Enqueue(std::move(request), call->params.ToCallOptions());
+    Result<QueueResult> queued = backend_->Enqueue(std::move(request), OptionsFor(call->params, call->request));
     if (!queued.ok()) return ReplyError(call, queued.status());
     sequence_number = queued->sequence_number;
   }
@@ -165,20 +177,20 @@ void Handler::HandleQuery(const std::shared_ptr<Call>& call) {
   Result<command::Request> request = ParseStatements(call->request, call->params, true);
   if (!request.ok()) return ReplyError(call, request.status());
   ApplyRequestParams(call->params, &request.value());
-  backend_->Query(std::move(request).value(), call->params.ToCallOptions(), DataDone(call, false));
+  backend_->Query(std::move(request).value(), OptionsFor(call->params, call->request), DataDone(call, false));
 }
 
 void Handler::HandleRequest(const std::shared_ptr<Call>& call) {
   Result<command::Request> request = ParseJsonRequest(call->request.body);
   if (!request.ok()) return ReplyError(call, request.status());
   ApplyRequestParams(call->params, &request.value());
-  backend_->Request(std::move(request).value(), call->params.ToCallOptions(), DataDone(call, true));
+  backend_->Request(std::move(request).value(), OptionsFor(call->params, call->request), DataDone(call, true));
 }
 
 void Handler::HandleSql(const std::shared_ptr<Call>& call) {
   Result<command::Request> request = ParseStatements(call->request, call->params, false);
   if (!request.ok()) return ReplyError(call, request.status());
-  const auto rewrites = backend_->PreviewSql(request.value(), call->params.ToCallOptions());
+  const auto rewrites = backend_->PreviewSql(request.value(), OptionsFor(call->params, call->request));
   HttpReply reply = JsonReply(RenderRewrites(rewrites, call->params.pretty()));
   AddCommonHeaders(&reply);
   call->done(std::move(reply));
@@ -224,10 +236,10 @@ void Handler::HandleLoad(const std::shared_ptr<Call>& call) {
   std::string body = std::move(call->request.body);
   Done done = DataDone(call, false);
   if (body.substr(0, kSqliteMagic.size()) == kSqliteMagic) {
-    return backend_->LoadDatabase(std::move(body), call->params.ToCallOptions(), std::move(done));
+    return backend_->LoadDatabase(std::move(body), OptionsFor(call->params, call->request), std::move(done));
   }
   if (body.empty()) return ReplyError(call, Status::InvalidArgument(kErrNoStatements));
-  backend_->LoadDump(std::move(body), call->params.ToCallOptions(), std::move(done));
+  backend_->LoadDump(std::move(body), OptionsFor(call->params, call->request), std::move(done));
 }
 
 void Handler::HandleBoot(const std::shared_ptr<Call>& call) {
@@ -245,7 +257,7 @@ void Handler::HandleRemove(const std::shared_ptr<Call>& call) {
   Result<std::string> id = ParseIdBody(call->request.body, true);
   if (!id.ok()) return ReplyError(call, id.status());
   const Nanos timeout = call->params.Duration("timeout", std::chrono::seconds(30));
-  Status status = backend_->RemoveNode(id.value(), timeout);
+  Status status = backend_->RemoveNodeAs(id.value(), timeout, ParseBasicAuth(call->request.authorization));
   if (!status.ok()) return ReplyError(call, status);
   HttpReply reply;
   reply.SetHeader("X-RQLITE-SERVED-BY", backend_->ServedBy());
@@ -269,7 +281,8 @@ void Handler::HandleLeader(const std::shared_ptr<Call>& call) {
     target = std::move(id).value();
   }
   const Nanos timeout = call->params.Duration("timeout", std::chrono::seconds(30));
-  Status status = backend_->StepDown(target, call->params.Has("wait"), timeout);
+  Status status =
+      backend_->StepDownAs(target, call->params.Has("wait"), timeout, ParseBasicAuth(call->request.authorization));
   if (!status.ok()) return ReplyError(call, status);
   HttpReply reply;
   reply.SetHeader("X-RQLITE-SERVED-BY", backend_->ServedBy());
