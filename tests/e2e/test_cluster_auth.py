@@ -1,0 +1,167 @@
+"""End-to-end credentials between nodes: real rqlited processes with -auth
+files, -join-as, and forwarded requests checked on both nodes (API.md 4.4,
+4.9).
+
+The leader's file and the followers' file differ on purpose: "mallory" may
+execute on the followers but not on the leader, so a write the follower
+allows and forwards is still refused by the leader (HTTP 401).
+"""
+import argparse
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+ARGS = None
+
+
+def users(mallory_perms):
+    return [
+        {"username": "admin", "password": "secret", "perms": ["all"]},
+        {"username": "writer", "password": "w-pass", "perms": ["execute", "query"]},
+        {"username": "mallory", "password": "m-pass", "perms": mallory_perms},
+        {"username": "joiner", "password": "j-pass", "perms": ["join"]},
+        {"username": "replica", "password": "r-pass", "perms": ["join-read-only"]},
+        {"username": "nojoin", "password": "n-pass", "perms": ["query"]},
+        {"username": "*", "perms": ["ready", "status"]},
+    ]
+
+
+def auth(user, password):
+    token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+    return {"Authorization": "Basic " + token}
+
+
+def served_by(r):
+    return {k.lower(): v for k, v in r.headers.items()}.get("x-rqlite-served-by")
+
+
+def wait_for(predicate, timeout=20, interval=0.05, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class ClusterAuthTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="rqe2e-auth-")
+        cls.leader_auth = os.path.join(cls.dir, "leader.json")
+        cls.follower_auth = os.path.join(cls.dir, "follower.json")
+        with open(cls.leader_auth, "w") as f:
+            json.dump(users(["query"]), f)
+        with open(cls.follower_auth, "w") as f:
+            json.dump(users(["execute", "query"]), f)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def setUp(self):
+        self.nodes = []
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.cleanup()
+
+    def start(self, node_id, extra, wait_leader=True):
+        node = harness.Node(ARGS.rqlited, node_id=node_id, extra_args=extra)
+        self.nodes.append(node)
+        node.start(wait_leader=wait_leader)
+        return node
+
+    def run_to_exit(self, node_id, extra):
+        """Starts a node expected to fail; returns (exit code, log)."""
+        node = harness.Node(ARGS.rqlited, node_id=node_id, extra_args=extra)
+        self.nodes.append(node)
+        node.log = open(node.log_path, "ab")
+        node.proc = subprocess.Popen(node.args(), stdout=node.log, stderr=subprocess.STDOUT)
+        code = node.proc.wait(timeout=60)
+        return code, node.read_log()
+
+    def cluster(self):
+        n1 = self.start("1", ["-auth", self.leader_auth])
+        n2 = self.start("2", ["-auth", self.follower_auth, "-join", n1.raft_addr, "-join-as", "joiner"])
+        r = harness.http("POST", n1.url + "/db/execute", ["CREATE TABLE t (v INTEGER)"],
+                         headers=auth("admin", "secret"))
+        self.assertEqual(r.status, 200, r.text())
+        return n1, n2
+
+    def test_forwarded_write_with_valid_credentials_runs_on_the_leader(self):
+        n1, n2 = self.cluster()
+        r = harness.http("POST", n2.url + "/db/execute", ["INSERT INTO t VALUES(1)"], headers=auth("writer", "w-pass"))
+        self.assertEqual(r.status, 200, r.text())
+        self.assertEqual(r.json()["results"][0]["rows_affected"], 1)
+        self.assertEqual(served_by(r), n1.raft_addr)
+        r = harness.http("POST", n2.url + "/db/query?level=strong", ["SELECT COUNT(*) FROM t"],
+                         headers=auth("writer", "w-pass"))
+        self.assertEqual(r.status, 200, r.text())
+        self.assertEqual(r.json()["results"][0]["values"], [[1]])
+        self.assertEqual(served_by(r), n1.raft_addr)
+
+    def test_follower_refuses_missing_or_wrong_credentials_itself(self):
+        n1, n2 = self.cluster()
+        self.assertEqual(harness.http("POST", n2.url + "/db/execute", ["INSERT INTO t VALUES(2)"]).status, 401)
+        r = harness.http("POST", n2.url + "/db/execute", ["INSERT INTO t VALUES(2)"], headers=auth("writer", "bad"))
+        self.assertEqual(r.status, 401)
+
+    def test_leader_refuses_a_forwarded_write_the_follower_allowed(self):
+        n1, n2 = self.cluster()
+        r = harness.http("POST", n2.url + "/db/execute", ["INSERT INTO t VALUES(3)"], headers=auth("mallory", "m-pass"))
+        self.assertEqual(r.status, 401, r.text())
+        # Nothing was written; mallory may still read locally on the follower.
+        r = harness.http("POST", n1.url + "/db/query", ["SELECT COUNT(*) FROM t"], headers=auth("admin", "secret"))
+        self.assertEqual(r.json()["results"][0]["values"], [[0]])
+        r = harness.http("POST", n2.url + "/db/query?level=none", ["SELECT COUNT(*) FROM t"],
+                         headers=auth("mallory", "m-pass"))
+        self.assertEqual(r.status, 200, r.text())
+        self.assertEqual(served_by(r), n2.http_addr)
+
+    def test_join_as_a_user_without_join_is_refused(self):
+        n1, _ = self.cluster()
+        code, log = self.run_to_exit("3", ["-auth", self.follower_auth, "-join", n1.raft_addr, "-join-as", "nojoin",
+                                           "-join-attempts", "3", "-join-interval", "200ms"])
+        self.assertNotEqual(code, 0)
+        self.assertIn("unauthorized", log)
+        # Anonymous joins are refused as well.
+        code, log = self.run_to_exit("4", ["-auth", self.follower_auth, "-join", n1.raft_addr,
+                                           "-join-attempts", "2", "-join-interval", "200ms"])
+        self.assertNotEqual(code, 0)
+        self.assertIn("unauthorized", log)
+
+    def test_join_permission_does_not_cover_a_read_only_node(self):
+        n1, _ = self.cluster()
+        code, log = self.run_to_exit("5", ["-auth", self.follower_auth, "-join", n1.raft_addr, "-join-as", "joiner",
+                                           "-raft-non-voter", "-join-attempts", "2", "-join-interval", "200ms"])
+        self.assertNotEqual(code, 0)
+        self.assertIn("unauthorized", log)
+        n6 = self.start("6", ["-auth", self.follower_auth, "-join", n1.raft_addr, "-join-as", "replica",
+                              "-raft-non-voter"], wait_leader=False)
+        wait_for(lambda: n1.get("/nodes?nonvoters&ver=2").json()["nodes"].__len__() == 3, what="replica joined")
+        self.assertEqual(n6.get("/status?key=store.raft.state").status, 200)
+
+    def test_join_as_a_user_missing_from_the_auth_file_fails_at_startup(self):
+        code, log = self.run_to_exit("7", ["-auth", self.follower_auth, "-join", "127.0.0.1:1", "-join-as", "ghost"])
+        self.assertNotEqual(code, 0)
+        self.assertIn("ghost", log)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rqlited", required=True)
+    ARGS, rest = parser.parse_known_args()
+    harness.run_tests([sys.argv[0]] + rest)
