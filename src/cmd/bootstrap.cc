@@ -95,6 +95,16 @@ Status Bootstrapper::Run(const std::function<void(const std::string&)>& on_join_
   MaybeBootstrap();  // -bootstrap-expect 1
   while (Clock::now() < deadline) {
     if (InCluster()) return Status::OK();
+    if (plan_.discover) {
+      Result<std::vector<std::string>> found = plan_.discover();
+      if (found.ok()) {
+        plan_.join.targets.clear();
+        for (const std::string& address : *found) plan_.join.targets.push_back(JoinTarget{address, ""});
+        one_round.targets = plan_.join.targets;
+      } else {
+        RQ_LOG_WARN("bootstrap: discovery: {}", found.status().ToString());
+      }
+    }
     // The join hint (Store::SetJoinHint) is given only once a join was
     // accepted: before that, a message from an unknown node comes from a
     // node that bootstrapped, not from the node a join went to.

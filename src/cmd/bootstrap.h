@@ -16,6 +16,7 @@
 #include <string>
 
 #include "cluster/client.h"
+#include "cmd/disco.h"
 #include "cmd/join.h"
 #include "store/store.h"
 
@@ -25,6 +26,8 @@ struct BootstrapPlan {
   JoinPlan join;  // targets, interval, and this node's id and addresses
   int64_t expect = 0;
   std::chrono::nanoseconds timeout = std::chrono::seconds(120);
+  // -disco-mode dns / dns-srv: replaces join.targets on every round.
+  Discovery discover;
 };
 
 class Bootstrapper {

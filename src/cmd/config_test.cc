@@ -267,17 +267,23 @@ TEST(UnsupportedFeaturesTest, DefaultsAndImplementedFlagsListNothing) {
   EXPECT_TRUE(c.UnsupportedFeatures().empty());
 }
 
-TEST(UnsupportedFeaturesTest, BootstrapExpectAndJoinAsAreNotBuiltYet) {
-  const Config c = MustParse({"-bootstrap-expect", "3", "-join-as", "bob", "/d"});
-  EXPECT_EQ(c.UnsupportedFeatures(), (std::vector<std::string>{"-join-as", "-bootstrap-expect"}));
+TEST(UnsupportedFeaturesTest, BootstrapExpectReapingAndRemoveShutdownAreBuilt) {
+  const Config c = MustParse({"-bootstrap-expect", "3", "-join", "a:1,b:2,c:3", "-bootstrap-expect-timeout", "1m",
+                              "-raft-reap-node-timeout", "1m", "-raft-reap-read-only-node-timeout", "2m",
+                              "-raft-remove-shutdown", "-raft-cluster-remove-shutdown", "/d"});
+  EXPECT_TRUE(c.UnsupportedFeatures().empty());
+}
+
+TEST(UnsupportedFeaturesTest, NodeTlsJoinAsAndSnapshotCompressionAreBuilt) {
+  const Config c = MustParse({"-node-cert", "c", "-node-key", "k", "-node-ca-cert", "ca", "-node-no-verify",
+                              "-node-verify-client", "-node-verify-server-name", "db", "-node-verify-common-name",
+                              "n", "-join-as", "bob", "-compress-snap-transport", "/d"});
+  EXPECT_TRUE(c.UnsupportedFeatures().empty());
 }
 
 TEST(UnsupportedFeaturesTest, NonDefaultValuesOfUnbuiltFeaturesAreListed) {
-  const Config c = MustParse({"-disco-mode", "dns", "-auto-vacuum-int", "1h", "-node-cert", "c",
-                              "-raft-reap-node-timeout", "1m", "-compress-snap-transport", "/d"});
-  EXPECT_EQ(c.UnsupportedFeatures(),
-            (std::vector<std::string>{"-node-cert", "-disco-mode", "-raft-reap-node-timeout",
-                                      "-compress-snap-transport", "-auto-vacuum-int"}));
+  const Config c = MustParse({"-disco-mode", "consul-kv", "-auto-vacuum-int", "1h", "/d"});
+  EXPECT_EQ(c.UnsupportedFeatures(), (std::vector<std::string>{"-disco-mode", "-auto-vacuum-int"}));
 }
 
 TEST(UnsupportedFeaturesTest, UnbuiltFlagSetToItsDefaultIsNotListed) {
@@ -399,6 +405,9 @@ TEST_F(ValidateTest, FileAndTlsRules) {
       {"http CN with mTLS", {"-http-verify-common-name", "client", "-http-verify-client"}, nullptr},
       {"node CN without mTLS", {"-node-verify-common-name", "n"},
        "-node-verify-common-name requires -node-verify-client"},
+      {"node CN with mTLS", {"-node-verify-common-name", "n", "-node-verify-client"}, nullptr},
+      {"join-as without auth", {"-join-as", "bob"}, "-join-as requires -auth"},
+      {"join-as with auth", {"-join-as", "bob", "-auth", File("auth.json")}, nullptr},
   };
   ExpectRules(rules, [&](std::vector<std::string> args) { return ParseAndCheck(args); });
 }
@@ -423,6 +432,8 @@ TEST_F(ValidateTest, ClusterRules) {
        "-disco-mode cannot be used together with -join"},
       {"bootstrap non-voter", {"-bootstrap-expect", "3", "-raft-non-voter"},
        "applies only to voting nodes"},
+      {"bootstrap without join", {"-bootstrap-expect", "3"}, "-bootstrap-expect needs -join"},
+      {"bootstrap one node alone", {"-bootstrap-expect", "1"}, nullptr},
       {"cdc on non-voter", {"-cdc-config", "stdout", "-raft-non-voter"},
        "-cdc-config cannot be used on a non-voting node"},
       {"bad disco mode", {"-disco-mode", "zookeeper"}, "must be consul-kv, etcd-kv, dns or dns-srv"},

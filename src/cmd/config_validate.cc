@@ -233,6 +233,9 @@ Status CheckRoleAndDiscovery(const Config& c) {
     return Status::InvalidArgument("-bootstrap-expect applies only to voting nodes, not with "
                                    "-raft-non-voter");
   }
+  if (c.bootstrap_expect > 1 && c.join_targets.empty() && c.disco_mode.empty()) {
+    return Status::InvalidArgument("-bootstrap-expect needs -join with the addresses of the other nodes");
+  }
   if (c.raft_non_voter && !c.cdc_config.empty()) {
     return Status::InvalidArgument("-cdc-config cannot be used on a non-voting node");
   }

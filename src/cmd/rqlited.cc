@@ -2,21 +2,29 @@
 // store, queue, HTTP server; then waits for SIGINT/SIGTERM and shuts down in
 // the reverse order, so every acknowledged write is already durable.
 #include <signal.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 #include <cstdio>
+#include <future>
+#include <mutex>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/logging.h"
 #include "cluster/client.h"
 #include "cluster/transport.h"
+#include "cmd/bootstrap.h"
 #include "cmd/config.h"
+#include "cmd/disco.h"
 #include "cmd/join.h"
 #include "cmd/store_backend.h"
+#include "http/auth.h"
 #include "http/server.h"
 #include "store/cluster_bridge.h"
+#include "store/reaper.h"
 #include "store/store.h"
 #include "store/write_queue.h"
 
@@ -70,6 +78,18 @@ store::StoreOptions MakeStoreOptions(const cmd::Config& config) {
   return options;
 }
 
+cluster::TlsOptions NodeTlsOptions(const cmd::Config& config) {
+  cluster::TlsOptions tls;
+  tls.cert_file = config.node_cert;
+  tls.key_file = config.node_key;
+  tls.ca_file = config.node_ca_cert;
+  tls.no_verify = config.node_no_verify;
+  tls.verify_client = config.node_verify_client;
+  tls.server_name = config.node_verify_server_name;
+  tls.common_name = config.node_verify_common_name;
+  return tls;
+}
+
 store::WriteQueueOptions MakeQueueOptions(const cmd::Config& config) {
   store::WriteQueueOptions options;
   options.capacity = static_cast<size_t>(config.write_queue_capacity);
@@ -108,20 +128,114 @@ int Run(const cmd::Config& config) {
   transport_config.max_frame_bytes = kMaxFrameBytes;
   transport_config.on_unreachable = [&store](const NodeId& peer) { (*store)->ReportUnreachable(peer); };
   transport_config.on_snapshot_done = [&store](const NodeId& peer, bool ok) { (*store)->ReportSnapshot(peer, ok); };
+  transport_config.tls = NodeTlsOptions(config);
+  transport_config.compress_snapshots = config.compress_snap_transport;
   cluster::Transport transport(transport_config, &bridge, &bridge, &bridge);
   bridge.Attach(&transport);
   cluster::Client::Config client_config;
   client_config.node_id = NodeId(config.node_id);
   client_config.max_frame_bytes = kMaxFrameBytes;
+  client_config.tls = NodeTlsOptions(config);
   cluster::Client client(client_config);
+  // -auth: RPCs from other nodes are checked too (API.md 4.4, 4.9).
+  // -join-as: this node's own credentials for join, notify and remove.
+  http::AuthStore node_auth;
+  cluster::Credentials node_credentials;
+  if (!config.auth_file.empty()) {
+    if (Status loaded = node_auth.LoadFile(config.auth_file); !loaded.ok()) {
+      std::fprintf(stderr, "fatal: failed to load -auth file: %s\n", loaded.ToString().c_str());
+      return 1;
+    }
+    bridge.SetAuthorizer([&node_auth](const cluster::Credentials& c, std::string_view perm) {
+      std::optional<http::Credentials> credentials;
+      if (c.present) credentials = http::Credentials{c.username, c.password};
+      return node_auth.IsAllowed(credentials, perm);
+    });
+  }
+  if (!config.join_as.empty()) {
+    auto credentials = cmd::JoinAsCredentials(config.auth_file, config.join_as);
+    if (!credentials.ok()) {
+      std::fprintf(stderr, "fatal: %s\n", credentials.status().ToString().c_str());
+      return 1;
+    }
+    node_credentials = std::move(credentials).value();
+  }
+  std::optional<http::Credentials> node_http_credentials;  // the same, for backend calls
+  if (node_credentials.present) node_http_credentials = http::Credentials{node_credentials.username, node_credentials.password};
 
   bool has_state = (*store)->status().snapshot_index > LogIndex(0) || (*store)->has_log();
-  bool joining = !config.join_targets.empty() && !has_state;
-  if (!config.join_targets.empty() && has_state) {
-    RQ_LOG_INFO("node already belongs to a cluster; ignoring -join");
+  // Discovery and joining are for nodes that belong to no cluster yet.
+  bool bootstrapping = config.bootstrap_expect > 0 && !has_state;
+  bool joining = !config.join_targets.empty() && !has_state && !bootstrapping;
+  if ((!config.join_targets.empty() || config.bootstrap_expect > 0) && has_state) {
+    RQ_LOG_INFO("node already belongs to a cluster; ignoring -join and -bootstrap-expect");
   }
+  cmd::JoinPlan join_plan;
+  join_plan.targets = config.join_targets;
+  join_plan.attempts = config.join_attempts;
+  join_plan.interval = config.join_interval;
+  join_plan.request.id = config.node_id;
+  join_plan.request.raft_addr = config.raft_adv_addr;
+  join_plan.request.api_addr = config.http_adv_addr;
+  join_plan.request.voter = !config.raft_non_voter;
+  join_plan.request.credentials = node_credentials;
+  cmd::BootstrapPlan bootstrap_plan;
+  if (!config.disco_mode.empty() && !has_state) {
+    Result<std::string> disco_config = cmd::ReadDiscoConfig(config.disco_config);
+    Result<cmd::Discovery> discovery = disco_config.ok()
+        ? cmd::MakeDnsDiscovery(config.disco_mode, *disco_config,
+                                config.raft_adv_addr.substr(config.raft_adv_addr.rfind(':') + 1))
+        : Result<cmd::Discovery>(disco_config.status());
+    if (!discovery.ok()) {
+      std::fprintf(stderr, "fatal: %s\n", discovery.status().ToString().c_str());
+      return 1;
+    }
+    bootstrap_plan.discover = *discovery;
+    if (!bootstrapping) {
+      // A read replica: join whatever the names resolve to now.
+      joining = true;
+      for (int64_t attempt = 0; join_plan.targets.empty() && attempt < config.join_attempts; ++attempt) {
+        if (auto found = (*discovery)(); found.ok()) {
+          for (const std::string& address : *found) join_plan.targets.push_back(cmd::JoinTarget{address, ""});
+        } else if (attempt + 1 < config.join_attempts) {
+          std::this_thread::sleep_for(config.join_interval);
+        }
+      }
+    }
+  }
+  bootstrap_plan.join = join_plan;
+  bootstrap_plan.expect = config.bootstrap_expect;
+  bootstrap_plan.timeout = config.bootstrap_expect_timeout;
+  cmd::Bootstrapper bootstrapper(store->get(), &client, bootstrap_plan);
+  if (bootstrapping) {
+    bridge.SetNotifyHandler([&bootstrapper](const cluster::NotifyRequest& request,
+                                            std::function<void(cluster::NotifyResponse)> done) {
+      bootstrapper.OnNotify(request, std::move(done));
+    });
+  }
+  if (config.raft_remove_shutdown) {
+    // The usual shutdown path (main waits for SIGTERM).
+    (*store)->SetOnRemoved([] {
+      RQ_LOG_WARN("this node was removed from the cluster; shutting down (-raft-remove-shutdown)");
+      kill(getpid(), SIGTERM);
+    });
+  }
+  // A removed node is told so by the leader (see Store::SetOnMemberRemoved);
+  // the notices run off the Raft and apply threads and are waited for at exit.
+  std::mutex notices_mutex;
+  std::vector<std::future<void>> removal_notices;
+  (*store)->SetOnMemberRemoved([&](const NodeId& id, const store::NodeAddress& address) {
+    std::lock_guard lock(notices_mutex);
+    removal_notices.push_back(std::async(std::launch::async, [&client, id, address] {
+      cluster::RemoveRequest notice;
+      notice.id = id.value();
+      auto answer = client.Remove(address.raft_addr, notice, std::chrono::seconds(3));
+      if (!answer.ok()) RQ_LOG_INFO("could not tell node {} it was removed: {}", id.value(), answer.status().ToString());
+    }));
+  });
   // The store first: what arrives on the Raft address goes straight to it.
-  Status started = (*store)->Start(/*bootstrap_single=*/!joining && !config.raft_non_voter, &bridge);
+  Status started =
+      (*store)->Start(/*bootstrap_single=*/!joining && !bootstrapping && !config.raft_non_voter, &bridge);
   if (!started.ok()) {
     std::fprintf(stderr, "fatal: failed to start store: %s\n", started.ToString().c_str());
     return 1;
@@ -134,11 +248,12 @@ int Run(const cmd::Config& config) {
   // Queued batches run like any write: on the leader, or forwarded to it.
   cmd::StoreBackend* queue_backend = nullptr;
   store::WriteQueue queue(
-      [&queue_backend](command::Request request, const store::WriteOptions& write, store::Done done) {
+      [&queue_backend, &node_http_credentials](command::Request request, const store::WriteOptions& write, store::Done done) {
         http::CallOptions call;
         call.noparse = write.noparse;
         call.norwrandom = write.norwrandom;
         call.norwtime = write.norwtime;
+        call.credentials = node_http_credentials;  // a forwarded batch is checked on the leader
         queue_backend->Execute(std::move(request), call, std::move(done));
       },
       MakeQueueOptions(config));
@@ -179,25 +294,23 @@ int Run(const cmd::Config& config) {
   }
   RQ_LOG_INFO("node {} serving HTTP on {} (data directory {})", config.node_id, config.http_addr, config.data_path);
 
-  if (joining) {
-    cmd::JoinPlan plan;
-    plan.targets = config.join_targets;
-    plan.attempts = config.join_attempts;
-    plan.interval = config.join_interval;
-    plan.request.id = config.node_id;
-    plan.request.raft_addr = config.raft_adv_addr;
-    plan.request.api_addr = config.http_adv_addr;
-    plan.request.voter = !config.raft_non_voter;
-    auto on_target = [&store](const std::string& address) { (*store)->SetJoinHint(address); };
-    if (Status joined = cmd::JoinCluster(&client, plan, on_target); !joined.ok()) {
-      std::fprintf(stderr, "fatal: failed to join cluster: %s\n", joined.ToString().c_str());
-      server.Stop();
-      queue.Stop();
-      transport.Stop();
-      (*store)->Stop();
-      return 1;
-    }
+  auto on_target = [&store](const std::string& address) { (*store)->SetJoinHint(address); };
+  Status formed = Status::OK();
+  if (joining) formed = cmd::JoinCluster(&client, join_plan, on_target);
+  if (bootstrapping) formed = bootstrapper.Run(on_target);
+  if (!formed.ok()) {
+    std::fprintf(stderr, "fatal: failed to %s cluster: %s\n", joining ? "join" : "form", formed.ToString().c_str());
+    server.Stop();
+    queue.Stop();
+    transport.Stop();
+    (*store)->Stop();
+    return 1;
   }
+  store::ReaperOptions reap;
+  reap.voter_timeout = config.raft_reap_node_timeout;
+  reap.learner_timeout = config.raft_reap_read_only_node_timeout;
+  store::Reaper reaper(store->get(), reap);
+  reaper.Start();
 
   int signal_number = WaitForSignal();
   RQ_LOG_INFO("received signal {}, shutting down", signal_number);
@@ -206,12 +319,26 @@ int Run(const cmd::Config& config) {
     Status moved = backend.StepDown("", /*wait=*/true, std::chrono::seconds(5));
     RQ_LOG_INFO("stepping down before shutdown: {}", moved.ToString());
   }
+  reaper.Stop();
+  if (config.raft_cluster_remove_shutdown && (*store)->status().raft.membership.voters.size() +
+                                                     (*store)->status().raft.membership.learners.size() > 1) {
+    // A node that has just started may not have heard from the leader yet.
+    for (int waited = 0; (*store)->leader_id().empty() && waited < 50; ++waited) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    Status removed = backend.RemoveNodeAs(config.node_id, std::chrono::seconds(10), node_http_credentials);
+    RQ_LOG_INFO("removing this node from the cluster before shutdown: {}", removed.ToString());
+  }
   // Outside work first (HTTP, then what was queued), then the peers, then the
   // store, so nothing calls into a store that is closing.
   server.Stop();
   queue.Stop();
   transport.Stop();
   (*store)->Stop();
+  {
+    std::lock_guard lock(notices_mutex);
+    for (auto& notice : removal_notices) notice.wait();
+  }
   RQ_LOG_INFO("node {} stopped", config.node_id);
   return 0;
 }

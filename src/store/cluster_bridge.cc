@@ -61,12 +61,55 @@ cluster::MembershipResponse ClusterBridge::WithLeader(Status status) const {
   return response;
 }
 
+bool ClusterBridge::Allowed(const cluster::Credentials& credentials, std::string_view perm) const {
+  return !authorizer_ || authorizer_(credentials, perm);
+}
+
+namespace {
+
+// The refusal a forwarding or joining node turns into HTTP 401 / a fatal
+// join error (http::kUnauthorized).
+Status Unauthorized() { return Status::InvalidArgument("unauthorized"); }
+
+const char* ForwardPermission(cluster::ForwardKind kind) {
+  switch (kind) {
+    case cluster::ForwardKind::kExecute: return "execute";
+    case cluster::ForwardKind::kQuery: return "query";
+    case cluster::ForwardKind::kRequest: return "execute";  // and query, checked beside
+    case cluster::ForwardKind::kLoad:
+    case cluster::ForwardKind::kLoadDump: return "load";
+  }
+  return "all";
+}
+
+}  // namespace
+
 void ClusterBridge::Join(const cluster::JoinRequest& request, std::function<void(cluster::JoinResponse)> done) {
+  // A voter needs `join`; a non-voter needs `join-read-only` (or its alias),
+  // which `join` alone does not give (API.md 4.9).
+  const bool allowed = request.voter ? Allowed(request.credentials, "join")
+                                     : Allowed(request.credentials, "join-read-only") ||
+                                           Allowed(request.credentials, "join-read-replica");
+  if (!allowed) {
+    done(cluster::JoinResponse{Unauthorized(), ""});
+    return;
+  }
   store_->Join(NodeId(request.id), NodeAddress{request.raft_addr, request.api_addr}, request.voter,
                [this, done = std::move(done)](Status status) { done(WithLeader(std::move(status))); });
 }
 
 void ClusterBridge::Remove(const cluster::RemoveRequest& request, std::function<void(cluster::RemoveResponse)> done) {
+  if (NodeId(request.id) == store_->options().node_id && !store_->is_leader()) {
+    // Only a leader that has just removed this node sends this (the HTTP
+    // API forwards /remove to the leader, never to the node named).
+    store_->OnRemovedByLeader();
+    done(cluster::RemoveResponse{Status::OK(), ""});
+    return;
+  }
+  if (!Allowed(request.credentials, "remove")) {
+    done(cluster::RemoveResponse{Unauthorized(), ""});
+    return;
+  }
   store_->Remove(NodeId(request.id),
                  [this, done = std::move(done)](Status status) { done(WithLeader(std::move(status))); });
 }
@@ -90,6 +133,11 @@ void ClusterBridge::Forward(const cluster::ForwardRequest& request,
     }
     done(std::move(response));
   };
+  if (!Allowed(request.credentials, ForwardPermission(request.kind)) ||
+      (request.kind == cluster::ForwardKind::kRequest && !Allowed(request.credentials, "query"))) {
+    reply(Unauthorized());
+    return;
+  }
   WriteOptions write;
   write.noparse = request.noparse;
   write.norwrandom = request.norwrandom;
@@ -126,8 +174,25 @@ void ClusterBridge::Forward(const cluster::ForwardRequest& request,
 
 void ClusterBridge::StepDown(const cluster::StepDownRequest& request,
                              std::function<void(cluster::StepDownResponse)> done) {
+  if (!Allowed(request.credentials, "leader-ops")) {
+    done(cluster::StepDownResponse{Unauthorized(), ""});
+    return;
+  }
   store_->StepDown(NodeId(request.target_id),
                    [this, done = std::move(done)](Status status) { done(WithLeader(std::move(status))); });
+}
+
+void ClusterBridge::Notify(const cluster::NotifyRequest& request,
+                           std::function<void(cluster::NotifyResponse)> done) {
+  if (!Allowed(request.credentials, "join")) {
+    done(cluster::NotifyResponse{Unauthorized(), ""});
+    return;
+  }
+  if (!notify_handler_) {
+    cluster::RpcHandler::Notify(request, std::move(done));
+    return;
+  }
+  notify_handler_(request, std::move(done));
 }
 
 }  // namespace rq::store

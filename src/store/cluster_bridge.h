@@ -47,14 +47,29 @@ class ClusterBridge final : public Transport,
   void Forward(const cluster::ForwardRequest& request, std::function<void(cluster::ForwardResponse)> done) override;
   void StepDown(const cluster::StepDownRequest& request,
                 std::function<void(cluster::StepDownResponse)> done) override;
+  // NOTIFY goes to the -bootstrap-expect logic (cmd/bootstrap.h) when set,
+  // before Transport::Start; otherwise it is refused.
+  using NotifyHandler =
+      std::function<void(const cluster::NotifyRequest&, std::function<void(cluster::NotifyResponse)>)>;
+  void SetNotifyHandler(NotifyHandler handler) { notify_handler_ = std::move(handler); }
+  void Notify(const cluster::NotifyRequest& request, std::function<void(cluster::NotifyResponse)> done) override;
+
+  // Checks an RPC's credentials for a permission of the -auth file (API.md
+  // 4.9): true when allowed. Unset (no -auth file): everything is allowed.
+  // cmd/ passes http::AuthStore in, so store/ does not depend on http/.
+  using Authorizer = std::function<bool(const cluster::Credentials&, std::string_view perm)>;
+  void SetAuthorizer(Authorizer authorizer) { authorizer_ = std::move(authorizer); }
 
  private:
   cluster::MembershipResponse WithLeader(Status status) const;
+  bool Allowed(const cluster::Credentials& credentials, std::string_view perm) const;
 
   Store* store_;
   std::atomic<cluster::Transport*> transport_{nullptr};
   std::string api_url_;
   std::string version_;
+  NotifyHandler notify_handler_;
+  Authorizer authorizer_;  // set before Transport::Start; then read only
 };
 
 }  // namespace rq::store

@@ -393,12 +393,20 @@ void Store::Query(command::Request request, const ReadOptions& options, Done don
   switch (level) {
     case command::Consistency::kNone:
       // freshness bounds how long ago a follower last heard from the leader
-      // (ignored on the leader and when zero). freshness_strict is checked
-      // the same way: entries carry no leader timestamp yet.
-      if (options.freshness.count() > 0 && !raft_node_->is_leader() &&
-          SteadyClock::now() - raft_node_->last_leader_contact() >= options.freshness) {
-        done(ErrorResponse("stale read"));
-        return;
+      // (ignored on the leader and when zero). freshness_strict also needs
+      // the data itself that fresh: the read waits until everything the
+      // leader had committed by then is applied here. (rqlite compares the
+      // leader's append timestamp with the local clock; this needs no
+      // synchronized clocks.)
+      if (options.freshness.count() > 0 && !raft_node_->is_leader()) {
+        if (SteadyClock::now() - raft_node_->last_leader_contact() >= options.freshness) {
+          done(ErrorResponse("stale read"));
+          return;
+        }
+        if (options.freshness_strict) {
+          ReadAfterIndex(std::move(request), raft_node_->state().commit, std::move(done));
+          return;
+        }
       }
       RunRead(std::move(request), std::move(done));
       return;

@@ -8,9 +8,11 @@ and recovery from lost quorum with raft/peers.json (API.md 4.5, 4.11).
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -63,6 +65,24 @@ def count(node, table="t", level="none"):
     result = r.json()["results"][0]
     assert "error" not in result, result
     return result["values"][0][0]
+
+
+class DnsNode(harness.Node):
+    """A node whose /etc/hosts is `hosts` and whose Raft address is fixed."""
+
+    def __init__(self, binary, hosts, raft_addr, **kw):
+        super().__init__(binary, **kw)
+        self.hosts = hosts
+        self.fixed_raft_addr = raft_addr
+
+    @property
+    def raft_addr(self):
+        return self.fixed_raft_addr
+
+    def args(self):
+        inner = super().args()
+        script = 'mount --bind "$0" /etc/hosts && exec "$@"'
+        return ["unshare", "-m", "sh", "-c", script, self.hosts] + inner
 
 
 class MembershipTest(unittest.TestCase):
@@ -149,6 +169,34 @@ class MembershipTest(unittest.TestCase):
         log = n1.read_log()
         self.assertIn("bootstrap-expect", log)
         self.assertIn("heard from 1 of 2", log)
+
+    def test_dns_discovery_forms_a_cluster(self):
+        # The name resolves through a private /etc/hosts (a mount namespace
+        # per node) to 127.0.0.1-3; every node uses the same Raft port.
+        if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+            self.skipTest("mount namespaces are not available")
+        scratch = tempfile.mkdtemp(prefix="rqe2e-hosts-")
+        self.addCleanup(shutil.rmtree, scratch, True)
+        hosts = os.path.join(scratch, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n")
+            for i in (1, 2, 3):
+                f.write("127.0.0.%d rqlite-e2e.test\n" % i)
+        raft_port = harness.free_port()
+        nodes = []
+        for i in (1, 2, 3):
+            n = DnsNode(ARGS.rqlited, hosts, "127.0.0.%d:%d" % (i, raft_port), node_id=str(i),
+                        extra_args=FAST + ["-disco-mode", "dns", "-disco-config", '{"name": "rqlite-e2e.test"}',
+                                           "-bootstrap-expect", "3"])
+            self.nodes.append(n)
+            nodes.append(n)
+        for n in nodes:
+            n.start(wait_leader=False)
+        wait_for(lambda: leader_of(nodes) is not None, timeout=30, what="a leader")
+        self.assertEqual(member_ids(leader_of(nodes)), ["1", "2", "3"])
+        self.assertEqual(leader_of(nodes).execute(["CREATE TABLE t (v INTEGER)"]).status, 200)
+        for n in nodes:
+            wait_for(lambda n=n: count(n) == 0, what="table on node " + n.node_id)
 
     # ---- reaping -----------------------------------------------------------
 
