@@ -244,10 +244,12 @@ asio::awaitable<void> WriterLoop(Socket socket, std::shared_ptr<FrameQueue> queu
   socket->close(ignored);
 }
 
-// A TLS record (handshake 0x16 or alert 0x15, version 3.x) where a frame
-// should start: the peer runs node-to-node TLS and this side does not.
+// A TLS handshake record (0x16, version 3.1..3.4) where a HELLO frame should
+// start: the peer runs node-to-node TLS and this side does not. A HELLO is
+// far below 64 KiB, so its length's second and third bytes are zero, never
+// 0x03 and 0x01..0x04.
 bool LooksLikeTls(std::string_view bytes) {
-  return bytes.size() >= 2 && (bytes[0] == 0x15 || bytes[0] == 0x16) && bytes[1] == 0x03;
+  return bytes.size() >= 3 && bytes[0] == 0x16 && bytes[1] == 0x03 && bytes[2] >= 0x01 && bytes[2] <= 0x04;
 }
 
 asio::awaitable<Result<Frame>> FrameReader::Read(Stream& socket) {
@@ -257,11 +259,11 @@ asio::awaitable<Result<Frame>> FrameReader::Read(Stream& socket) {
     if (next->has_value()) co_return std::move(**next);
     auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer_), kNoThrow);
     if (ec) co_return Status::IOError(ec == asio::error::eof ? "connection closed by peer" : SslError(ec));
-    if (first_read_ && !socket.tls() && LooksLikeTls(std::string_view(buffer_.data(), n))) {
+    if (detect_tls_ && !socket.tls() && LooksLikeTls(std::string_view(buffer_.data(), n))) {
       co_return Status::NotSupported(
           "the peer speaks TLS: node-to-node TLS (-node-cert, -node-key) must be on here too");
     }
-    first_read_ = false;
+    detect_tls_ = false;
     decoder_.Feed(std::string_view(buffer_.data(), n));
   }
 }

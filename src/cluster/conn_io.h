@@ -159,7 +159,10 @@ asio::awaitable<void> WriterLoop(Socket socket, std::shared_ptr<FrameQueue> queu
 // Cuts the socket's byte stream into frames.
 class FrameReader {
  public:
-  explicit FrameReader(size_t max_payload_bytes) : decoder_(max_payload_bytes), buffer_(64 * 1024, '\0') {}
+  // first_is_hello: the listening side, where the stream must open with a
+  // small HELLO frame, so a TLS record there is told apart reliably.
+  explicit FrameReader(size_t max_payload_bytes, bool first_is_hello = false)
+      : decoder_(max_payload_bytes), buffer_(64 * 1024, '\0'), detect_tls_(first_is_hello) {}
   // The next frame; IOError when the peer closed or the read failed,
   // Corruption for a bad frame (the connection must then be closed).
   asio::awaitable<Result<Frame>> Read(Stream& socket);
@@ -167,7 +170,7 @@ class FrameReader {
  private:
   FrameDecoder decoder_;
   std::string buffer_;
-  bool first_read_ = true;
+  bool detect_tls_;
 };
 
 asio::awaitable<Status> WriteAll(Stream& socket, const std::string& bytes);

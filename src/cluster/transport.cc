@@ -344,7 +344,7 @@ class InboundSlot {
 asio::awaitable<void> ServeConnection(Core* core, Socket socket) {
   InboundSlot slot(core);
   const std::string remote = RemoteName(*socket);
-  FrameReader reader(core->config.max_frame_bytes);
+  FrameReader reader(core->config.max_frame_bytes, /*first_is_hello=*/true);
   Hello hello;
   Status status = co_await StartServerTls(socket, core->tls.get(), core->config.hello_timeout);
   if (status.ok()) status = co_await ReadHello(core, reader, socket, &hello);
