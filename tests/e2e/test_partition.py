@@ -241,7 +241,7 @@ class Writers:
 
     def __init__(self, targets, count, seed):
         self.targets = targets
-        self.acked, self.refused = set(), set()
+        self.acked, self.refused, self.errors = set(), set(), {}
         self.lock, self.stop_event = threading.Lock(), threading.Event()
         self.counter = 1000
         self.threads = [threading.Thread(target=self.run, args=(seed + i,)) for i in range(count)]
@@ -257,12 +257,13 @@ class Writers:
             with self.lock:
                 self.counter += 1
                 value = self.counter
-            outcome, _ = insert(rng.choice(self.targets()), value, timeout=3)
+            outcome, detail = insert(rng.choice(self.targets()), value, timeout=3)
             with self.lock:
                 if outcome == "ok":
                     self.acked.add(value)
                 elif outcome == "error":
                     self.refused.add(value)
+                    self.errors[value] = re.sub(r"[0-9.:]+", "N", detail)[:90]
             if outcome != "ok":
                 time.sleep(0.05)
 
@@ -441,6 +442,18 @@ class PartitionTest(unittest.TestCase):
         present = self.assert_converged(writers.acked)
         print("flapping: %d partition changes in %.0fs, leaders seen %s, %d acknowledged, %d refused, %d present" %
               (changes, ARGS.flap_seconds, sorted(leaders), len(writers.acked), len(writers.refused), len(present)))
+        kinds = {}
+        for v, text in writers.errors.items():
+            kind = kinds.setdefault(text, [0, 0])
+            kind[0] += 1
+            kind[1] += v in present
+        for text, (count, applied) in sorted(kinds.items(), key=lambda kv: -kv[1][0]):
+            print("  error answer x%d, of which applied %d: %s" % (count, applied, text))
+        # "leader not found" means nothing was proposed: a client may retry it
+        # safely, so it must never have been applied.
+        for text, (count, applied) in kinds.items():
+            if "leader not found" in text:
+                self.assertEqual(applied, 0, "writes answered '%s' were applied" % text)
 
 
 if __name__ == "__main__":
