@@ -115,10 +115,32 @@ void StoreBackend::ForwardToLeader(cluster::ForwardRequest request, const http::
     done(rq::Status::NotLeader("not leader"));  // the handler answers 301
     return;
   }
-  client_->ForwardAsync(leader->raft_addr, std::move(request), options.timeout,
-                        [done = std::move(done), served_by = leader->raft_addr](
-                            Result<cluster::ForwardResponse> forwarded) {
-                          if (!forwarded.ok()) {
+  SendForward(leader->raft_addr, std::move(request), options.timeout, options.retries, std::move(done));
+}
+
+namespace {
+
+// ?retries: a failed internode call is tried again only when that cannot run
+// it twice: a read, or a connection that never carried the request.
+bool SafeToRetry(const cluster::ForwardRequest& request, const rq::Status& failure) {
+  if (request.kind == cluster::ForwardKind::kQuery) return true;
+  return failure.message().find("connect ") != std::string::npos;
+}
+
+}  // namespace
+
+void StoreBackend::SendForward(std::string address, cluster::ForwardRequest request, std::chrono::nanoseconds timeout,
+                               int retries_left, http::Done done) {
+  auto copy = retries_left > 0 ? std::make_shared<cluster::ForwardRequest>(request) : nullptr;
+  client_->ForwardAsync(address, std::move(request), timeout,
+                        [this, done = std::move(done), served_by = address, copy, timeout, retries_left](
+                            Result<cluster::ForwardResponse> forwarded) mutable {
+                          if (!forwarded.ok() && copy && SafeToRetry(*copy, forwarded.status())) {
+                            // The leader may have changed meanwhile.
+                            std::optional<store::NodeAddress> leader = store_->LeaderAddress();
+                            std::string next = leader ? leader->raft_addr : served_by;
+                            SendForward(std::move(next), std::move(*copy), timeout, retries_left - 1, std::move(done));
+                          } else if (!forwarded.ok()) {
                             done(rq::Status::Unavailable("leader not contactable: " + forwarded.status().message()));
                           } else if (!forwarded->status.ok()) {
                             done(forwarded->status);

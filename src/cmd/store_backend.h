@@ -69,6 +69,9 @@ class StoreBackend final : public http::Backend {
   // Runs a leader-only request on the leader (API.md 4.4), or answers
   // NotLeader for ?redirect, or "leader not found".
   void ForwardToLeader(cluster::ForwardRequest request, const http::CallOptions& options, http::Done done);
+  // One forwarded call, tried again up to `retries_left` times (?retries).
+  void SendForward(std::string address, cluster::ForwardRequest request, std::chrono::nanoseconds timeout,
+                   int retries_left, http::Done done);
   cluster::ForwardRequest MakeForward(cluster::ForwardKind kind, const http::CallOptions& options) const;
   http::NodeInfo DescribeMember(const NodeId& id, bool voter, const NodeId& leader,
                                 std::chrono::nanoseconds timeout) const;
