@@ -391,8 +391,25 @@ std::vector<http::Backend::ReadyCheck> StoreBackend::Ready(bool noleader, bool s
   checks.push_back({"store", status.ready, status.ready ? "" : "store not ready"});
   if (sync) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
-    bool synced = store_->WaitForApplied(status.raft.commit, deadline);
-    checks.push_back({"sync", synced, synced ? "" : "sync timeout"});
+    // The leader's commit index, not ours: a node still waiting for its
+    // snapshot knows of almost nothing committed.
+    LogIndex target = status.raft.commit;
+    std::string failure = "sync timeout";
+    bool reachable = true;
+    if (!store_->is_leader()) {
+      std::optional<store::NodeAddress> leader = store_->LeaderAddress();
+      auto meta = leader && client_ != nullptr
+                      ? client_->GetNodeMeta(leader->raft_addr, cluster::NodeMetaRequest{}, timeout)
+                      : Result<cluster::NodeMetaResponse>(rq::Status::Unavailable("leader unknown"));
+      if (meta.ok() && meta->status.ok()) {
+        target = std::max(target, LogIndex(meta->commit_index));
+      } else {
+        reachable = false;
+        failure = "sync: leader not contactable";
+      }
+    }
+    bool synced = reachable && store_->WaitForApplied(target, deadline);
+    checks.push_back({"sync", synced, synced ? "" : failure});
   }
   command::Request probe;
   probe.statements.push_back(command::Statement{"SELECT 1", {}, false});
