@@ -65,7 +65,7 @@ class ClusterAuthTest(unittest.TestCase):
         with open(cls.leader_auth, "w") as f:
             json.dump(users(["query"]), f)
         with open(cls.follower_auth, "w") as f:
-            json.dump(users(["execute", "query"]), f)
+            json.dump(users(["execute", "query", "leader-ops", "remove"]), f)
 
     @classmethod
     def tearDownClass(cls):
@@ -130,6 +130,31 @@ class ClusterAuthTest(unittest.TestCase):
                          headers=auth("mallory", "m-pass"))
         self.assertEqual(r.status, 200, r.text())
         self.assertEqual(served_by(r), n2.http_addr)
+
+    def test_leader_checks_forwarded_stepdown_and_remove_credentials(self):
+        n1, n2 = self.cluster()
+        n3 = self.start("3", ["-auth", self.follower_auth, "-join", n1.raft_addr, "-join-as", "joiner"])
+        # mallory holds leader-ops and remove on the followers only.
+        r = harness.http("POST", n2.url + "/leader", headers=auth("mallory", "m-pass"))
+        self.assertEqual(r.status, 401, r.text())
+        r = harness.http("DELETE", n2.url + "/remove", {"id": "3"}, headers=auth("mallory", "m-pass"))
+        self.assertEqual(r.status, 401, r.text())
+        r = harness.http("GET", n1.url + "/nodes?ver=2", headers=auth("admin", "secret"))
+        self.assertEqual(len(r.json()["nodes"]), 3)
+        r = harness.http("DELETE", n2.url + "/remove", {"id": "3"}, headers=auth("admin", "secret"))
+        self.assertEqual(r.status, 200, r.text())
+        wait_for(lambda: len(harness.http("GET", n1.url + "/nodes?ver=2",
+                                          headers=auth("admin", "secret")).json()["nodes"]) == 2, what="removal")
+        n3.kill()
+
+    def test_remove_on_shutdown_uses_the_join_as_user(self):
+        n1, _ = self.cluster()
+        n3 = self.start("3", ["-auth", self.follower_auth, "-join", n1.raft_addr, "-join-as", "admin",
+                              "-raft-cluster-remove-shutdown"])
+        nodes = lambda: harness.http("GET", n1.url + "/nodes?ver=2", headers=auth("admin", "secret")).json()["nodes"]
+        self.assertEqual(len(nodes()), 3)
+        n3.stop()
+        wait_for(lambda: sorted(x["id"] for x in nodes()) == ["1", "2"], what="self-removal on shutdown")
 
     def test_join_as_a_user_without_join_is_refused(self):
         n1, _ = self.cluster()
