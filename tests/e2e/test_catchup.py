@@ -10,7 +10,10 @@ receive the database file, then the tail; /readyz?sync on it must not answer
 must equal the leader's (row count, sum of lengths, checksum query and a
 SHA-256 over every row). Then the new node is killed with SIGKILL and
 restarted: it must come back with the data, and the test reports whether a
-second transfer happened.
+second transfer happened. The kill9_while_* cases kill the joining node at
+each stage of receiving a snapshot (file arriving, validation copy, load
+copy, installation, checkpoint; seen by the files in its raft/ directory),
+restart it, and expect an identical copy and no leftover files.
 
 `--report` also times `cp` + fsync of the leader's db.sqlite as a baseline
 measured in the same run (bench/run_catchup.sh uses it).
@@ -169,6 +172,52 @@ class CatchupTest(unittest.TestCase):
     def test_readyz_sync_answers_ready_only_once_caught_up(self):
         self.run_catchup(self.leader, self.follower, check_readyz=True)
 
+    def kill9_during(self, marker):
+        """Kills the joining node the moment a file matching marker appears
+        in its raft/ directory, restarts it, and expects a full, clean catch-up."""
+        leader, follower = self.leader, self.follower
+        expected = summary(leader)
+        follower.start(wait_leader=False, timeout=60)
+        raft_dir = os.path.join(follower.data_dir, "raft")
+        hit, deadline = None, time.time() + ARGS.timeout
+        while hit is None and time.time() < deadline and follower.proc.poll() is None:
+            try:
+                hit = next((n for n in os.listdir(raft_dir) if re.fullmatch(marker, n)), None)
+            except OSError:
+                pass
+            if hit is None:
+                time.sleep(0.005)
+        self.assertIsNotNone(hit, "never saw %s in the new node's raft directory" % marker)
+        follower.kill()
+        at_kill = sorted(os.listdir(raft_dir))
+        follower.start(wait_leader=False, timeout=60)
+        wait_for(lambda: row_count(follower) == expected[0], ARGS.timeout, "catch-up after kill -9 (files at kill: %s)"
+                 % at_kill)
+        self.assertEqual(summary(follower), expected, "after kill -9 at %s (files %s) the copy differs" % (hit, at_kill))
+        # The half-done transfer or installation leaves nothing behind.
+        leftovers = lambda: [n for n in os.listdir(raft_dir) if n.startswith(("incoming-", "install-"))]
+        try:
+            wait_for(lambda: not leftovers(), 15, "no leftover files")
+        except AssertionError:
+            self.fail("leftover files after kill -9 at %s: %s" % (hit, leftovers()))
+        RESULTS.setdefault("kill_points", []).append("%s (then %d transfers received)" %
+                                                     (hit, log_count(follower, r"received snapshot")))
+
+    def test_kill9_while_receiving_snapshot(self):
+        self.kill9_during(r"incoming-.*\.part")
+
+    def test_kill9_while_validating_snapshot(self):
+        self.kill9_during(r"incoming-.*\.part\.validate")
+
+    def test_kill9_while_loading_snapshot(self):
+        self.kill9_during(r"incoming-.*\.sqlite\.load")
+
+    def test_kill9_while_installing_snapshot(self):
+        self.kill9_during(r"install-.*\.intent")
+
+    def test_kill9_while_checkpointing_installed_snapshot(self):
+        self.kill9_during(r"checkpoint\.intent")
+
     def fill(self, leader):
         r = leader.execute(["CREATE TABLE t (n INTEGER PRIMARY KEY, h BLOB NOT NULL, b BLOB NOT NULL)"])
         self.assertEqual(r.status, 200, r.text())
@@ -280,6 +329,8 @@ def cp_fsync_seconds(node):
 
 def print_results():
     if "catchup_seconds" not in RESULTS:
+        for point in RESULTS.get("kill_points", []):
+            print("catch-up: killed at %s: recovered" % point)
         return
     mb = RESULTS["db_bytes"] / 1e6
     print("catch-up: database %.0f MB (%d rows) built in %.1fs" % (mb, RESULTS["rows"], RESULTS["fill_seconds"]))
@@ -293,6 +344,8 @@ def print_results():
     if "restart_seconds" in RESULTS:
         print("catch-up: after kill -9 the node was back and current in %.2fs; second full transfer: %s"
               % (RESULTS["restart_seconds"], "yes" if RESULTS["second_transfer"] else "no"))
+    for point in RESULTS.get("kill_points", []):
+        print("catch-up: killed at %s: recovered" % point)
     if "cp_fsync_seconds" in RESULTS:
         cp = RESULTS["cp_fsync_seconds"]
         print("catch-up: baseline cp + fsync of db.sqlite %.2fs (%.1f MB/s); catch-up / cp ratio %.2f"
