@@ -794,6 +794,9 @@ void Store::UpdatePeers(const raft::Membership&) {
   // Every node whose address is known, members or not: a node being added
   // must be reachable before its membership commits, and a joining node
   // must answer the leader before it learns the membership.
+  // Called from the Raft loop and transport threads: reading the directory
+  // and handing it over must not interleave, or an older view could land last.
+  std::lock_guard lock(peers_mutex_);
   std::map<NodeId, std::string> peers;
   for (const auto& [id, address] : directory_.All()) {
     if (id != options_.node_id && !address.raft_addr.empty()) peers[id] = address.raft_addr;

@@ -266,6 +266,7 @@ class Store final : public Applier {
   std::unique_ptr<WalLogStorage> log_;
   std::unique_ptr<NullTransport> null_transport_;
   Transport* transport_ = nullptr;
+  std::mutex peers_mutex_;  // serializes UpdatePeers
   std::mutex join_hint_mutex_;
   std::string join_hint_;  // GUARDED_BY(join_hint_mutex_)
   // Held shared while a snapshot's file is streamed to a peer, exclusive while
