@@ -167,11 +167,12 @@ struct Client::Impl {
       const std::string frame = EncodeFrame(FrameType::kHello, EncodeHello(hello));
       status = co_await WriteAll(*conn->socket, frame);
     }
+    const bool greeted = status.ok();
     if (status.ok()) {
       asio::co_spawn(io, WriterLoop(conn->socket, conn->queue), IgnoreException);
       status = co_await ReadReplies(conn);
     }
-    if (status.IsIOError() && !conn->answered && tls == nullptr) {
+    if (greeted && status.IsIOError() && !conn->answered && tls == nullptr) {
       // A TLS node closes a plain connection without a word (the handshake
       // fails on its side), so say what the likely cause is.
       status = Status::IOError(status.message() +

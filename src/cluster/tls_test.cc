@@ -236,7 +236,9 @@ TEST(TlsTest, PlainClientOfATlsServerFailsAndTlsClientOfAPlainServerFails) {
   Node plain_server("c", TlsOptions{});
   ASSERT_TRUE(tls_server.transport->Start().ok());
   ASSERT_TRUE(plain_server.transport->Start().ok());
-  EXPECT_FALSE(Meta(TlsOptions{}, tls_server.address()).ok());
+  auto plain = Meta(TlsOptions{}, tls_server.address());
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.status().message().find("-node-cert"), std::string::npos) << plain.status().ToString();
   auto meta = Meta(certs.Options("node-a"), plain_server.address());
   ASSERT_FALSE(meta.ok());
   EXPECT_NE(meta.status().message().find("TLS"), std::string::npos) << meta.status().ToString();
