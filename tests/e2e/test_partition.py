@@ -15,6 +15,10 @@ from it are dropped silently (no RST, no ICMP), as with a cut cable, while the
 test keeps talking to the isolated node over the API network. Healing brings
 the link back up.
 
+Cases: an isolated leader; an isolated follower (healed, it catches up by
+snapshot: -raft-snap is small); a cut in the middle of a snapshot transfer
+slowed down with tbf; a flapping partition under 4 concurrent writers.
+
 Needs root and `ip netns`; otherwise the test prints SKIP and exits 77.
 """
 import argparse
@@ -151,6 +155,14 @@ class Net:
 
     def heal(self, i):
         sh("ip", "link", "set", "%s-c%d" % (PREFIX, i), "up")
+
+    def limit_rate(self, i, rate):
+        """Caps traffic into node i over its cluster link (tbf), or lifts the cap."""
+        dev = "%s-c%d" % (PREFIX, i)
+        if rate:
+            sh("tc", "qdisc", "replace", "dev", dev, "root", "tbf", "rate", rate, "burst", "64kb", "latency", "2s")
+        else:
+            sh("tc", "qdisc", "del", "dev", dev, "root", check=False)
 
     def heal_all(self):
         for i in range(1, self.count + 1):
@@ -308,7 +320,8 @@ class PartitionTest(unittest.TestCase):
             self.net.destroy()
 
     def _outcome_failed(self):
-        return not getattr(getattr(self, "_outcome", None), "success", True)
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        return bool(result) and any(test is self for test, _ in result.failures + result.errors)
 
     def leader(self, among=None):
         found = [n for n in (among or self.nodes) if n.raft_state() == "Leader"]
@@ -417,6 +430,61 @@ class PartitionTest(unittest.TestCase):
         print("isolated follower: %d acknowledged, %d present, %d snapshot installs" %
               (len(writers.acked), len(present), installs))
 
+    def test_partition_in_the_middle_of_a_snapshot_transfer(self):
+        leader = self.leader()
+        self.assertIsNotNone(leader)
+        follower = [n for n in self.nodes if n is not leader][0]
+        self.net.isolate(follower.index)
+        # About 64 MB the follower lacks, then enough entries that the log
+        # no longer holds what it needs: healing must send a snapshot.
+        r = leader.execute(["CREATE TABLE big (n INTEGER PRIMARY KEY, b BLOB)"])
+        self.assertEqual(r.status, 200, r.text())
+        for i in range(10):
+            sql = ("WITH RECURSIVE c(x) AS (SELECT %d UNION ALL SELECT x + 1 FROM c WHERE x < %d) "
+                   "INSERT INTO big(n, b) SELECT x, randomblob(65536) FROM c" % (i * 100 + 1, i * 100 + 100))
+            r = leader.post("/db/execute?transaction", [sql], timeout=60)
+            self.assertEqual(r.status, 200, r.text())
+        writers = Writers(lambda: [leader], 4, seed=5).start()
+        wait_for(lambda: len(writers.acked) > ARGS.tail_writes, 60, "writes while the follower is cut off")
+        writers.stop()
+        acked = writers.acked
+        self.assertIn(leader.post("/snapshot", timeout=60).status, (200, 204))
+        # A slow link (about 10 MB/s), so the cut lands mid-transfer.
+        self.net.limit_rate(follower.index, "80mbit")
+        self.net.heal(follower.index)
+        raft_dir = os.path.join(follower.data_dir, "raft")
+
+        def receiving():
+            return any(n.endswith(".part") and os.path.getsize(os.path.join(raft_dir, n)) > 8 << 20
+                       for n in os.listdir(raft_dir))
+
+        wait_for(receiving, 12, "the snapshot transfer to start")
+        self.net.isolate(follower.index)
+        time.sleep(ARGS.cut_seconds)
+        self.net.heal(follower.index)
+        self.net.limit_rate(follower.index, None)
+        self.assert_converged(acked, timeout=60)
+
+        def big(node):
+            conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(node.data_dir, "db.sqlite"), uri=True)
+            try:
+                return conn.execute("SELECT count(*), total(length(b)), total(unicode(hex(b))) FROM big").fetchone()
+            finally:
+                conn.close()
+
+        self.assertEqual(big(follower), big(leader))
+        leftovers = lambda: [n for n in os.listdir(raft_dir) if n.startswith(("incoming-", "install-"))]
+        try:
+            wait_for(lambda: not leftovers(), 15, "no leftover files")
+        except AssertionError:
+            self.fail("leftover snapshot files on the follower: %s" % leftovers())
+        with open(leader.log_path, "rb") as f:
+            leader_log = f.read().decode("utf-8", "replace")
+        print("cut mid-transfer for %.0fs: leader sent %d snapshots (%d failed), follower received %d" %
+              (ARGS.cut_seconds, len(re.findall(r"sent snapshot at index \d+ to %s" % follower.node_id, leader_log)),
+               len(re.findall(r"snapshot at index \d+ to %s failed" % follower.node_id, leader_log)),
+               follower.read_log().count("received snapshot")))
+
     def test_flapping_partition_under_concurrent_writers(self):
         rng = random.Random(ARGS.seed)
         writers = Writers(lambda: self.nodes, 4, seed=ARGS.seed).start()
@@ -461,6 +529,8 @@ if __name__ == "__main__":
     parser.add_argument("--rqlited", required=True)
     parser.add_argument("--flap-seconds", type=float, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tail-writes", type=int, default=1500)
+    parser.add_argument("--cut-seconds", type=float, default=8, help="partition length in the snapshot-transfer case")
     parser.add_argument("--show-warnings", action="store_true", help="print every warning and error node logs hold")
     ARGS, rest = parser.parse_known_args()
     ok, why = namespaces_available()
