@@ -67,6 +67,10 @@ void Connect(Node& a, Node& b, bool both = false) {
   if (both) b.transport->SetPeers(peers);
 }
 
+std::string HelloFrame(const char* id) {
+  return EncodeFrame(FrameType::kHello, EncodeHello({NodeId(id), kProtocolVersion}));
+}
+
 TEST(TransportTest, StartFailsWithIOErrorNamingAnAddressInUse) {
   Node a("a");
   ASSERT_TRUE(a.transport->Start().ok());
@@ -221,6 +225,47 @@ TEST(TransportTest, CorruptedSnapshotChunkAbortsReceiverAndFailsSender) {
   EXPECT_EQ(b.receiver.message_count(), 1u);
 }
 
+TEST(TransportTest, CompressedSnapshotArrivesIntactAtANodeThatDoesNotCompress) {
+  const uint64_t kBytes = (4 << 20) + 99;
+  Node a("a", kBytes, "127.0.0.1:0", [](Transport::Config* c) { c->compress_snapshots = true; });
+  Node b("b");  // compression off here: received chunks are accepted either way
+  ASSERT_TRUE(a.transport->Start().ok());
+  ASSERT_TRUE(b.transport->Start().ok());
+  Connect(a, b);
+  a.transport->Send({Snapshot("a", "b")});
+  ASSERT_TRUE(WaitFor([&] { return a.SnapshotResults().size() == 1; }));
+  EXPECT_TRUE(a.SnapshotResults()[0]);
+  auto sinks = b.receiver.sinks();
+  ASSERT_EQ(sinks.size(), 1u);
+  EXPECT_EQ(sinks[0].bytes, kBytes);
+  EXPECT_EQ(sinks[0].crc, a.source.ExpectedCrc());
+  EXPECT_TRUE(sinks[0].content_ok);
+  EXPECT_TRUE(b.receiver.snapshot_delivered_after_finish());
+}
+
+TEST(TransportTest, UndecompressableChunkAbortsTheSnapshot) {
+  Node b("b");
+  ASSERT_TRUE(b.transport->Start().ok());
+  RawClient client(b.transport->port());
+  ASSERT_TRUE(client.connected());
+  const SnapshotBegin begin{Snapshot("x", "b"), 100};
+  ASSERT_TRUE(client.Write(HelloFrame("x") + EncodeFrame(FrameType::kSnapshotBegin, EncodeSnapshotBegin(begin)) +
+                           EncodeFrame(FrameType::kSnapshotChunkZlib, "not a zlib stream")));
+  bool closed = false;
+  std::string answer = client.ReadUntilClose(&closed);
+  EXPECT_TRUE(closed);
+  ASSERT_TRUE(WaitFor([&] { return !b.receiver.sinks().empty() && b.receiver.sinks()[0].aborted; }));
+  EXPECT_EQ(b.receiver.message_count(), 0u);
+  FrameDecoder decoder;
+  decoder.Feed(answer);
+  auto ack = decoder.Next();
+  ASSERT_TRUE(ack.ok() && ack->has_value());
+  EXPECT_EQ((*ack)->type, FrameType::kSnapshotAck);
+  auto decoded = DecodeSnapshotAck((*ack)->payload);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_FALSE(decoded->ok);
+}
+
 TEST(TransportTest, SinkWriteFailureFailsTheSender) {
   Node a("a", 1 << 20), b("b");
   ASSERT_TRUE(a.transport->Start().ok());
@@ -247,10 +292,6 @@ TEST(TransportTest, SnapshotToAnUnreachablePeerReportsFailure) {
   a.transport->Send({Snapshot("a", "b")});
   ASSERT_TRUE(WaitFor([&] { return a.SnapshotResults().size() == 1; }));
   EXPECT_FALSE(a.SnapshotResults()[0]);
-}
-
-std::string HelloFrame(const char* id) {
-  return EncodeFrame(FrameType::kHello, EncodeHello({NodeId(id), kProtocolVersion}));
 }
 
 TEST(TransportTest, HostileClientsAreDisconnectedAndTheServerKeepsWorking) {
