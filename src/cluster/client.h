@@ -6,6 +6,7 @@
 // in-flight calls and is replaced on the next call. Transport-level failures
 // (cannot connect, timeout, bad frame) come back as a non-OK Result; the
 // remote's own answer, error or not, is the value.
+// Connections are TLS when Config::tls is set (docs/wire_format.md section 5).
 //
 // Thread-safety: every method is safe from any thread. The blocking calls
 // must not be made from an async callback (they run on the client's I/O

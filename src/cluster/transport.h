@@ -3,6 +3,8 @@
 // connection (raft streams, RPCs, snapshot streams); outbound, one lazily
 // connected stream per peer carries raft messages, and each InstallSnapshot
 // gets a connection of its own that streams the snapshot in CRC-checked chunks.
+// With Config::tls set every connection, in and out, is TLS (docs/wire_format.md
+// section 5); otherwise plain TCP.
 //
 // Ownership: the receiver, handler and source must outlive the Transport (or
 // at least its Stop()). Threading: public methods are safe from any thread
