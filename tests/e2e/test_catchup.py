@@ -310,6 +310,9 @@ class CatchupTest(unittest.TestCase):
             self.fail("the restarted node received the whole database again")
         if ARGS.report:
             RESULTS["cp_fsync_seconds"] = cp_fsync_seconds(leader)
+        for n in (leader, follower):
+            n.stop()
+            self.assertEqual(n.proc.returncode, 0, "node %s exited with %s on SIGTERM" % (n.node_id, n.proc.returncode))
 
 
 def cp_fsync_seconds(node):

@@ -323,6 +323,14 @@ class PartitionTest(unittest.TestCase):
         result = getattr(getattr(self, "_outcome", None), "result", None)
         return bool(result) and any(test is self for test, _ in result.failures + result.errors)
 
+    def stop_all_gracefully(self):
+        """SIGTERM every node, leader first, and expect a clean exit (status 0)."""
+        order = sorted(self.nodes, key=lambda n: n.raft_state() != "Leader")
+        for n in order:
+            n.stop()
+            self.assertEqual(n.proc.returncode, 0, "node %s exited with %s on SIGTERM; log:\n%s" %
+                             (n.node_id, n.proc.returncode, n.read_log()[-1500:]))
+
     def leader(self, among=None):
         found = [n for n in (among or self.nodes) if n.raft_state() == "Leader"]
         return found[0] if len(found) == 1 else None
@@ -397,6 +405,7 @@ class PartitionTest(unittest.TestCase):
         wait_for(lambda: old.raft_state() == "Follower", 15, "the old leader to become follower")
         present = self.assert_converged(acked)
         self.assertIs(self.leader(), new, "leadership moved again after healing (disruptive rejoin)")
+        self.stop_all_gracefully()
         print("isolated leader: new leader after %.1fs; writes to the old one: refused=%d timed out=%d "
               "(first answer: %s); present after heal=%d" %
               (elapsed, len(refused), len(unknown), outcomes[100][1][:80], len((refused | unknown) & present)))
@@ -522,6 +531,7 @@ class PartitionTest(unittest.TestCase):
         for text, (count, applied) in kinds.items():
             if "leader not found" in text:
                 self.assertEqual(applied, 0, "writes answered '%s' were applied" % text)
+        self.stop_all_gracefully()
 
 
 if __name__ == "__main__":
