@@ -1,5 +1,7 @@
 #include "store/raft_node.h"
 
+#include <algorithm>
+
 #include "base/logging.h"
 
 namespace rq::store {
@@ -168,13 +170,17 @@ void RaftNode::Run() {
     // into one fsync.
     for (auto& fn : batch) fn(*raft_);
     batch.clear();
+    // The inputs' effects first, then the tick's: a Ready made only of
+    // inputs may hold back commit notifications (see ProcessReady), and the
+    // tick's heartbeats then carry the commit index.
+    while (raft_->HasReady()) ProcessReady(ReadyOrigin::kInputs);
     auto now = Clock::now();
     for (int i = 0; now >= next_tick && i < 100; ++i) {  // bounded catch-up after a stall
       raft_->Tick();
       next_tick += options_.tick;
     }
     if (now >= next_tick) next_tick = now + options_.tick;
-    while (raft_->HasReady()) ProcessReady();
+    while (raft_->HasReady()) ProcessReady(ReadyOrigin::kTick);
     PublishState();
   }
   // Inputs that arrived after the last round still owe their callers an
@@ -189,7 +195,7 @@ void RaftNode::Run() {
   FailPendingReads(Status::Aborted("node stopping"));
 }
 
-void RaftNode::ProcessReady() {
+void RaftNode::ProcessReady(ReadyOrigin origin) {
   raft::Ready ready = raft_->GetReady();
   if (ready.soft_state) HandleSoftState(*ready.soft_state);
   // A leader may replicate entries before they are durable locally (thesis
@@ -199,12 +205,20 @@ void RaftNode::ProcessReady() {
   if (role_ == raft::Role::kLeader) {
     std::vector<raft::Message> appends;
     std::vector<raft::Message> rest;
+    const LogIndex last = raft_->last_index();
     for (raft::Message& message : ready.messages) {
+      if (origin == ReadyOrigin::kInputs && IsCommitNotice(message, last)) continue;
       (std::holds_alternative<raft::AppendRequest>(message.body) ? appends : rest).push_back(std::move(message));
     }
     if (!appends.empty()) transport_->Send(std::move(appends));
     ready.messages = std::move(rest);
   }
+  // Committed entries are durable on a quorum already, so applying them need
+  // not wait for this Ready's fsync (which covers newer entries): the apply
+  // thread and the clients' answers overlap the disk. A received snapshot
+  // keeps the strict order (install, then apply, after persisting).
+  const bool apply_early = !ready.snapshot && !ready.committed_entries.empty();
+  if (apply_early) applier_->Enqueue(ready.committed_entries);
   Status persisted = persister_->Persist(ready);
   // The log could not be made durable: continuing could acknowledge a write
   // that a crash then loses (invariant 1). Stop the process.
@@ -221,7 +235,7 @@ void RaftNode::ProcessReady() {
   }
   if (!ready.messages.empty()) transport_->Send(std::move(ready.messages));
   if (ready.snapshot) applier_->InstallSnapshot(*ready.snapshot);
-  if (!ready.committed_entries.empty()) applier_->Enqueue(ready.committed_entries);
+  if (!apply_early && !ready.committed_entries.empty()) applier_->Enqueue(ready.committed_entries);
   for (const raft::ReadState& read : ready.read_states) {
     auto it = pending_reads_.find(read.read_id);
     if (it == pending_reads_.end()) continue;
@@ -230,6 +244,18 @@ void RaftNode::ProcessReady() {
     cb(read.index);
   }
   raft_->Advance(ready);
+}
+
+bool RaftNode::IsCommitNotice(const raft::Message& message, LogIndex last_index) {
+  // An empty append whose prev is the leader's last entry tells a follower
+  // that was already sent everything only the new commit index. The next
+  // append or the next tick's heartbeat carries that index too (as
+  // rqlite's Raft lets followers learn commits), so sending it now would
+  // cost every follower a wakeup and an apply while the leader answers its
+  // client. Heartbeats confirming a read (read_context) are never held back.
+  const auto* append = std::get_if<raft::AppendRequest>(&message.body);
+  return append != nullptr && append->entries.empty() && append->read_context == 0 &&
+         append->prev_log_index == last_index;
 }
 
 void RaftNode::HandleSoftState(const raft::SoftState& soft) {

@@ -2,10 +2,15 @@
 //
 // Every input (proposals, peer messages, read requests, compaction) is posted
 // to a bounded inbox and executed on the loop thread, which also ticks the
-// core and processes each Ready in the documented order: persist (through
-// LogPersister, one fsync per Ready, so every proposal that arrived meanwhile
-// shares it: group commit), send (Transport), hand committed entries to the
-// apply loop (Applier), then Advance.
+// core and processes each Ready: persist (through LogPersister, one fsync per
+// Ready, so every proposal that arrived meanwhile shares it: group commit),
+// send (Transport), then Advance. Two things may go ahead of the fsync
+// because they never depend on it: a leader's appends (the core counts its
+// own copy only after Advance) and the committed entries, which a quorum
+// holds already (handed to the Applier first, except with a received
+// snapshot, which keeps install-then-apply after persisting). A leader also
+// holds back commit-only heartbeats to followers that were sent every entry:
+// the next append or tick heartbeat carries the commit index (ProcessReady).
 //
 // Thread-safety: the public methods are safe from any thread; callbacks run
 // on the loop thread and must not block.
@@ -124,8 +129,13 @@ class RaftNode {
   std::chrono::steady_clock::time_point last_leader_contact() const;
 
  private:
+  // Whether a Ready holds the effects of a Tick (heartbeats) or only of
+  // inputs (proposals, messages).
+  enum class ReadyOrigin { kInputs, kTick };
+
   void Run();
-  void ProcessReady();
+  void ProcessReady(ReadyOrigin origin);
+  static bool IsCommitNotice(const raft::Message& message, LogIndex last_index);
   void HandleSoftState(const raft::SoftState& soft);
   void FailPendingReads(const Status& status);
   bool Enqueue(std::function<void(raft::Raft&)> fn);
