@@ -166,9 +166,9 @@ class CatchupTest(unittest.TestCase):
         self.run_catchup(self.leader, self.follower, check_readyz=False)
         self.restart_after_kill9(self.leader, self.follower)
 
-    @unittest.skipUnless(os.environ.get("RQ_KNOWN_BUGS"), "known bug: /readyz?sync answers 200 on a node still "
-                         "waiting for its snapshot (waits for the node's own commit index, not the leader's); "
-                         "run with RQ_KNOWN_BUGS=1")
+    # Regression: /readyz?sync used to wait only for the node's own commit
+    # index, so a node still waiting for its snapshot answered ready (fixed
+    # in 44b2625).
     def test_readyz_sync_answers_ready_only_once_caught_up(self):
         self.run_catchup(self.leader, self.follower, check_readyz=True)
 
