@@ -218,6 +218,22 @@ class CatchupTest(unittest.TestCase):
     def test_kill9_while_checkpointing_installed_snapshot(self):
         self.kill9_during(r"checkpoint\.intent")
 
+    @unittest.skipUnless(os.environ.get("RQ_KNOWN_BUGS"), "known bug: /status store.raft.num_peers reads "
+                         "18446744073709551615 (0 - 1 in uint64) on a joining node until its first configuration "
+                         "arrives; run with RQ_KNOWN_BUGS=1")
+    def test_num_peers_is_sane_while_a_node_joins(self):
+        self.follower.start(wait_leader=False)
+        seen = set()
+        deadline = time.time() + ARGS.timeout
+        while time.time() < deadline and 1 not in seen:
+            try:
+                seen.add(status(self.follower, "store.raft.num_peers"))
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.02)
+        self.assertIn(1, seen)
+        self.assertTrue(all(v is not None and 0 <= v <= 1 for v in seen), "num_peers answers: %s" % seen)
+
     def fill(self, leader):
         r = leader.execute(["CREATE TABLE t (n INTEGER PRIMARY KEY, h BLOB NOT NULL, b BLOB NOT NULL)"])
         self.assertEqual(r.status, 200, r.text())
