@@ -161,7 +161,8 @@ void RaftNode::Run() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_until(lock, next_tick, [&] { return stopping_ || !inbox_.empty(); });
+      auto deadline = held_notices_.empty() ? next_tick : std::min(next_tick, held_deadline_);
+      wake_.wait_until(lock, deadline, [&] { return stopping_ || !inbox_.empty(); });
       if (stopping_) break;
       batch.swap(inbox_);
     }
@@ -181,6 +182,7 @@ void RaftNode::Run() {
     }
     if (now >= next_tick) next_tick = now + options_.tick;
     while (raft_->HasReady()) ProcessReady(ReadyOrigin::kTick);
+    if (!held_notices_.empty() && now >= held_deadline_) FlushHeldNotices();
     PublishState();
   }
   // Inputs that arrived after the last round still owe their callers an
@@ -207,8 +209,17 @@ void RaftNode::ProcessReady(ReadyOrigin origin) {
     std::vector<raft::Message> rest;
     const LogIndex last = raft_->last_index();
     for (raft::Message& message : ready.messages) {
-      if (origin == ReadyOrigin::kInputs && IsCommitNotice(message, last)) continue;
-      (std::holds_alternative<raft::AppendRequest>(message.body) ? appends : rest).push_back(std::move(message));
+      if (origin == ReadyOrigin::kInputs && IsCommitNotice(message, last)) {
+        if (held_notices_.empty()) held_deadline_ = std::chrono::steady_clock::now() + options_.commit_notice_delay;
+        held_notices_.insert_or_assign(message.to, std::move(message));
+        continue;
+      }
+      if (std::holds_alternative<raft::AppendRequest>(message.body)) {
+        held_notices_.erase(message.to);  // this one carries the commit index
+        appends.push_back(std::move(message));
+      } else {
+        rest.push_back(std::move(message));
+      }
     }
     if (!appends.empty()) transport_->Send(std::move(appends));
     ready.messages = std::move(rest);
@@ -249,18 +260,27 @@ void RaftNode::ProcessReady(ReadyOrigin origin) {
 bool RaftNode::IsCommitNotice(const raft::Message& message, LogIndex last_index) {
   // An empty append whose prev is the leader's last entry tells a follower
   // that was already sent everything only the new commit index. The next
-  // append or the next tick's heartbeat carries that index too (as
-  // rqlite's Raft lets followers learn commits), so sending it now would
-  // cost every follower a wakeup and an apply while the leader answers its
-  // client. Heartbeats confirming a read (read_context) are never held back.
+  // append or tick heartbeat carries that index too (rqlite's Raft also
+  // lets followers learn commits that way, within its CommitTimeout), so
+  // such a notice waits up to commit_notice_delay for one: sent at once it
+  // would cost every follower a wakeup and an apply while the leader
+  // answers its client. Heartbeats confirming a read are never held back.
   const auto* append = std::get_if<raft::AppendRequest>(&message.body);
   return append != nullptr && append->entries.empty() && append->read_context == 0 &&
          append->prev_log_index == last_index;
 }
 
+void RaftNode::FlushHeldNotices() {
+  std::vector<raft::Message> notices;
+  for (auto& [peer, message] : held_notices_) notices.push_back(std::move(message));
+  held_notices_.clear();
+  transport_->Send(std::move(notices));
+}
+
 void RaftNode::HandleSoftState(const raft::SoftState& soft) {
   if (role_ == raft::Role::kLeader && soft.role != raft::Role::kLeader) {
     FailPendingReads(Status::NotLeader("leadership lost"));
+    held_notices_.clear();  // the next leader tells the followers
   }
   if (soft.role != role_) {
     RQ_LOG_INFO("raft: role {} -> {} (leader '{}')", static_cast<int>(role_), static_cast<int>(soft.role),

@@ -9,8 +9,9 @@
 // own copy only after Advance) and the committed entries, which a quorum
 // holds already (handed to the Applier first, except with a received
 // snapshot, which keeps install-then-apply after persisting). A leader also
-// holds back commit-only heartbeats to followers that were sent every entry:
-// the next append or tick heartbeat carries the commit index (ProcessReady).
+// holds back commit-only heartbeats to followers that were sent every entry,
+// for at most Options::commit_notice_delay: the next append or tick
+// heartbeat usually carries the commit index first (ProcessReady).
 //
 // Thread-safety: the public methods are safe from any thread; callbacks run
 // on the loop thread and must not block.
@@ -77,6 +78,10 @@ class RaftNode {
   struct Options {
     raft::Config raft;
     std::chrono::milliseconds tick{100};
+    // How long a leader may hold back a commit-only heartbeat to a follower
+    // that was sent every entry, waiting for an append to carry the commit
+    // index instead; bounds how far such a follower's applied state lags.
+    std::chrono::milliseconds commit_notice_delay{10};
     size_t inbox_capacity = 1 << 16;
     uint64_t seed = 0;  // election jitter
   };
@@ -136,6 +141,7 @@ class RaftNode {
   void Run();
   void ProcessReady(ReadyOrigin origin);
   static bool IsCommitNotice(const raft::Message& message, LogIndex last_index);
+  void FlushHeldNotices();
   void HandleSoftState(const raft::SoftState& soft);
   void FailPendingReads(const Status& status);
   bool Enqueue(std::function<void(raft::Raft&)> fn);
@@ -160,6 +166,10 @@ class RaftNode {
   uint64_t next_read_id_ = 1;
   std::map<uint64_t, std::function<void(Result<LogIndex>)>> pending_reads_;
   raft::Role role_ = raft::Role::kFollower;
+  // Commit notices held back, the newest per follower; each is newer than
+  // anything else sent to that follower (a sent append drops it).
+  std::map<NodeId, raft::Message> held_notices_;
+  std::chrono::steady_clock::time_point held_deadline_;
 
   std::atomic<int64_t> last_leader_contact_ns_{0};  // steady_clock epoch
   std::thread thread_;

@@ -124,13 +124,14 @@ raft::Message AckFrom(const char* from, Term term, uint64_t match) {
 // entries 1-3 and the leader's noop (4) are committed and applied.
 class RaftNodeLeaderTest : public ::testing::Test {
  protected:
-  void StartLeader(std::chrono::milliseconds tick) {
+  void StartLeader(std::chrono::milliseconds tick, std::chrono::milliseconds commit_notice_delay = 1h) {
     RaftNode::Options options;
     options.raft.id = NodeId("1");
     options.raft.pre_vote = false;
     options.raft.check_quorum = false;  // the fake followers answer only when told
     options.raft.election_ticks = 1000;
     options.tick = tick;
+    options.commit_notice_delay = commit_notice_delay;
     node_ = std::make_unique<RaftNode>(options, &persister_, &transport_, &applier_, &logger_);
     std::vector<raft::ConfigChange> members;
     for (const char* id : {"1", "2", "3"}) members.push_back({raft::ConfigChangeType::kAddVoter, NodeId(id), ""});
@@ -226,6 +227,19 @@ TEST_F(RaftNodeLeaderTest, ReadIndexHeartbeatsAreNeverHeldBack) {
   Result<LogIndex> index = future.get();
   ASSERT_TRUE(index.ok()) << index.status().ToString();
   EXPECT_EQ(*index, LogIndex(4));
+}
+
+TEST_F(RaftNodeLeaderTest, AHeldCommitNoticeIsSentAfterTheDelay) {
+  StartLeader(1h, 20ms);
+  OnLoop([](raft::Raft& raft) { EXPECT_EQ(raft.Propose("a").value(), LogIndex(5)); });
+  ASSERT_GE(journal_.WaitFor("persist 5"), 0);
+  node_->Step(AckFrom("2", term_, 5));
+  ASSERT_GE(journal_.WaitFor("apply 5"), 0);
+  auto notice = journal_.WaitForMessage([](const raft::Message& m) {
+    const auto* a = std::get_if<raft::AppendRequest>(&m.body);
+    return a != nullptr && a->entries.empty() && a->commit == LogIndex(5) && m.to == NodeId("2");
+  });
+  EXPECT_TRUE(notice.has_value()) << "with no further append the follower must still learn the commit";
 }
 
 TEST_F(RaftNodeLeaderTest, TickHeartbeatsCarryTheCommitIndex) {
