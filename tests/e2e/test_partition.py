@@ -251,11 +251,11 @@ def insert(node, value, timeout=4):
 class Writers:
     """Concurrent writers of unique integers; remembers what was acknowledged."""
 
-    def __init__(self, targets, count, seed):
+    def __init__(self, targets, count, seed, base=1000):
         self.targets = targets
-        self.acked, self.refused, self.errors = set(), set(), {}
+        self.acked, self.refused, self.errors, self.ack_times = set(), set(), {}, []
         self.lock, self.stop_event = threading.Lock(), threading.Event()
-        self.counter = 1000
+        self.counter = base
         self.threads = [threading.Thread(target=self.run, args=(seed + i,)) for i in range(count)]
 
     def start(self):
@@ -273,11 +273,20 @@ class Writers:
             with self.lock:
                 if outcome == "ok":
                     self.acked.add(value)
+                    self.ack_times.append(time.time())
                 elif outcome == "error":
                     self.refused.add(value)
                     self.errors[value] = re.sub(r"[0-9.:]+", "N", detail)[:90]
             if outcome != "ok":
                 time.sleep(0.05)
+
+    def longest_gap(self):
+        """Longest time with no acknowledged write (seconds, from the first ack)."""
+        return self.longest_gap_span()[1] - self.longest_gap_span()[0]
+
+    def longest_gap_span(self):
+        times = sorted(self.ack_times)
+        return max(zip(times, times[1:]), key=lambda ab: ab[1] - ab[0], default=(0.0, 0.0))
 
     def stop(self):
         self.stop_event.set()
@@ -497,7 +506,11 @@ class PartitionTest(unittest.TestCase):
     def test_flapping_partition_under_concurrent_writers(self):
         rng = random.Random(ARGS.seed)
         writers = Writers(lambda: self.nodes, 4, seed=ARGS.seed).start()
-        isolated, changes, leaders = None, 0, set()
+        # One more writer talks only to nodes on the majority side: its
+        # longest wait between acknowledgements measures unavailability.
+        cut = [None]
+        probe = Writers(lambda: [n for n in self.nodes if n.index != cut[0]], 1, seed=ARGS.seed, base=10 ** 8).start()
+        isolated, changes, leaders, events = None, 0, set(), []
         try:
             deadline = time.time() + ARGS.flap_seconds
             while time.time() < deadline:
@@ -505,6 +518,7 @@ class PartitionTest(unittest.TestCase):
                 if isolated is not None:
                     self.net.heal(isolated)
                 choice = rng.choice([None, 1, 2, 3])
+                cut[0] = choice
                 if choice is not None:
                     self.net.isolate(choice)
                 isolated = choice
@@ -512,13 +526,23 @@ class PartitionTest(unittest.TestCase):
                 leader = self.leader()
                 if leader is not None:
                     leaders.add(leader.node_id)
+                events.append((time.time(), choice, leader.node_id if leader else None))
         finally:
             self.net.heal_all()
             writers.stop()
+            probe.stop()
         self.assertGreater(len(writers.acked), 20)
-        present = self.assert_converged(writers.acked)
-        print("flapping: %d partition changes in %.0fs, leaders seen %s, %d acknowledged, %d refused, %d present" %
-              (changes, ARGS.flap_seconds, sorted(leaders), len(writers.acked), len(writers.refused), len(present)))
+        present = self.assert_converged(writers.acked | probe.acked)
+        start, end = probe.longest_gap_span()
+        timeline = ["%+.1fs isolate %s (leader then %s)" % (t - start, c, l) for t, c, l in events
+                    if start - 3 <= t <= end]
+        self.assertLess(probe.longest_gap(), 15, "the majority side accepted no write for %.1fs: %s" %
+                        (end - start, timeline))
+        print("flapping: %d partition changes in %.0fs, leaders seen %s, %d acknowledged, %d refused, %d present, "
+              "longest time without an acknowledged write %.1fs (majority-side writer: %.1fs)" %
+              (changes, ARGS.flap_seconds, sorted(leaders), len(writers.acked), len(writers.refused), len(present),
+               writers.longest_gap(), probe.longest_gap()))
+        print("  during the longest majority-side gap: %s" % "; ".join(timeline))
         kinds = {}
         for v, text in writers.errors.items():
             kind = kinds.setdefault(text, [0, 0])
