@@ -445,7 +445,9 @@ json::value StoreBackend::Status() {
       {"last_snapshot_index", status.snapshot_index.value()},
       {"last_snapshot_term", status.snapshot_term.value()},
       {"snapshots_taken", status.snapshots_taken},
-      {"num_peers", status.raft.membership.voters.size() + status.raft.membership.learners.size() - 1},
+      // Members other than this node (a joining node may not be one yet).
+      {"num_peers", status.raft.membership.voters.size() + status.raft.membership.learners.size() -
+                        (status.raft.membership.Contains(NodeId(identity_.node_id)) ? 1 : 0)},
       {"voter", status.raft.membership.IsVoter(NodeId(identity_.node_id))},
   };
   json::object leader{{"node_id", status.raft.leader.value()},
