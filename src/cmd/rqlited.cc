@@ -226,9 +226,10 @@ int Run(const cmd::Config& config) {
   std::vector<std::future<void>> removal_notices;
   (*store)->SetOnMemberRemoved([&](const NodeId& id, const store::NodeAddress& address) {
     std::lock_guard lock(notices_mutex);
-    removal_notices.push_back(std::async(std::launch::async, [&client, id, address] {
+    removal_notices.push_back(std::async(std::launch::async, [&client, &node_credentials, id, address] {
       cluster::RemoveRequest notice;
       notice.id = id.value();
+      notice.credentials = node_credentials;
       auto answer = client.Remove(address.raft_addr, notice, std::chrono::seconds(3));
       if (!answer.ok()) RQ_LOG_INFO("could not tell node {} it was removed: {}", id.value(), answer.status().ToString());
     }));

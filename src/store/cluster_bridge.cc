@@ -99,15 +99,16 @@ void ClusterBridge::Join(const cluster::JoinRequest& request, std::function<void
 }
 
 void ClusterBridge::Remove(const cluster::RemoveRequest& request, std::function<void(cluster::RemoveResponse)> done) {
-  if (NodeId(request.id) == store_->options().node_id && !store_->is_leader()) {
-    // Only a leader that has just removed this node sends this (the HTTP
-    // API forwards /remove to the leader, never to the node named).
-    store_->OnRemovedByLeader();
-    done(cluster::RemoveResponse{Status::OK(), ""});
-    return;
-  }
   if (!Allowed(request.credentials, "remove")) {
     done(cluster::RemoveResponse{Unauthorized(), ""});
+    return;
+  }
+  if (NodeId(request.id) == store_->options().node_id && !store_->is_leader()) {
+    // Only a leader that has just removed this node sends this (the HTTP
+    // API forwards /remove to the leader, never to the node named); with
+    // -auth it carries the leader's -join-as credentials.
+    store_->OnRemovedByLeader();
+    done(cluster::RemoveResponse{Status::OK(), ""});
     return;
   }
   store_->Remove(NodeId(request.id),
