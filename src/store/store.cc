@@ -268,6 +268,7 @@ void Store::Stop() {
     waiters.swap(apply_waiters_);
   }
   for (auto& [index, run] : waiters) run();
+  ExpireStaleReads(SteadyClock::time_point::max());
   read_pool_->Stop();
   std::map<LogIndex, Pending> pending;
   {
@@ -373,7 +374,8 @@ void Store::RunRead(command::Request request, Done done) {
   if (!posted) (*shared_done)(Status::Busy("too many concurrent reads"));
 }
 
-void Store::ReadAfterIndex(command::Request request, LogIndex index, Done done) {
+void Store::ReadAfterIndex(command::Request request, LogIndex index, Done done,
+                           SteadyClock::time_point stale_after) {
   auto shared = std::make_shared<std::pair<command::Request, Done>>(std::move(request), std::move(done));
   std::unique_lock lock(apply_mutex_);
   if (applied_ >= index) {
@@ -381,7 +383,30 @@ void Store::ReadAfterIndex(command::Request request, LogIndex index, Done done) 
     RunRead(std::move(shared->first), std::move(shared->second));
     return;
   }
-  apply_waiters_.emplace(index, [this, shared]() { RunRead(std::move(shared->first), std::move(shared->second)); });
+  if (stale_after == SteadyClock::time_point::max()) {
+    apply_waiters_.emplace(index, [this, shared]() { RunRead(std::move(shared->first), std::move(shared->second)); });
+    return;
+  }
+  // Whichever comes first answers: the index applied, or the deadline
+  // (checked by the apply loop, at least once a second).
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  apply_waiters_.emplace(index, [this, shared, answered]() {
+    if (!answered->exchange(true)) RunRead(std::move(shared->first), std::move(shared->second));
+  });
+  stale_deadlines_.emplace(stale_after, [shared, answered]() {
+    if (!answered->exchange(true)) shared->second(ErrorResponse("stale read"));
+  });
+}
+
+void Store::ExpireStaleReads(SteadyClock::time_point now) {
+  std::vector<std::function<void()>> expired;
+  {
+    std::lock_guard lock(apply_mutex_);
+    auto end = stale_deadlines_.upper_bound(now);
+    for (auto it = stale_deadlines_.begin(); it != end; ++it) expired.push_back(std::move(it->second));
+    stale_deadlines_.erase(stale_deadlines_.begin(), end);
+  }
+  for (auto& answer : expired) answer();
 }
 
 void Store::Query(command::Request request, const ReadOptions& options, Done done) {
@@ -404,7 +429,8 @@ void Store::Query(command::Request request, const ReadOptions& options, Done don
           return;
         }
         if (options.freshness_strict) {
-          ReadAfterIndex(std::move(request), raft_node_->state().commit, std::move(done));
+          ReadAfterIndex(std::move(request), raft_node_->state().commit, std::move(done),
+                         raft_node_->last_leader_contact() + options.freshness);
           return;
         }
       }
@@ -496,6 +522,7 @@ void Store::ApplyLoop() {
     }
     auto now = SteadyClock::now();
     ExpirePending(now);
+    ExpireStaleReads(now);
     bool interval_due = now >= next_snapshot_check;
     if (interval_due) next_snapshot_check = now + options_.snapshot_interval;
     MaybeSnapshot(false, options_.snapshot_entries + options_.snapshot_entries / 4, nullptr);

@@ -217,7 +217,11 @@ class Store final : public Applier {
   // Leader check, PRAGMA guard and rewriting, then Propose.
   void ProposeRequest(command::CommandType type, command::Request request, const WriteOptions& options, Done done);
   void RunRead(command::Request request, Done done);
-  void ReadAfterIndex(command::Request request, LogIndex index, Done done);
+  // Runs the read once `index` is applied; answers "stale read" instead if
+  // that has not happened by `stale_after`.
+  void ReadAfterIndex(command::Request request, LogIndex index, Done done,
+                      std::chrono::steady_clock::time_point stale_after = std::chrono::steady_clock::time_point::max());
+  void ExpireStaleReads(std::chrono::steady_clock::time_point now);
 
   // Apply thread.
   void ApplyLoop();
@@ -289,6 +293,8 @@ class Store final : public Applier {
   bool apply_stopping_ = false;        // GUARDED_BY(apply_mutex_)
   LogIndex applied_;                   // GUARDED_BY(apply_mutex_)
   std::multimap<LogIndex, std::function<void()>> apply_waiters_;  // GUARDED_BY(apply_mutex_)
+  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>>
+      stale_deadlines_;  // GUARDED_BY(apply_mutex_)
   SnapshotRecord snapshot_;            // GUARDED_BY(apply_mutex_)
   uint64_t snapshots_taken_ = 0;       // GUARDED_BY(apply_mutex_)
   Term applied_term_;                  // apply thread

@@ -203,6 +203,30 @@ class ClusterTest(unittest.TestCase):
         r = n2.query(["SELECT v FROM t"], "?level=weak")
         self.assertEqual(r.status, 503)
 
+    def test_freshness_strict_waits_for_the_follower_to_apply_what_the_leader_committed(self):
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        n1.execute(["CREATE TABLE t (v INTEGER)", "INSERT INTO t VALUES(1)"])
+        wait_for(lambda: rows(n2, "SELECT COUNT(*) FROM t") == [[1]], what="replication")
+        heavy = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000) "
+                 "INSERT INTO t SELECT x FROM c")
+        writer = threading.Thread(target=lambda: n1.execute([heavy], "?timeout=120s"))
+        writer.start()
+
+        def lagging():
+            raft = n2.get("/status?key=store.raft", timeout=5).json()
+            return raft["commit_index"] > raft["applied_index"]
+        try:
+            wait_for(lagging, timeout=30, interval=0.005, what="the follower applying the big insert")
+            # Plain freshness: the leader was heard from, so the old state is served at once.
+            r = n2.query(["SELECT COUNT(*) FROM t"], "?level=none&freshness=5s")
+            self.assertEqual(r.json()["results"][0]["values"], [[1]], r.text())
+            # Strict: the read waits until the committed insert is applied.
+            r = n2.query(["SELECT COUNT(*) FROM t"], "?level=none&freshness=30s&freshness_strict")
+            self.assertEqual(r.json()["results"][0]["values"], [[4000001]], r.text())
+        finally:
+            writer.join()
+
     def test_new_node_catches_up_by_snapshot(self):
         n1 = self.start("1", extra=["-raft-snap", "20", "-raft-snap-int", "100ms"])
         n1.execute(["CREATE TABLE t (v INTEGER)"])
