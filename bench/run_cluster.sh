@@ -66,6 +66,7 @@ run() {  # addr scenario -> rqbench output
   local a=$1
   case $2 in
     seq) "$rqbench" -a "$a" -n "$N" "$insert" ;;
+    c8) "$rqbench" -a "$a" -n $((N * 2)) -c 8 "$insert" ;;
     c64) "$rqbench" -a "$a" -n $((N * 4)) -c 64 "$insert" ;;
     batch) "$rqbench" -a "$a" -n 20 -b 1000 "$insert" ;;
     queued) "$rqbench" -a "$a" -n "$N" -q "$insert" ;;
@@ -76,8 +77,8 @@ run() {  # addr scenario -> rqbench output
   esac
 }
 
-scenarios=(seq c64 batch queued select)
-names=("sequential INSERT" "64 concurrent writers" "1000-row batch (rows/s)" "queued writes" "point SELECT none, 32 conns")
+scenarios=(seq c8 c64 batch queued select)
+names=("sequential INSERT" "8 concurrent writers" "64 concurrent writers" "1000-row batch (rows/s)" "queued writes" "point SELECT none, 32 conns")
 [[ -n "${SEQ_ONLY:-}" ]] && scenarios=(seq)
 hz=$(getconf CLK_TCK)
 printf '%-30s %12s %12s %8s   (median of %s rounds)\n' scenario "3-node/s" "single/s" ratio "$ROUNDS"
