@@ -218,9 +218,6 @@ class CatchupTest(unittest.TestCase):
     def test_kill9_while_checkpointing_installed_snapshot(self):
         self.kill9_during(r"checkpoint\.intent")
 
-    @unittest.skipUnless(os.environ.get("RQ_KNOWN_BUGS"), "known bug: /status store.raft.num_peers reads "
-                         "18446744073709551615 (0 - 1 in uint64) on a joining node until its first configuration "
-                         "arrives; run with RQ_KNOWN_BUGS=1")
     def test_num_peers_is_sane_while_a_node_joins(self):
         self.follower.start(wait_leader=False)
         seen = set()
