@@ -53,8 +53,18 @@ struct Client::Impl {
   }
 
   ~Impl() {
+    Stop();
+    work.reset();
+    io.stop();
+    thread.join();
+  }
+
+  // Fails every pending call, and every later one, with Aborted; the I/O
+  // thread keeps running so a call made meanwhile is still answered.
+  void Stop() {
     std::promise<void> drained;
     asio::post(io, [this, &drained] {
+      stopped = true;
       auto pool_copy = pool;
       for (auto& [address, conns] : pool_copy) {
         for (auto& conn : conns) FailAll(conn, Status::Aborted("cluster client shutting down"));
@@ -63,9 +73,6 @@ struct Client::Impl {
       drained.set_value();
     });
     drained.get_future().wait();
-    work.reset();
-    io.stop();
-    thread.join();
   }
 
   void Call(const std::string& address, RpcBody body, Timeout timeout, ReplyCallback done) {
@@ -75,6 +82,10 @@ struct Client::Impl {
   }
 
   void StartCall(const std::string& address, RpcBody body, Timeout timeout, ReplyCallback done) {
+    if (stopped) {
+      done(Status::Aborted("cluster client shutting down"));
+      return;
+    }
     const uint64_t id = next_id++;
     std::string payload = EncodeRpcCall({id, std::move(body)});
     if (payload.size() > config.max_frame_bytes) {
@@ -188,6 +199,7 @@ struct Client::Impl {
   asio::executor_work_guard<asio::io_context::executor_type> work;
   std::thread thread;
   uint64_t next_id = 1;                                            // I/O thread only
+  bool stopped = false;                                            // I/O thread only
   std::map<std::string, std::vector<std::shared_ptr<Conn>>> pool;  // I/O thread only
 };
 
@@ -227,6 +239,8 @@ ForwardResponse ToForward(RpcReply reply) {
 
 Client::Client(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 Client::~Client() = default;
+
+void Client::Stop() { impl_->Stop(); }
 
 Result<JoinResponse> Client::Join(const std::string& address, const JoinRequest& request, Timeout timeout) {
   return CallAndWait<JoinResponse>(impl_.get(), address, request, timeout, ToMembership);

@@ -40,7 +40,11 @@ class Client {
   using Timeout = std::chrono::nanoseconds;
 
   explicit Client(Config config);
-  ~Client();  // fails pending calls with Aborted
+  ~Client();  // Stop()s
+  // Fails pending and later calls with Aborted (their callbacks run now, on
+  // the I/O thread), so an owner can finish them while what they call back
+  // into still exists. Idempotent; blocks until done. Not from a callback.
+  void Stop();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 

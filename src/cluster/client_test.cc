@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "cluster/test_util.h"
 #include "cluster/transport.h"
 
@@ -192,6 +194,26 @@ TEST_F(ClientTest, UnansweredCallTimesOutAndTheConnectionStaysUsable) {
   auto meta = client.GetNodeMeta(address_, NodeMetaRequest{}, 5s);
   ASSERT_TRUE(meta.ok()) << meta.status().ToString();
   EXPECT_EQ(meta->commit_index, 4242u);
+}
+
+TEST_F(ClientTest, StopAnswersPendingAndLaterCallsWithAborted) {
+  Client client({});
+  ForwardRequest blackhole = Numbered(1);
+  blackhole.payload = "blackhole";
+  std::promise<Status> pending;
+  client.ForwardAsync(address_, blackhole, 60s,
+                      [&pending](Result<ForwardResponse> r) { pending.set_value(r.status()); });
+  std::this_thread::sleep_for(100ms);  // the call is on the wire, unanswered
+  auto start = std::chrono::steady_clock::now();
+  client.Stop();
+  auto future = pending.get_future();
+  ASSERT_EQ(future.wait_for(0s), std::future_status::ready);
+  EXPECT_EQ(future.get().code(), Status::Code::kAborted);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  auto later = client.GetNodeMeta(address_, NodeMetaRequest{}, 5s);
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.status().code(), Status::Code::kAborted);
+  client.Stop();  // idempotent
 }
 
 TEST_F(ClientTest, UnreachableAddressIsAnIOError) {

@@ -334,6 +334,9 @@ int Run(const cmd::Config& config) {
   // store, so nothing calls into a store that is closing.
   server.Stop();
   queue.Stop();
+  // Forwarded requests still waiting for a leader are answered now, while
+  // the HTTP server and backend they call back into still exist.
+  client.Stop();
   transport.Stop();
   (*store)->Stop();
   {

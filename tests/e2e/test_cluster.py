@@ -7,6 +7,7 @@ read replicas, remove and rejoin, and catch-up by snapshot.
 """
 import argparse
 import os
+import signal
 import sqlite3
 import sys
 import threading
@@ -226,6 +227,27 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(r.json()["results"][0]["values"], [[4000001]], r.text())
         finally:
             writer.join()
+
+    def test_sigterm_with_writes_waiting_on_a_frozen_leader_exits_cleanly(self):
+        # A follower's forwarded writes are still waiting for the leader when
+        # it is told to stop: they must be answered before the HTTP server
+        # they report to is gone (this crashed with SIGSEGV once).
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        self.start("3", join=n1.raft_addr)
+        n1.execute(["CREATE TABLE t (v INTEGER)"])
+        n2.wait_ready()
+        os.kill(n1.proc.pid, signal.SIGSTOP)
+        try:
+            writers = [threading.Thread(target=lambda: n2.execute(["INSERT INTO t VALUES(1)"], "?timeout=60s"),
+                                        daemon=True) for _ in range(4)]
+            for w in writers:
+                w.start()
+            time.sleep(0.5)
+            n2.stop()
+            self.assertEqual(n2.proc.returncode, 0, n2.read_log())
+        finally:
+            os.kill(n1.proc.pid, signal.SIGCONT)
 
     def test_new_node_catches_up_by_snapshot(self):
         n1 = self.start("1", extra=["-raft-snap", "20", "-raft-snap-int", "100ms"])
