@@ -40,6 +40,7 @@ struct BodyEncoder {
   void operator()(const RemoveRequest& r) const {
     SetCredentials(r.credentials, out);
     out->mutable_remove()->set_id(r.id);
+    out->mutable_remove()->set_removed_notice(r.removed_notice);
   }
   void operator()(const NodeMetaRequest& r) const {
     SetCredentials(r.credentials, out);
@@ -118,7 +119,7 @@ Result<RpcBody> BodyFromProto(const pb::RpcRequest& p) {
     }
     case pb::RpcRequest::kRemove:
       if (p.remove().id().empty()) return Bad("remove without node id");
-      return RpcBody(RemoveRequest{p.remove().id(), std::move(c)});
+      return RpcBody(RemoveRequest{p.remove().id(), std::move(c), p.remove().removed_notice()});
     case pb::RpcRequest::kGetNodeMeta:
       return RpcBody(NodeMetaRequest{std::move(c)});
     case pb::RpcRequest::kForward:

@@ -93,6 +93,9 @@ using StepDownResponse = MembershipResponse;
 struct RemoveRequest {
   std::string id;
   Credentials credentials;
+  // Sent by a leader to the node it has just removed (whose own removal
+  // entry never reaches it), rather than a request to remove `id`.
+  bool removed_notice = false;
   bool operator==(const RemoveRequest&) const = default;
 };
 

@@ -20,8 +20,8 @@ size_t Bootstrapper::notified_count() const {
 
 void Bootstrapper::OnNotify(const cluster::NotifyRequest& request,
                             std::function<void(cluster::NotifyResponse)> done) {
-  if (request.raft_addr.empty()) {
-    done(cluster::NotifyResponse{Status::InvalidArgument("notify without a Raft address"), ""});
+  if (request.id.empty() || request.raft_addr.empty()) {
+    done(cluster::NotifyResponse{Status::InvalidArgument("notify without a node id or Raft address"), ""});
     return;
   }
   {
@@ -50,11 +50,17 @@ void Bootstrapper::MaybeBootstrap() {
   }
   // A node that already has a log (it joined, or heard from a leader of the
   // bootstrapped cluster) refuses: the cluster exists.
-  store_->BootstrapCluster(std::move(voters), [](Status status) {
+  store_->BootstrapCluster(std::move(voters), [this](Status status) {
     if (status.ok()) {
       RQ_LOG_INFO("bootstrap: bootstrapped the cluster");
-    } else {
-      RQ_LOG_INFO("bootstrap: not bootstrapping: {}", status.ToString());
+      return;
+    }
+    RQ_LOG_INFO("bootstrap: not bootstrapping: {}", status.ToString());
+    // Storage that is no longer empty means a cluster exists; anything else
+    // (the node stopping, a refused member list) may be tried again.
+    if (status.message().find("empty storage") == std::string::npos) {
+      std::lock_guard lock(mutex_);
+      bootstrapped_ = false;
     }
   });
 }

@@ -197,7 +197,8 @@ int Run(const cmd::Config& config) {
       for (int64_t attempt = 0; join_plan.targets.empty() && attempt < config.join_attempts; ++attempt) {
         if (auto found = (*discovery)(); found.ok()) {
           for (const std::string& address : *found) join_plan.targets.push_back(cmd::JoinTarget{address, ""});
-        } else if (attempt + 1 < config.join_attempts) {
+        }
+        if (join_plan.targets.empty() && attempt + 1 < config.join_attempts) {
           std::this_thread::sleep_for(config.join_interval);
         }
       }
@@ -230,6 +231,7 @@ int Run(const cmd::Config& config) {
       cluster::RemoveRequest notice;
       notice.id = id.value();
       notice.credentials = node_credentials;
+      notice.removed_notice = true;
       auto answer = client.Remove(address.raft_addr, notice, std::chrono::seconds(3));
       if (!answer.ok()) RQ_LOG_INFO("could not tell node {} it was removed: {}", id.value(), answer.status().ToString());
     }));
@@ -303,6 +305,7 @@ int Run(const cmd::Config& config) {
     std::fprintf(stderr, "fatal: failed to %s cluster: %s\n", joining ? "join" : "form", formed.ToString().c_str());
     server.Stop();
     queue.Stop();
+    client.Stop();
     transport.Stop();
     (*store)->Stop();
     return 1;

@@ -103,11 +103,10 @@ void ClusterBridge::Remove(const cluster::RemoveRequest& request, std::function<
     done(cluster::RemoveResponse{Unauthorized(), ""});
     return;
   }
-  if (NodeId(request.id) == store_->options().node_id && !store_->is_leader()) {
-    // Only a leader that has just removed this node sends this (the HTTP
-    // API forwards /remove to the leader, never to the node named); with
-    // -auth it carries the leader's -join-as credentials.
-    store_->OnRemovedByLeader();
+  if (request.removed_notice) {
+    // A leader that has just removed this node says so (with -auth, under
+    // its -join-as credentials); anything else is a request to remove.
+    if (NodeId(request.id) == store_->options().node_id) store_->OnRemovedByLeader();
     done(cluster::RemoveResponse{Status::OK(), ""});
     return;
   }

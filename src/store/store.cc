@@ -178,12 +178,10 @@ Status Store::RecoverFromPeersFile() {
     record.addresses[peer.id] = address;
   }
   RQ_RETURN_IF_ERROR(CheckpointAs(record));
-  // The log now only trails the snapshot: the core takes the membership from
-  // the snapshot record and finds no configuration entry after it.
-  log_.reset();
-  auto log = WalLogStorage::Open(fs_, paths_.log_dir, record.meta);
-  if (!log.ok()) return log.status();
-  log_ = std::move(log).value();
+  // No entry of the old history may survive: a leader would send its old
+  // configuration entries to a node joining later (hashicorp/raft's
+  // RecoverCluster drops the log too). New members get the snapshot.
+  RQ_RETURN_IF_ERROR(log_->ResetTo(record.meta));
   directory_.Replace(record.addresses);
   RQ_RETURN_IF_ERROR(fs_->RenameFile(peers_path, env::JoinPath(paths_.raft_dir, "peers.info")));
   RQ_RETURN_IF_ERROR(fs_->SyncDir(paths_.raft_dir));
@@ -321,8 +319,7 @@ void Store::Propose(command::Command command, Done done) {
       done(appended.status());
       return;
     }
-    std::lock_guard lock(pending_mutex_);
-    pending_.emplace(appended->first, Pending{appended->second, std::move(done), deadline});
+    RegisterPending(appended->first, Pending{appended->second, std::move(done), deadline});
   });
 }
 
@@ -591,6 +588,23 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry) {
       return std::nullopt;
   }
   return response;
+}
+
+void Store::RegisterPending(LogIndex index, Pending pending) {
+  std::optional<Pending> superseded;
+  {
+    std::lock_guard lock(pending_mutex_);
+    auto it = pending_.find(index);
+    if (it != pending_.end()) {
+      // An entry of an older term was appended at this index and then
+      // truncated: its outcome is unknown, and the new one must be tracked.
+      superseded = std::move(it->second);
+      it->second = std::move(pending);
+    } else {
+      pending_.emplace(index, std::move(pending));
+    }
+  }
+  if (superseded) superseded->done(Status::UnknownOutcome("leadership changed before the write committed"));
 }
 
 void Store::CompletePending(const raft::Entry& entry, std::optional<command::Response> response) {
@@ -879,8 +893,7 @@ void Store::ProposeMembership(raft::ConfigChange change, std::function<void(Stat
     Done on_applied = [shared_done](Result<command::Response> result) {
       (*shared_done)(result.ok() ? Status::OK() : result.status());
     };
-    std::lock_guard lock(pending_mutex_);
-    pending_.emplace(appended->first, Pending{appended->second, std::move(on_applied), deadline});
+    RegisterPending(appended->first, Pending{appended->second, std::move(on_applied), deadline});
   });
 }
 
@@ -941,7 +954,7 @@ void Store::Remove(const NodeId& id, std::function<void(Status)> done) {
 }
 
 void Store::OnRemovedByLeader() {
-  if (raft_node_->state().membership.Contains(options_.node_id) && raft_node_->is_leader()) return;
+  if (raft_node_->is_leader()) return;  // a stale notice: this node leads again
   RQ_LOG_WARN("store: the leader removed this node from the cluster");
   if (on_removed_) on_removed_();
 }

@@ -249,6 +249,9 @@ class Store final : public Applier {
     Done done;
     std::chrono::steady_clock::time_point deadline;
   };
+  // Tracks the write appended at `index`; one left there by an older term
+  // is answered UnknownOutcome.
+  void RegisterPending(LogIndex index, Pending pending);
   struct SnapshotTask {
     uint64_t trailing_entries;
     std::function<void(Result<bool>)> done;

@@ -118,6 +118,12 @@ Status WalLogStorage::Persist(const raft::Ready& ready) {
   return Status::OK();
 }
 
+Status WalLogStorage::ResetTo(const raft::SnapshotMeta& meta) {
+  RQ_RETURN_IF_ERROR(wal_->Reset(meta.index, meta.term));
+  snapshot_ = meta;
+  return Status::OK();
+}
+
 Status WalLogStorage::CompactTo(raft::Raft& raft, const raft::SnapshotMeta& meta, uint64_t trailing_entries) {
   // A snapshot received from the leader meanwhile is newer than this local
   // one: keep it (the log was reset to it).

@@ -38,6 +38,10 @@ class WalLogStorage final : public raft::LogStorage, public LogPersister {
   // log entries up to meta.index - trailing, and tell the core (Raft thread).
   Status CompactTo(raft::Raft& raft, const raft::SnapshotMeta& meta, uint64_t trailing_entries);
 
+  // Before the Raft loop starts: drops the whole log and restarts it after
+  // `meta`, which the state machine holds durably (peers.json recovery).
+  Status ResetTo(const raft::SnapshotMeta& meta);
+
   const wal::RecoveryReport& recovery_report() const { return wal_->recovery_report(); }
 
  private:

@@ -230,10 +230,15 @@ class MembershipTest(unittest.TestCase):
         self.assertEqual(n3.proc.returncode, 0)
         self.assertIn("removed from the cluster", n3.read_log())
         self.assertEqual(member_ids(n1), ["1", "2"])
-        # Without the flag a removed node keeps running.
-        r = harness.http("DELETE", n1.url + "/remove", {"id": "2"})
+        # Removed through a follower (forwarded to the leader), and without
+        # -raft-remove-shutdown: the node is told but keeps running.
+        r = harness.http("DELETE", n2.url + "/remove", {"id": "2"})
         self.assertEqual(r.status, 200, r.text())
-        time.sleep(2)
+        wait_for(lambda: member_ids(n1) == ["1"], what="node 2 removed through a follower")
+        self.assertTrue(alive(n2))
+        wait_for(lambda: "the leader removed this node" in n2.read_log(), what="node 2 told")
+        self.assertNotIn("-raft-remove-shutdown", n2.read_log())
+        time.sleep(1)
         self.assertTrue(alive(n2))
 
     def test_cluster_remove_shutdown_removes_the_node_on_sigterm(self):
@@ -279,6 +284,10 @@ class MembershipTest(unittest.TestCase):
         n4 = self.make("4", ["-join", n1.raft_addr])
         n4.start(wait_leader=False)
         wait_for(lambda: count(n4) == count(n1), what="node 4 caught up")
+        # The new node took its membership from the recovery snapshot, not
+        # from the old configuration entries (the log was dropped).
+        self.assertEqual(member_ids(n4), ["1", "4"])
+        self.assertEqual(n4.get("/status?key=store.raft.num_peers").json(), 1)
         n1.stop()
         n1.start(wait_leader=False)
         wait_for(lambda: leader_of([n1, n4]) is not None, timeout=30, what="leader after restart")
