@@ -5,7 +5,9 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <mutex>
 #include <iostream>
@@ -98,6 +100,48 @@ store::WriteQueueOptions MakeQueueOptions(const cmd::Config& config) {
   options.transaction = config.write_queue_tx;
   return options;
 }
+
+// While the node forms or joins a cluster (which can take minutes), SIGINT
+// and SIGTERM still stop it. A formation that ends within a short grace
+// goes on to the normal shutdown; otherwise the process exits at once:
+// nothing has been acknowledged to anyone yet and whatever Raft state
+// arrived is already durable, so that is as safe as the kill -9 the tests
+// exercise.
+class FormationInterrupt {
+ public:
+  FormationInterrupt()
+      : thread_([this] {
+          sigset_t signals;
+          sigemptyset(&signals);
+          sigaddset(&signals, SIGINT);
+          sigaddset(&signals, SIGTERM);
+          const timespec tick{0, 100 * 1000 * 1000};
+          while (!done_.load()) {
+            int received = sigtimedwait(&signals, nullptr, &tick);
+            if (received <= 0) continue;
+            received_ = received;
+            for (int waited = 0; waited < 20 && !done_.load(); ++waited) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+            if (done_.load()) return;
+            RQ_LOG_WARN("received signal {} before the node joined a cluster; exiting", received);
+            spdlog::shutdown();
+            std::_Exit(1);
+          }
+        }) {}
+  ~FormationInterrupt() { Finish(); }
+  // Formation ended; returns the signal received meanwhile, or 0.
+  int Finish() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+    return received_.load();
+  }
+
+ private:
+  std::atomic<bool> done_{false};
+  std::atomic<int> received_{0};
+  std::thread thread_;
+};
 
 int WaitForSignal() {
   sigset_t signals;
@@ -299,8 +343,13 @@ int Run(const cmd::Config& config) {
 
   auto on_target = [&store](const std::string& address) { (*store)->SetJoinHint(address); };
   Status formed = Status::OK();
-  if (joining) formed = cmd::JoinCluster(&client, join_plan, on_target);
-  if (bootstrapping) formed = bootstrapper.Run(on_target);
+  int early_signal = 0;
+  if (joining || bootstrapping) {
+    FormationInterrupt interruptible;
+    if (joining) formed = cmd::JoinCluster(&client, join_plan, on_target);
+    if (bootstrapping) formed = bootstrapper.Run(on_target);
+    early_signal = interruptible.Finish();
+  }
   if (!formed.ok()) {
     std::fprintf(stderr, "fatal: failed to %s cluster: %s\n", joining ? "join" : "form", formed.ToString().c_str());
     server.Stop();
@@ -316,7 +365,7 @@ int Run(const cmd::Config& config) {
   store::Reaper reaper(store->get(), reap);
   reaper.Start();
 
-  int signal_number = WaitForSignal();
+  int signal_number = early_signal != 0 ? early_signal : WaitForSignal();
   RQ_LOG_INFO("received signal {}, shutting down", signal_number);
   if (config.raft_shutdown_stepdown && (*store)->is_leader() &&
       (*store)->status().raft.membership.voters.size() > 1) {
@@ -324,8 +373,12 @@ int Run(const cmd::Config& config) {
     RQ_LOG_INFO("stepping down before shutdown: {}", moved.ToString());
   }
   reaper.Stop();
-  if (config.raft_cluster_remove_shutdown && (*store)->status().raft.membership.voters.size() +
-                                                     (*store)->status().raft.membership.learners.size() > 1) {
+  // Any node but the only member of its cluster asks to be removed, even one
+  // that has not yet received the configuration that lists it.
+  const raft::Membership members = (*store)->status().raft.membership;
+  const bool alone = members.learners.empty() && members.voters.size() == 1 &&
+                     members.voters[0] == NodeId(config.node_id);
+  if (config.raft_cluster_remove_shutdown && !alone) {
     // A node that has just started may not have heard from the leader yet.
     for (int waited = 0; (*store)->leader_id().empty() && waited < 50; ++waited) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -198,6 +198,17 @@ class MembershipTest(unittest.TestCase):
         for n in nodes:
             wait_for(lambda n=n: count(n) == 0, what="table on node " + n.node_id)
 
+    def test_sigterm_while_waiting_for_peers_stops_the_node_promptly(self):
+        absent = harness.free_port()
+        n1 = self.make("1", ["-bootstrap-expect", "2", "-join", "127.0.0.1:%d" % absent])
+        n1.start(wait_leader=False)
+        time.sleep(1)
+        start = time.time()
+        n1.proc.send_signal(signal.SIGTERM)
+        n1.proc.wait(timeout=10)
+        self.assertLess(time.time() - start, 3)
+        self.assertIn("before the node joined a cluster", n1.read_log())
+
     # ---- reaping -----------------------------------------------------------
 
     def test_leader_reaps_an_unreachable_voter_and_read_replica(self):
@@ -247,7 +258,11 @@ class MembershipTest(unittest.TestCase):
         n1, n2, n3 = nodes
         n3.stop()
         self.assertEqual(n3.proc.returncode, 0)
-        wait_for(lambda: member_ids(n1) == ["1", "2"], what="node 3 removed")
+        try:
+            wait_for(lambda: member_ids(n1) == ["1", "2"], what="node 3 removed")
+        except AssertionError:
+            raise AssertionError("node 3 not removed; its log:\n%s\nleader log:\n%s" %
+                                 (n3.read_log()[-2000:], n1.read_log()[-2000:]))
         # The leader too: it hands over leadership, then removes itself.
         n1.stop()
         self.assertEqual(n1.proc.returncode, 0)
