@@ -39,6 +39,40 @@ def free_port():
         return s.getsockname()[1]
 
 
+# What a predicate polled by wait_for may raise while a node is starting,
+# restarting or replaying.
+RETRYABLE = (OSError, ValueError, KeyError, TypeError)
+
+
+def wait_for(predicate, timeout=20, interval=0.05, what="condition", retry_on=RETRYABLE):
+    """Polls predicate until it is true; AssertionError naming `what` after timeout."""
+    deadline = time.time() + timeout
+    last_error = None
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return
+        except retry_on as e:
+            last_error = e
+        time.sleep(interval)
+    suffix = " (last error: %s)" % last_error if last_error is not None else ""
+    raise AssertionError("timed out waiting for " + what + suffix)
+
+
+def leader_of(nodes):
+    """The running node among `nodes` that says it is the leader, or None."""
+    for n in nodes:
+        if n.proc is None or n.proc.poll() is not None:
+            continue
+        try:
+            r = n.get("/status?key=store.raft.state", timeout=2)
+            if r.status == 200 and r.json() == "Leader":
+                return n
+        except OSError:
+            pass
+    return None
+
+
 class HttpResult:
     def __init__(self, status, body, headers):
         self.status = status

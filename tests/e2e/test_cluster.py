@@ -18,18 +18,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
 ARGS = None
+leader_of = harness.leader_of
 
 
 def wait_for(predicate, timeout=20, interval=0.05, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return
-        except (OSError, sqlite3.Error, ValueError, KeyError, TypeError):
-            pass  # the node may be restarting or replaying
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for " + what)
+    harness.wait_for(predicate, timeout, interval, what, harness.RETRYABLE + (sqlite3.Error,))
 
 
 def rows(node, sql, level="none"):
@@ -44,19 +37,6 @@ def file_rows(node, sql):
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
-
-
-def leader_of(nodes):
-    for n in nodes:
-        if n.proc is None or n.proc.poll() is not None:
-            continue
-        try:
-            r = n.get("/status?key=store.raft.state", timeout=2)
-            if r.status == 200 and r.json() == "Leader":
-                return n
-        except OSError:
-            pass
-    return None
 
 
 class ClusterTest(unittest.TestCase):

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
 ARGS = None
+wait_for = harness.wait_for
 
 
 def users(mallory_perms):
@@ -42,18 +43,6 @@ def auth(user, password):
 
 def served_by(r):
     return {k.lower(): v for k, v in r.headers.items()}.get("x-rqlite-served-by")
-
-
-def wait_for(predicate, timeout=20, interval=0.05, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class ClusterAuthTest(unittest.TestCase):

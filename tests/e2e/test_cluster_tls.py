@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
 ARGS = None
+wait_for = harness.wait_for
 CERTS = None
 
 
@@ -39,18 +40,6 @@ def make_certs():
     sh(d, "openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
           "-extfile san.ext -out node.pem")
     return d
-
-
-def wait_for(predicate, timeout=20, interval=0.05, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def rows(node, sql, level="none"):

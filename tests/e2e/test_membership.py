@@ -21,36 +21,15 @@ import harness  # noqa: E402
 
 ARGS = None
 FAST = ["-raft-election-timeout", "1s"]
+leader_of = harness.leader_of
 
 
 def wait_for(predicate, timeout=20, interval=0.1, what="condition"):
-    deadline = time.time() + timeout
-    last_error = None
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return
-        except (OSError, ValueError, KeyError, TypeError, AssertionError) as e:
-            last_error = e  # the node may be starting or restarting
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last error: %s)" % (what, last_error))
+    harness.wait_for(predicate, timeout, interval, what, harness.RETRYABLE + (AssertionError,))
 
 
 def alive(node):
     return node.proc is not None and node.proc.poll() is None
-
-
-def leader_of(nodes):
-    for n in nodes:
-        if not alive(n):
-            continue
-        try:
-            r = n.get("/status?key=store.raft.state", timeout=2)
-            if r.status == 200 and r.json() == "Leader":
-                return n
-        except OSError:
-            pass
-    return None
 
 
 def member_ids(node, nonvoters=True):
