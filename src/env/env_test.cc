@@ -79,6 +79,62 @@ TEST(PosixFileSystemTest, ErrorsNameThePathAndErrno) {
   EXPECT_NE(file.status().message().find("No such file"), std::string::npos);
 }
 
+// Writes at an offset overwrite in place; the size changes only past the end.
+void CheckPositionedWrites(FileSystem* fs, const std::string& dir) {
+  const std::string path = JoinPath(dir, "pre");
+  WriteAll(fs, path, std::string(8, '\0'), true);
+  auto file = fs->NewWritableFileAt(path, 2);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  ASSERT_TRUE((*file)->Append("ab").ok());
+  EXPECT_EQ((*file)->Size(), 4u);
+  ASSERT_TRUE((*file)->Sync().ok());
+  EXPECT_EQ(*fs->ReadFile(path), std::string("\0\0ab\0\0\0\0", 8));
+  ASSERT_TRUE((*file)->Append("cdefgh").ok());  // 4 bytes in place, 2 past the end
+  ASSERT_TRUE((*file)->Close().ok());
+  EXPECT_EQ(*fs->ReadFile(path), std::string("\0\0abcdefgh", 10));
+  EXPECT_EQ(*fs->FileSize(path), 10u);
+  EXPECT_TRUE(fs->NewWritableFileAt(JoinPath(dir, "missing"), 0).status().IsNotFound());
+}
+
+TEST(PosixFileSystemTest, PositionedWritesOverwriteInPlace) {
+  const std::string dir = MakeTempDir();
+  PosixFileSystem fs;
+  CheckPositionedWrites(&fs, dir);
+  std::string cmd = "rm -rf " + dir;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+}
+
+TEST(MemFileSystemTest, PositionedWritesOverwriteInPlace) {
+  MemFileSystem fs;
+  ASSERT_TRUE(fs.CreateDir("/d").ok());
+  CheckPositionedWrites(&fs, "/d");
+}
+
+TEST(MemFileSystemTest, TornInPlaceWriteKeepsAPrefixOfTheChangeOverOldBytes) {
+  Random random(5);
+  bool saw_partial = false;
+  const std::string old_bytes(12, '\0');
+  const std::string written = std::string(2, '\0') + "01234567" + std::string(2, '\0');
+  for (int i = 0; i < 50; ++i) {
+    MemFileSystem fs;
+    fs.SetTearSource(&random);
+    ASSERT_TRUE(fs.CreateDir("/d").ok());
+    WriteAll(&fs, "/d/f", old_bytes, true);
+    ASSERT_TRUE(fs.SyncDir("/d").ok());
+    auto file = fs.NewWritableFileAt("/d/f", 2);
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE((*file)->Append("01234567").ok());
+    fs.Crash();
+    std::string data = *fs.ReadFile("/d/f");
+    ASSERT_EQ(data.size(), 12u);
+    size_t kept = 2;
+    while (kept < 10 && data[kept] == written[kept]) ++kept;
+    EXPECT_EQ(data.substr(kept), old_bytes.substr(kept)) << "not a prefix tear";
+    if (kept > 2 && kept < 10) saw_partial = true;
+  }
+  EXPECT_TRUE(saw_partial);
+}
+
 TEST(MemFileSystemTest, BasicFileOperations) {
   MemFileSystem fs;
   ASSERT_TRUE(fs.CreateDir("/d").ok());

@@ -2,6 +2,10 @@
 
 namespace rq::env {
 
+Result<std::unique_ptr<WritableFile>> FileSystem::NewWritableFileAt(const std::string& path, uint64_t) {
+  return Status::NotSupported("positioned writes to " + path);
+}
+
 Status FileSystem::WriteFileAtomic(const std::string& path, std::string_view data) {
   const std::string tmp = path + ".tmp";
   auto file = NewWritableFile(tmp, OpenMode::kTruncate);

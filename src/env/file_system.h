@@ -23,7 +23,8 @@
 
 namespace rq::env {
 
-// A file written at its end. Size() counts bytes appended, synced or not.
+// A file written at its end. Size() counts bytes appended, synced or not
+// (for a file from NewWritableFileAt: the write position).
 class WritableFile {
  public:
   virtual ~WritableFile() = default;
@@ -58,6 +59,13 @@ class FileSystem {
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                                 OpenMode mode) = 0;
   virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) = 0;
+  // Opens an existing file to write from offset on, keeping its content:
+  // Append overwrites the bytes there and grows the file only past its end.
+  // Writing into a file zero-filled and synced in advance (preallocated)
+  // changes no file size, so its fdatasync needs no journal commit.
+  // NotSupported unless the FileSystem implements it.
+  // REQUIRES: offset <= the file's size.
+  virtual Result<std::unique_ptr<WritableFile>> NewWritableFileAt(const std::string& path, uint64_t offset);
   // Whole content of a small file. NotFound when absent.
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
   // Entry names (not paths) in dir, without "." and "..", in no fixed order.

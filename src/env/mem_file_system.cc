@@ -1,12 +1,16 @@
 #include "env/mem_file_system.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace rq::env {
 
 struct MemFileSystem::File {
   std::string data;     // what reads see
   std::string durable;  // what survives a crash
+  // Unsynced bytes were written below the end (NewWritableFileAt), so a torn
+  // crash keeps a prefix of the changed range over the old bytes.
+  bool overwritten = false;
 };
 
 Status MemFileSystem::CheckGeneration(uint64_t generation) const {
@@ -16,8 +20,10 @@ Status MemFileSystem::CheckGeneration(uint64_t generation) const {
 
 class MemFileSystem::Writable final : public WritableFile {
  public:
-  Writable(MemFileSystem* fs, std::string path, std::shared_ptr<File> file, uint64_t generation)
-      : fs_(fs), path_(std::move(path)), file_(std::move(file)), generation_(generation) {}
+  // position: where positioned writes go; nullopt writes at the end.
+  Writable(MemFileSystem* fs, std::string path, std::shared_ptr<File> file, uint64_t generation,
+           std::optional<uint64_t> position = std::nullopt)
+      : fs_(fs), path_(std::move(path)), file_(std::move(file)), generation_(generation), position_(position) {}
 
   Status Append(std::string_view data) override {
     std::lock_guard lock(fs_->mu_);
@@ -27,7 +33,16 @@ class MemFileSystem::Writable final : public WritableFile {
       --fs_->fail_writes_;
       return Status::IOError("write " + path_ + ": No space left on device");
     }
-    file_->data.append(data);
+    if (!position_) {
+      file_->data.append(data);
+      return Status::OK();
+    }
+    RQ_ASSERT(*position_ <= file_->data.size());
+    if (*position_ < file_->data.size()) file_->overwritten = true;
+    size_t overlap = std::min<size_t>(data.size(), file_->data.size() - *position_);
+    file_->data.replace(*position_, overlap, data.substr(0, overlap));
+    file_->data.append(data.substr(overlap));
+    *position_ += data.size();
     return Status::OK();
   }
 
@@ -40,6 +55,7 @@ class MemFileSystem::Writable final : public WritableFile {
       return Status::IOError("fdatasync " + path_ + ": Input/output error");
     }
     file_->durable = file_->data;
+    file_->overwritten = false;
     return Status::OK();
   }
 
@@ -50,7 +66,7 @@ class MemFileSystem::Writable final : public WritableFile {
 
   uint64_t Size() const override {
     std::lock_guard lock(fs_->mu_);
-    return file_->data.size();
+    return position_ ? *position_ : file_->data.size();
   }
 
  private:
@@ -63,6 +79,7 @@ class MemFileSystem::Writable final : public WritableFile {
   const std::string path_;
   const std::shared_ptr<File> file_;
   const uint64_t generation_;
+  std::optional<uint64_t> position_;
   bool closed_ = false;
 };
 
@@ -123,6 +140,14 @@ Result<std::unique_ptr<WritableFile>> MemFileSystem::NewWritableFile(const std::
   return std::unique_ptr<WritableFile>(std::make_unique<Writable>(this, path, file, generation_));
 }
 
+Result<std::unique_ptr<WritableFile>> MemFileSystem::NewWritableFileAt(const std::string& path, uint64_t offset) {
+  std::lock_guard lock(mu_);
+  std::shared_ptr<File> file = Lookup(path);
+  if (file == nullptr) return Status::NotFound("open " + path);
+  RQ_ASSERT(offset <= file->data.size());
+  return std::unique_ptr<WritableFile>(std::make_unique<Writable>(this, path, file, generation_, offset));
+}
+
 Result<std::unique_ptr<RandomAccessFile>> MemFileSystem::NewRandomAccessFile(const std::string& path) {
   std::lock_guard lock(mu_);
   std::shared_ptr<File> file = Lookup(path);
@@ -176,6 +201,7 @@ Status MemFileSystem::Truncate(const std::string& path, uint64_t size) {
   RQ_RETURN_IF_ERROR(CountOp("truncate " + path));
   file->data.resize(size);
   file->durable = file->data;  // Truncate syncs before returning
+  file->overwritten = false;
   return Status::OK();
 }
 
@@ -223,7 +249,15 @@ void MemFileSystem::Crash() {
     std::string& data = file->data;
     const std::string& durable = file->durable;
     bool appended_only = data.size() > durable.size() && data.compare(0, durable.size(), durable) == 0;
-    if (tear_ != nullptr && appended_only) {
+    if (tear_ != nullptr && file->overwritten && !appended_only && data.size() >= durable.size()) {
+      // In-place writes: a prefix of the changed range reached the disk, the
+      // old bytes remain after it.
+      size_t same = 0;
+      while (same < durable.size() && data[same] == durable[same]) ++same;
+      size_t kept = same + tear_->Uniform(data.size() - same + 1);
+      data.resize(kept);
+      if (kept < durable.size()) data.append(durable, kept);
+    } else if (tear_ != nullptr && appended_only) {
       size_t unsynced = data.size() - durable.size();
       size_t kept = tear_->Uniform(unsynced + 1);
       size_t zeros = zero_fill_ && tear_->Chance(1, 2) ? tear_->Uniform(unsynced - kept + 1) : 0;
@@ -233,6 +267,7 @@ void MemFileSystem::Crash() {
       data = durable;
     }
     file->durable = data;
+    file->overwritten = false;
   }
   files_ = durable_files_;
   crash_at_op_ = -1;

@@ -6,7 +6,9 @@
 //  - Each file has its current bytes and its durable bytes (as of the last
 //    WritableFile::Sync or Truncate). Crash() resets every file to its durable
 //    bytes; with a tear source set, a file keeps a random prefix of its
-//    unsynced appended bytes instead (a torn last write).
+//    unsynced appended bytes instead (a torn last write), and a file written
+//    in place (NewWritableFileAt) keeps a random prefix of its changed range
+//    with the old bytes after it.
 //  - Creations, renames and deletions become durable only when their
 //    directory is synced (SyncDir, or WriteFileAtomic which does it).
 //    Crash() reverts every name change made since.
@@ -42,6 +44,7 @@ class MemFileSystem final : public FileSystem {
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path, OpenMode mode) override;
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override;
+  Result<std::unique_ptr<WritableFile>> NewWritableFileAt(const std::string& path, uint64_t offset) override;
   Result<std::string> ReadFile(const std::string& path) override;
   Result<std::vector<std::string>> ListDir(const std::string& dir) override;
   Status DeleteFile(const std::string& path) override;

@@ -134,6 +134,20 @@ Result<std::unique_ptr<WritableFile>> PosixFileSystem::NewWritableFile(const std
       std::make_unique<PosixWritableFile>(path, fd, static_cast<uint64_t>(st.st_size)));
 }
 
+Result<std::unique_ptr<WritableFile>> PosixFileSystem::NewWritableFileAt(const std::string& path, uint64_t offset) {
+  // No O_APPEND: write() then continues from the file position set here.
+  int fd = OpenRetrying(path, O_WRONLY);
+  if (fd < 0) return PosixError("open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || ::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    int error = errno;
+    ::close(fd);
+    return PosixError("seek", path, error);
+  }
+  RQ_ASSERT(offset <= static_cast<uint64_t>(st.st_size));
+  return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(path, fd, offset));
+}
+
 Result<std::unique_ptr<RandomAccessFile>> PosixFileSystem::NewRandomAccessFile(const std::string& path) {
   int fd = OpenRetrying(path, O_RDONLY);
   if (fd < 0) return PosixError("open", path, errno);

@@ -13,6 +13,7 @@ class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path, OpenMode mode) override;
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override;
+  Result<std::unique_ptr<WritableFile>> NewWritableFileAt(const std::string& path, uint64_t offset) override;
   Result<std::string> ReadFile(const std::string& path) override;
   Result<std::vector<std::string>> ListDir(const std::string& dir) override;
   Status DeleteFile(const std::string& path) override;
