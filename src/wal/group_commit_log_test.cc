@@ -22,6 +22,11 @@ class SlowSyncFileSystem final : public env::FileSystem {
     if (!file.ok()) return file.status();
     return std::unique_ptr<env::WritableFile>(std::make_unique<SlowFile>(std::move(*file)));
   }
+  Result<std::unique_ptr<env::WritableFile>> NewWritableFileAt(const std::string& path, uint64_t offset) override {
+    auto file = base_->NewWritableFileAt(path, offset);
+    if (!file.ok()) return file.status();
+    return std::unique_ptr<env::WritableFile>(std::make_unique<SlowFile>(std::move(*file)));
+  }
   Result<std::unique_ptr<env::RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
     return base_->NewRandomAccessFile(path);
   }

@@ -48,12 +48,16 @@ class WindowReader {
   uint64_t window_offset_ = 0;
 };
 
+bool AllZero(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
+
 HeaderState CheckHeader(std::string_view bytes, SegmentHeader* header, std::string* problem) {
   if (bytes.size() < kSegmentHeaderBytes) {
     *problem = "short header (" + std::to_string(bytes.size()) + " bytes)";
     return HeaderState::kTorn;
   }
-  if (std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; })) {
+  if (AllZero(bytes)) {
     *problem = "zero-filled header";
     return HeaderState::kTorn;
   }
@@ -84,6 +88,19 @@ HeaderState CheckHeader(std::string_view bytes, SegmentHeader* header, std::stri
   return HeaderState::kValid;
 }
 
+// End of the last nonzero byte in [from, file_bytes), or from if all are zero.
+Status NonZeroEnd(WindowReader* reader, uint64_t from, uint64_t file_bytes, uint64_t* end) {
+  constexpr uint64_t kChunk = 1 << 20;
+  *end = from;
+  for (uint64_t offset = from; offset < file_bytes; offset += kChunk) {
+    std::string_view chunk;
+    RQ_RETURN_IF_ERROR(reader->Fetch(offset, static_cast<size_t>(std::min(kChunk, file_bytes - offset)), &chunk));
+    auto last = std::find_if(chunk.rbegin(), chunk.rend(), [](char c) { return c != 0; });
+    if (last != chunk.rend()) *end = offset + static_cast<uint64_t>(chunk.rend() - last);
+  }
+  return Status::OK();
+}
+
 // A candidate record at offset in tail (bytes from offset base): plausible
 // index and a matching CRC.
 bool ValidRecordAt(std::string_view tail, size_t at, LogIndex low, LogIndex high) {
@@ -104,14 +121,15 @@ bool ValidRecordAt(std::string_view tail, size_t at, LogIndex low, LogIndex high
 Status ClassifyDamage(const env::RandomAccessFile& file, LogIndex next_index, SegmentScan* scan) {
   std::string tail;
   RQ_RETURN_IF_ERROR(file.Read(scan->valid_bytes, scan->file_bytes - scan->valid_bytes, &tail));
-  for (size_t at = 1; at < tail.size(); ++at) {
+  // A record starting in the zero tail would have index 0: only look before.
+  const size_t candidates_end = static_cast<size_t>(scan->nonzero_end - scan->valid_bytes);
+  for (size_t at = 1; at < candidates_end; ++at) {
     if (ValidRecordAt(tail, at, next_index, next_index + 1)) {
       scan->damage_is_corruption = true;
       scan->damage += "; a valid record follows at offset " + std::to_string(scan->valid_bytes + at);
       return Status::OK();
     }
   }
-  if (std::all_of(tail.begin(), tail.end(), [](char c) { return c == 0; })) scan->damage += " (zero-filled tail)";
   return Status::OK();
 }
 
@@ -127,6 +145,12 @@ Status ScanRecords(WindowReader* reader, SegmentScan* scan) {
     }
     std::string_view header;
     RQ_RETURN_IF_ERROR(reader->Fetch(offset, kRecordHeaderBytes, &header));
+    if (AllZero(header)) {
+      // Never a record (index 0, and the CRC of a zero header is not 0): the
+      // records end here. A clean end if only zeros follow.
+      scan->damage = "zero record header at offset " + std::to_string(offset) + " followed by nonzero bytes";
+      return Status::OK();
+    }
     uint32_t length = coding::DecodeFixed32(header.data());
     if (length > format::kRecordPayloadBytesMax || length > left - kRecordHeaderBytes) {
       scan->damage = "truncated or oversized record at offset " + std::to_string(offset);
@@ -241,7 +265,13 @@ Result<SegmentScan> ScanSegment(const env::RandomAccessFile& file) {
   if (scan.header_state != HeaderState::kValid) return scan;
   scan.valid_bytes = kSegmentHeaderBytes;
   RQ_RETURN_IF_ERROR(ScanRecords(&reader, &scan));
-  if (scan.damaged() && !scan.damage_is_corruption) {
+  RQ_RETURN_IF_ERROR(NonZeroEnd(&reader, scan.valid_bytes, scan.file_bytes, &scan.nonzero_end));
+  if (!scan.damaged()) {
+    scan.damage.clear();  // zeros after the records: a clean end
+    return scan;
+  }
+  if (scan.damage.empty()) scan.damage = "nonzero bytes after the records at offset " + std::to_string(scan.valid_bytes);
+  if (!scan.damage_is_corruption) {
     LogIndex next = scan.header.first_index + scan.records.size();
     RQ_RETURN_IF_ERROR(ClassifyDamage(file, next, &scan));
   }

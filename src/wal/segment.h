@@ -68,13 +68,17 @@ struct SegmentScan {
   std::vector<RecordLocation> records;  // the valid prefix, contiguous from header.first_index
   uint64_t valid_bytes = 0;             // end of the last valid record (or of the header)
   uint64_t file_bytes = 0;
-  // Set when valid_bytes < file_bytes: why the scan stopped there.
+  // End of the last nonzero byte at or after valid_bytes; valid_bytes when
+  // only zeros follow the records (a clean end: the unwritten part of a
+  // preallocated file).
+  uint64_t nonzero_end = 0;
+  // Set when damaged(): why the scan stopped at valid_bytes.
   std::string damage;
   // True when the damage cannot be a torn tail: a well-formed record with the
   // wrong index, or a valid record found after the damaged one.
   bool damage_is_corruption = false;
 
-  bool damaged() const { return valid_bytes < file_bytes; }
+  bool damaged() const { return nonzero_end > valid_bytes; }
 };
 
 // Reads the whole segment through file. IOError only for read failures;

@@ -13,7 +13,9 @@ struct Wal::Segment {
   std::shared_ptr<env::WritableFile> writer;  // the last segment only
   std::unique_ptr<env::RandomAccessFile> reader;
   std::vector<RecordLocation> records;        // records[i] holds index first + i
-  uint64_t size_bytes = 0;                    // bytes written, header included
+  uint64_t size_bytes = 0;                    // bytes written, header included (the logical size)
+  // The file's size: bytes in [size_bytes, capacity) are zeros (preallocated).
+  uint64_t capacity = 0;
 
   LogIndex last() const {
     RQ_ASSERT(!records.empty());
@@ -32,6 +34,12 @@ Wal::Wal(env::FileSystem* fs, std::string dir, Options options)
     : fs_(fs), dir_(std::move(dir)), options_(options) {}
 
 Wal::~Wal() = default;
+
+bool Wal::TEST_WaitForSpare() {
+  if (spare_ == nullptr) return false;
+  spare_->WaitIdle();
+  return spare_->ready();
+}
 
 Result<std::unique_ptr<Wal>> Wal::Open(env::FileSystem* fs, std::string dir, Options options) {
   RQ_RETURN_IF_ERROR(options.Validate());
@@ -80,6 +88,11 @@ Status Wal::Recover() {
   durable_ = last_index();
   report_.segments = segments_.size();
   for (const auto& segment : segments_) report_.records += segment->records.size();
+  if (options_.preallocation != Preallocation::kOff) {
+    spare_ = std::make_unique<SpareFile>(fs_, dir_, options_.segment_bytes_max,
+                                         options_.preallocation == Preallocation::kBackground);
+    spare_->Request();
+  }
   return Status::OK();
 }
 
@@ -173,11 +186,20 @@ Result<bool> Wal::IsTornCreation(const Segment& segment, uint64_t file_bytes) co
 }
 
 Status Wal::AdoptScan(std::unique_ptr<Segment> segment, const SegmentScan& scan, bool is_last) {
+  segment->capacity = scan.file_bytes;
   if (scan.damaged()) {
     if (!is_last || scan.damage_is_corruption) return Status::Corruption(segment->path + ": " + scan.damage);
-    uint64_t dropped = scan.file_bytes - scan.valid_bytes;
-    RQ_LOG_WARN("wal: truncating torn tail of {}: {} ({} bytes dropped)", segment->path, scan.damage, dropped);
-    RQ_RETURN_IF_ERROR(fs_->Truncate(segment->path, scan.valid_bytes));
+    uint64_t dropped = scan.nonzero_end - scan.valid_bytes;
+    RQ_LOG_WARN("wal: dropping torn tail of {}: {} ({} bytes dropped)", segment->path, scan.damage, dropped);
+    if (scan.nonzero_end == scan.file_bytes) {
+      RQ_RETURN_IF_ERROR(fs_->Truncate(segment->path, scan.valid_bytes));
+      segment->capacity = scan.valid_bytes;
+    } else {
+      // Zeros follow the damage: the file was preallocated. Zeroing keeps its
+      // blocks, and no stale byte can later pass for a record after the new
+      // ones (ftruncate would free the blocks the appends are meant to reuse).
+      RQ_RETURN_IF_ERROR(ZeroRange(segment->path, scan.valid_bytes, scan.nonzero_end));
+    }
     report_.tail_bytes_dropped += dropped;
     report_.tail_damage = segment->path + ": " + scan.damage;
   }
@@ -219,11 +241,12 @@ Status Wal::OpenActiveWriter() {
   RQ_RETURN_IF_ERROR(fs_->SyncDir(dir_));
   if (empty()) return Status::OK();
   Segment& last = *segments_.back();
-  auto writer = fs_->NewWritableFile(last.path, env::OpenMode::kAppend);
+  auto size = fs_->FileSize(last.path);
+  if (!size.ok()) return size.status();
+  if (*size != last.capacity) return Status::Corruption(last.path + ": size changed during recovery");
+  // Appends continue after the last valid record, over the zero tail if any.
+  auto writer = fs_->NewWritableFileAt(last.path, last.size_bytes);
   if (!writer.ok()) return writer.status();
-  if ((*writer)->Size() != last.size_bytes) {
-    return Status::Corruption(last.path + ": size changed during recovery");
-  }
   RQ_RETURN_IF_ERROR((*writer)->Sync());
   last.writer = std::move(*writer);
   return Status::OK();
@@ -370,12 +393,16 @@ Status Wal::WriteRecords(const std::vector<Record>& records) {
     Segment& segment = *segments_.back();
     RQ_RETURN_IF_ERROR(Broken(segment.writer->Append(buffer)));
     segment.size_bytes += buffer.size();
+    segment.capacity = std::max(segment.capacity, segment.size_bytes);
     buffer.clear();
     return Status::OK();
   };
+  bool move_to_spare = ShouldMoveToSpare();
   for (const Record& record : records) {
     uint64_t bytes = EncodedRecordBytes(record.payload.size());
-    if (empty() || segments_.back()->size_bytes + buffer.size() + bytes > options_.segment_bytes_max) {
+    if (empty() || move_to_spare ||
+        segments_.back()->size_bytes + buffer.size() + bytes > options_.segment_bytes_max) {
+      move_to_spare = false;
       RQ_RETURN_IF_ERROR(flush());
       RQ_RETURN_IF_ERROR(StartSegment(record.index));
     }
@@ -391,6 +418,15 @@ Status Wal::WriteRecords(const std::vector<Record>& records) {
   return flush();
 }
 
+// A growing segment (no spare was ready when it started, or a suffix
+// truncation cut its file) is left early once a spare is ready, so that a
+// fresh log or a truncation does not keep paying for growing files until
+// the segment fills.
+bool Wal::ShouldMoveToSpare() const {
+  return spare_ != nullptr && !empty() && segments_.back()->capacity < options_.segment_bytes_max &&
+         spare_->ready();
+}
+
 Status Wal::StartSegment(LogIndex first_index) {
   if (!empty()) {
     // The finished segment is made durable before its successor exists, so
@@ -402,17 +438,49 @@ Status Wal::StartSegment(LogIndex first_index) {
   auto segment = std::make_unique<Segment>();
   segment->first = first_index;
   segment->path = env::JoinPath(dir_, SegmentFileName(first_index));
-  auto writer = fs_->NewWritableFile(segment->path, env::OpenMode::kTruncate);
-  if (!writer.ok()) return Broken(writer.status());
-  segment->writer = std::move(*writer);
+  std::optional<std::string> spare = spare_ != nullptr ? spare_->Take() : std::nullopt;
+  RQ_RETURN_IF_ERROR(spare ? AdoptSpare(*spare, segment.get()) : CreateSegmentFile(segment.get()));
+  if (spare) spare_->Request();  // the next one, off this thread unless inline
   dir_dirty_ = true;
-  RQ_RETURN_IF_ERROR(Broken(segment->writer->Append(EncodeSegmentHeader({meta_.epoch, first_index}))));
   segment->size_bytes = format::kSegmentHeaderBytes;
+  segment->capacity = std::max(segment->capacity, segment->size_bytes);
   auto reader = fs_->NewRandomAccessFile(segment->path);
   if (!reader.ok()) return Broken(reader.status());
   segment->reader = std::move(*reader);
   segments_.push_back(std::move(segment));
   return Status::OK();
+}
+
+// A growing segment: created empty, then the header.
+Status Wal::CreateSegmentFile(Segment* segment) {
+  auto writer = fs_->NewWritableFile(segment->path, env::OpenMode::kTruncate);
+  if (!writer.ok()) return Broken(writer.status());
+  segment->writer = std::move(*writer);
+  return Broken(segment->writer->Append(EncodeSegmentHeader({meta_.epoch, segment->first})));
+}
+
+// The header goes into the spare before the rename, so the segment's name
+// never shows a file without one in the normal case. Like a created file,
+// the new name is durable at the next Sync (file fdatasync, then directory
+// fsync); a crash before that leaves the old name, a spare that is no longer
+// all zeros, and recovery replaces it.
+Status Wal::AdoptSpare(const std::string& spare_path, Segment* segment) {
+  auto writer = fs_->NewWritableFileAt(spare_path, 0);
+  if (!writer.ok()) return Broken(writer.status());
+  segment->writer = std::move(*writer);
+  RQ_RETURN_IF_ERROR(Broken(segment->writer->Append(EncodeSegmentHeader({meta_.epoch, segment->first}))));
+  RQ_RETURN_IF_ERROR(Broken(fs_->RenameFile(spare_path, segment->path)));
+  segment->capacity = spare_->bytes();
+  return Status::OK();
+}
+
+// Overwrites [from, to) with zeros, durably.
+Status Wal::ZeroRange(const std::string& path, uint64_t from, uint64_t to) {
+  auto writer = fs_->NewWritableFileAt(path, from);
+  if (!writer.ok()) return writer.status();
+  RQ_RETURN_IF_ERROR((*writer)->Append(std::string(static_cast<size_t>(to - from), '\0')));
+  RQ_RETURN_IF_ERROR((*writer)->Sync());
+  return (*writer)->Close();
 }
 
 Status Wal::DeleteSegment(const Segment& segment) {
@@ -438,17 +506,21 @@ Status Wal::TruncateSuffix(LogIndex index) {
     size_t keep = index - segment.first;
     uint64_t offset = segment.records[keep].offset;
     segment.writer.reset();
+    // ftruncate, not zeroing: one journaled size change makes the cut
+    // atomic. Zeroing in place could reach the disk out of order and leave
+    // a hole before an old record, which recovery must call corruption. The
+    // segment grows from here on until the next spare replaces it.
     RQ_RETURN_IF_ERROR(Broken(fs_->Truncate(segment.path, offset)));
     segment.records.resize(keep);
     segment.size_bytes = offset;
+    segment.capacity = offset;
   }
   if (!empty() && segments_.back()->writer == nullptr) {
     // A rolled-over segment (or the one just cut) becomes the active one again.
     Segment& segment = *segments_.back();
-    auto writer = fs_->NewWritableFile(segment.path, env::OpenMode::kAppend);
+    auto writer = fs_->NewWritableFileAt(segment.path, segment.size_bytes);
     if (!writer.ok()) return Broken(writer.status());
     segment.writer = std::move(*writer);
-    RQ_ASSERT(segment.writer->Size() == segment.size_bytes);
   }
   durable_ = std::min(durable_, index - 1);
   ++truncations_;

@@ -17,7 +17,9 @@
 //
 // Ownership: the FileSystem must outlive the Wal.
 // Thread-safety: none; one thread (the store's raft loop) uses it, or
-// GroupCommitLog (group_commit_log.h) serializes access.
+// GroupCommitLog (group_commit_log.h) serializes access. With
+// Preallocation::kBackground the Wal owns one more thread, which only ever
+// touches the spare file (spare_file.h).
 #pragma once
 
 #include <cstdint>
@@ -31,13 +33,32 @@
 #include "base/types.h"
 #include "env/file_system.h"
 #include "wal/segment.h"
+#include "wal/spare_file.h"
 #include "wal/state_files.h"
 
 namespace rq::wal {
 
+// How segment files get their space (docs/wal_format.md, "Preallocation").
+enum class Preallocation : uint8_t {
+  // Each segment grows as records are appended: every fdatasync also commits
+  // the new file size through the file system journal.
+  kOff,
+  // A thread zero-fills and syncs the next segment's file ahead of time, so
+  // that appends overwrite existing blocks. When no spare is ready at a
+  // rollover the log does not wait: it falls back to a growing segment, and
+  // moves to the spare at the first append after it is ready.
+  kBackground,
+  // The same, but the spare is prepared on the caller's thread whenever one
+  // is needed (at open and after each rollover): deterministic, for tests.
+  kInline,
+};
+
 struct Options {
   // A new segment starts once the current one would grow past this.
   uint64_t segment_bytes_max = 64ull << 20;
+  // Off by default because a spare costs segment_bytes_max of disk (and of
+  // memory on a MemFileSystem); the store turns it on.
+  Preallocation preallocation = Preallocation::kOff;
   // The most recently appended records are kept in memory up to this many
   // payload bytes, so that replicating fresh entries costs no pread. 0: off.
   uint64_t read_cache_bytes_max = 4ull << 20;
@@ -48,7 +69,7 @@ struct Options {
 struct RecoveryReport {
   uint64_t segments = 0;              // live segments after recovery
   uint64_t records = 0;               // records after recovery
-  uint64_t tail_bytes_dropped = 0;    // torn tail cut from the last segment
+  uint64_t tail_bytes_dropped = 0;    // torn tail cut (or zeroed) in the last segment
   std::string tail_damage;            // why, when tail_bytes_dropped > 0
   uint64_t segments_deleted = 0;      // stale, compacted or torn-empty segments removed
 };
@@ -107,6 +128,9 @@ class Wal {
   std::optional<HardState> hard_state() const { return hard_state_; }
 
   const RecoveryReport& recovery_report() const { return report_; }
+  // Blocks until no spare preparation is pending or running; true when a
+  // spare is ready. The log itself never waits (benchmarks and tests do).
+  bool TEST_WaitForSpare();
   const std::string& dir() const { return dir_; }
   env::FileSystem* fs() const { return fs_; }
 
@@ -134,6 +158,10 @@ class Wal {
   Status ValidateAppend(const std::vector<Record>& records) const;
   Status WriteRecords(const std::vector<Record>& records);
   Status StartSegment(LogIndex first_index);
+  Status CreateSegmentFile(Segment* segment);
+  Status AdoptSpare(const std::string& spare_path, Segment* segment);
+  Status ZeroRange(const std::string& path, uint64_t from, uint64_t to);
+  bool ShouldMoveToSpare() const;
   Status TruncateSuffix(LogIndex index);
   Status WriteMeta(const LogMeta& meta);
   Status DeleteSegment(const Segment& segment);
@@ -161,6 +189,7 @@ class Wal {
   RecoveryReport report_;
   std::deque<Record> cache_;  // a contiguous suffix of the log
   uint64_t cache_bytes_ = 0;
+  std::unique_ptr<SpareFile> spare_;  // null unless preallocating
 };
 
 }  // namespace rq::wal

@@ -59,4 +59,9 @@ static_assert(kMetaBytes == 40);
 // Temporary files left by an interrupted atomic replace end with this.
 inline constexpr std::string_view kTempSuffix{".tmp"};
 
+// A zero-filled, synced file of segment_bytes_max bytes made ahead of time;
+// a rollover writes the next segment's header into it and renames it to the
+// segment's name (preallocation). Not a segment until renamed.
+inline constexpr std::string_view kSpareFileName{"prealloc.spare"};
+
 }  // namespace rq::wal::format

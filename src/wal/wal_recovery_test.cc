@@ -95,14 +95,21 @@ TEST_F(WalRecoveryTest, CorruptLengthBeforeTailRefusesToOpen) {
   EXPECT_TRUE(Reopen().status().IsCorruption());
 }
 
-TEST_F(WalRecoveryTest, ZeroFilledTailIsTruncated) {
+TEST_F(WalRecoveryTest, ZeroFilledTailIsACleanEnd) {
   WriteLog(4);
+  uint64_t size = *fs_.FileSize(kFirst);
   AppendRaw(kFirst, std::string(4096, '\0'));  // preallocated, never written
   auto wal = Reopen();
   ASSERT_TRUE(wal.ok()) << wal.status().ToString();
   ExpectIntactPrefix(**wal, 4);
-  EXPECT_EQ((*wal)->recovery_report().tail_bytes_dropped, 4096u);
-  EXPECT_NE((*wal)->recovery_report().tail_damage.find("zero-filled"), std::string::npos);
+  EXPECT_EQ((*wal)->recovery_report().tail_bytes_dropped, 0u);
+  EXPECT_EQ(*fs_.FileSize(kFirst), size + 4096);  // kept: appends overwrite the zeros
+  ASSERT_TRUE((*wal)->Append(MakeRecords(5, 6, 1)).ok());
+  ASSERT_TRUE((*wal)->Sync().ok());
+  EXPECT_EQ(*fs_.FileSize(kFirst), size + 4096);
+  wal = Reopen();
+  ASSERT_TRUE(wal.ok()) << wal.status().ToString();
+  ExpectIntactPrefix(**wal, 6);
 }
 
 TEST_F(WalRecoveryTest, MissingSegmentIsCorruption) {
