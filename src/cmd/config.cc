@@ -95,7 +95,7 @@ const FlagSpec kFlags[] = {
      "Maximum time for the bootstrap process"},
     {"disco-mode", &C::disco_mode, Y,
      "Discovery mode: consul-kv, etcd-kv, dns or dns-srv. If not set, no discovery"},
-    {"disco-key", &C::disco_key, N, "Key prefix for the cluster discovery service"},
+    {"disco-key", &C::disco_key, Y, "Key prefix for the cluster discovery service"},
     {"disco-config", &C::disco_config, Y,
      "Discovery configuration as JSON text, or the path to a JSON file"},
     {"raft-non-voter", &C::raft_non_voter, Y, "Run as a read replica (non-voting node)"},
@@ -414,8 +414,6 @@ std::vector<std::string> Config::UnsupportedFeatures() const {
       out.push_back("-" + std::string(spec.name));
     }
   }
-  // Discovery through DNS is built; through Consul or etcd it is not.
-  if (disco_mode == "consul-kv" || disco_mode == "etcd-kv") out.insert(out.begin(), "-disco-mode");
   return out;
 }
 

@@ -283,11 +283,11 @@ TEST(UnsupportedFeaturesTest, NodeTlsJoinAsAndSnapshotCompressionAreBuilt) {
 
 TEST(UnsupportedFeaturesTest, NonDefaultValuesOfUnbuiltFeaturesAreListed) {
   const Config c = MustParse({"-disco-mode", "consul-kv", "-auto-vacuum-int", "1h", "/d"});
-  EXPECT_EQ(c.UnsupportedFeatures(), (std::vector<std::string>{"-disco-mode", "-auto-vacuum-int"}));
+  EXPECT_EQ(c.UnsupportedFeatures(), (std::vector<std::string>{"-auto-vacuum-int"}));
 }
 
 TEST(UnsupportedFeaturesTest, UnbuiltFlagSetToItsDefaultIsNotListed) {
-  const Config c = MustParse({"-disco-key", "rqlite", "-auto-optimize-int", "24h",
+  const Config c = MustParse({"-cdc-config", "", "-auto-optimize-int", "24h",
                               "-raft-remove-shutdown=false", "/d"});
   EXPECT_TRUE(c.UnsupportedFeatures().empty());
 }

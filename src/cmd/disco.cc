@@ -117,7 +117,7 @@ Result<std::vector<std::string>> ResolveSrv(const std::string& service, const st
 Result<Discovery> MakeDnsDiscovery(const std::string& mode, const std::string& config_text,
                                    const std::string& raft_port) {
   if (mode != "dns" && mode != "dns-srv") {
-    return Status::InvalidArgument("-disco-mode " + mode + " is not built (dns and dns-srv are)");
+    return Status::InvalidArgument("-disco-mode " + mode + " is not a DNS mode (dns or dns-srv)");
   }
   boost::system::error_code error;
   boost::json::value parsed = boost::json::parse(config_text, error);

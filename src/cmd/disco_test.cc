@@ -26,7 +26,7 @@ TEST(DiscoConfigTest, APathIsReadAsAFile) {
 }
 
 TEST(DnsDiscoveryTest, BadConfigurationsAreRefusedByName) {
-  EXPECT_NE(MakeDnsDiscovery("consul-kv", "{}", "4002").status().message().find("not built"), std::string::npos);
+  EXPECT_NE(MakeDnsDiscovery("consul-kv", "{}", "4002").status().message().find("not a DNS mode"), std::string::npos);
   EXPECT_NE(MakeDnsDiscovery("dns", "not json", "4002").status().message().find("JSON object"), std::string::npos);
   EXPECT_NE(MakeDnsDiscovery("dns", "{}", "4002").status().message().find("needs a \"name\""), std::string::npos);
   EXPECT_NE(MakeDnsDiscovery("dns-srv", R"({"name": "a"})", "4002").status().message().find("\"service\""),

@@ -21,6 +21,7 @@
 #include "cmd/bootstrap.h"
 #include "cmd/config.h"
 #include "cmd/disco.h"
+#include "cmd/disco_service.h"
 #include "cmd/join.h"
 #include "cmd/store_backend.h"
 #include "http/auth.h"
@@ -214,6 +215,19 @@ int Run(const cmd::Config& config) {
   if ((!config.join_targets.empty() || config.bootstrap_expect > 0) && has_state) {
     RQ_LOG_INFO("node already belongs to a cluster; ignoring -join and -bootstrap-expect");
   }
+  // Consul/etcd: every node reports to the key while it leads; only a node
+  // with no state forms or joins the cluster through it.
+  std::unique_ptr<cmd::KvDiscovery> kv_discovery;
+  if (cmd::IsKvDiscoMode(config.disco_mode)) {
+    auto made = cmd::MakeKvDiscovery(config, std::chrono::seconds(5));
+    if (!made.ok()) {
+      std::fprintf(stderr, "fatal: %s\n", made.status().ToString().c_str());
+      return 1;
+    }
+    kv_discovery = std::move(made).value();
+    if (has_state) RQ_LOG_INFO("node already belongs to a cluster; not registering with {}", config.disco_mode);
+  }
+  const bool kv_forming = kv_discovery != nullptr && !has_state;
   cmd::JoinPlan join_plan;
   join_plan.targets = config.join_targets;
   join_plan.attempts = config.join_attempts;
@@ -224,7 +238,7 @@ int Run(const cmd::Config& config) {
   join_plan.request.voter = !config.raft_non_voter;
   join_plan.request.credentials = node_credentials;
   cmd::BootstrapPlan bootstrap_plan;
-  if (!config.disco_mode.empty() && !has_state) {
+  if (!config.disco_mode.empty() && !kv_discovery && !has_state) {
     Result<std::string> disco_config = cmd::ReadDiscoConfig(config.disco_config);
     Result<cmd::Discovery> discovery = disco_config.ok()
         ? cmd::MakeDnsDiscovery(config.disco_mode, *disco_config,
@@ -282,7 +296,8 @@ int Run(const cmd::Config& config) {
   });
   // The store first: what arrives on the Raft address goes straight to it.
   Status started =
-      (*store)->Start(/*bootstrap_single=*/!joining && !bootstrapping && !config.raft_non_voter, &bridge);
+      (*store)->Start(/*bootstrap_single=*/!joining && !bootstrapping && !kv_forming && !config.raft_non_voter,
+                        &bridge);
   if (!started.ok()) {
     std::fprintf(stderr, "fatal: failed to start store: %s\n", started.ToString().c_str());
     return 1;
@@ -292,6 +307,7 @@ int Run(const cmd::Config& config) {
     (*store)->Stop();
     return 1;
   }
+  if (kv_discovery) kv_discovery->StartReporting([&store] { return (*store)->is_leader(); });
   // Queued batches run like any write: on the leader, or forwarded to it.
   cmd::StoreBackend* queue_backend = nullptr;
   store::WriteQueue queue(
@@ -334,6 +350,7 @@ int Run(const cmd::Config& config) {
   if (listening.ok()) listening = server.Start();
   if (!listening.ok()) {
     std::fprintf(stderr, "fatal: failed to start HTTP server: %s\n", listening.ToString().c_str());
+    if (kv_discovery) kv_discovery->StopReporting();
     queue.Stop();
     transport.Stop();
     (*store)->Stop();
@@ -344,14 +361,16 @@ int Run(const cmd::Config& config) {
   auto on_target = [&store](const std::string& address) { (*store)->SetJoinHint(address); };
   Status formed = Status::OK();
   int early_signal = 0;
-  if (joining || bootstrapping) {
+  if (joining || bootstrapping || kv_forming) {
     FormationInterrupt interruptible;
     if (joining) formed = cmd::JoinCluster(&client, join_plan, on_target);
     if (bootstrapping) formed = bootstrapper.Run(on_target);
+    if (kv_forming) formed = cmd::FormClusterWithKv(kv_discovery.get(), store->get(), &client, join_plan, on_target);
     early_signal = interruptible.Finish();
   }
   if (!formed.ok()) {
     std::fprintf(stderr, "fatal: failed to %s cluster: %s\n", joining ? "join" : "form", formed.ToString().c_str());
+    if (kv_discovery) kv_discovery->StopReporting();
     server.Stop();
     queue.Stop();
     client.Stop();
@@ -373,6 +392,7 @@ int Run(const cmd::Config& config) {
     RQ_LOG_INFO("stepping down before shutdown: {}", moved.ToString());
   }
   reaper.Stop();
+  if (kv_discovery) kv_discovery->StopReporting();
   // Any node but the only member of its cluster asks to be removed, even one
   // that has not yet received the configuration that lists it.
   const raft::Membership members = (*store)->status().raft.membership;
