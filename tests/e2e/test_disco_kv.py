@@ -10,6 +10,9 @@ import argparse
 import base64
 import json
 import os
+import shutil
+import ssl
+import tempfile
 import subprocess
 import sys
 import threading
@@ -36,7 +39,8 @@ def b64(data):
 class FakeKv:
     """Keys in memory; subclasses speak one service's HTTP dialect."""
 
-    def __init__(self):
+    def __init__(self, certs=None):
+        self.certs = certs  # a directory with node.pem/node.key: serve https
         self.lock = threading.Lock()
         self.keys = {}  # bytes key -> bytes value
         self.calls = 0
@@ -52,6 +56,10 @@ class FakeKv:
             do_PUT = do_POST = do_GET
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if certs:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(os.path.join(certs, "node.pem"), os.path.join(certs, "node.key"))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -85,6 +93,9 @@ class FakeConsul(FakeKv):
     mode = "consul-kv"
 
     def config(self):
+        if self.certs:
+            return json.dumps({"address": "127.0.0.1:%d" % self.port, "scheme": "https",
+                               "tls_config": {"ca_file": os.path.join(self.certs, "ca.pem")}})
         return json.dumps({"address": "127.0.0.1:%d" % self.port})
 
     def key(self, disco_key):
@@ -230,6 +241,52 @@ class DiscoKvScenario:
         proc = subprocess.run(node.args(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
         self.assertEqual(proc.returncode, 1)
         self.assertIn(b"-disco-config for " + self.fake.mode.encode(), proc.stdout)
+
+
+def make_certs():
+    """A CA and a server certificate for 127.0.0.1, made with the openssl CLI."""
+    d = tempfile.mkdtemp(prefix="rqe2e-disco-tls-")
+    with open(os.path.join(d, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    for command in ("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -subj /CN=test-ca -days 2 -out ca.pem",
+                    "openssl req -newkey rsa:2048 -nodes -keyout node.key -subj /CN=consul -out node.csr",
+                    "openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+                    "-extfile san.ext -out node.pem"):
+        subprocess.run(command, shell=True, cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return d
+
+
+class ConsulHttpsTest(unittest.TestCase):
+    """Consul over https: the CA in tls_config.ca_file is trusted; without it
+    the certificate is refused and the node keeps trying."""
+
+    def setUp(self):
+        self.certs = make_certs()
+        self.fake = FakeConsul(self.certs)
+        self.nodes = []
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.cleanup()
+        self.fake.stop()
+        shutil.rmtree(self.certs, ignore_errors=True)
+
+    def test_a_node_claims_the_key_over_verified_tls(self):
+        node = harness.Node(ARGS.rqlited, node_id="1",
+                            extra_args=FAST + ["-disco-mode", "consul-kv", "-disco-config", self.fake.config()])
+        self.nodes.append(node)
+        node.start(wait_leader=True)
+        wait_for(lambda: (self.fake.record(self.fake.key("rqlite")) or {}).get("id") == "1", what="the key")
+        self.assertEqual(self.fake.record(self.fake.key("rqlite"))["addr"], node.raft_addr)
+
+    def test_an_untrusted_certificate_is_refused(self):
+        config = json.dumps({"address": "https://127.0.0.1:%d" % self.fake.port})
+        node = harness.Node(ARGS.rqlited, node_id="1",
+                            extra_args=FAST + ["-disco-mode", "consul-kv", "-disco-config", config])
+        self.nodes.append(node)
+        node.start(wait_leader=False)
+        wait_for(lambda: "certificate verify failed" in node.read_log(), what="a refused certificate")
+        self.assertIsNone(self.fake.record(self.fake.key("rqlite")))
 
 
 class ConsulKvTest(DiscoKvScenario, unittest.TestCase):
