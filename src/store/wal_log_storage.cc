@@ -30,7 +30,7 @@ WalLogStorage::WalLogStorage(std::unique_ptr<wal::Wal> wal, const raft::Snapshot
 
 Result<std::unique_ptr<WalLogStorage>> WalLogStorage::Open(env::FileSystem* fs, const std::string& dir,
                                                            const raft::SnapshotMeta& snapshot) {
-  auto wal = wal::Wal::Open(fs, dir, wal::Options{});
+  auto wal = wal::Wal::Open(fs, dir, wal::Options{.preallocation = wal::Preallocation::kBackground});
   if (!wal.ok()) return wal.status();
   std::unique_ptr<wal::Wal> log = std::move(wal).value();
   // The log may keep entries older than the snapshot (trailing logs), but it
