@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -94,7 +95,8 @@ asio::awaitable<void> Converse(Stream& stream, const bhttp::request<bhttp::strin
 
 bhttp::request<bhttp::string_body> BuildRequest(const HttpEndpoint& endpoint, const HttpCall& call) {
   bhttp::request<bhttp::string_body> request{call.method, call.target, 11};
-  request.set(bhttp::field::host, endpoint.host + ":" + endpoint.port);
+  const bool ipv6 = endpoint.host.find(':') != std::string::npos;
+  request.set(bhttp::field::host, (ipv6 ? "[" + endpoint.host + "]" : endpoint.host) + ":" + endpoint.port);
   request.set(bhttp::field::user_agent, "rqlited-disco");
   request.set(bhttp::field::connection, "close");
   for (const auto& [name, value] : call.headers) request.set(name, value);
@@ -120,7 +122,8 @@ void ConfigureTls(asio::ssl::context& context, const TlsSettings& tls) {
 // whole exchange ends within `timeout` (name resolution aside).
 Result<HttpAnswer> Exchange(const HttpEndpoint& endpoint, const TlsSettings& tls, const HttpCall& call,
                             std::chrono::milliseconds timeout) {
-  const std::string where = (endpoint.https ? "https://" : "http://") + endpoint.host + ":" + endpoint.port;
+  const std::string host = endpoint.host.find(':') != std::string::npos ? "[" + endpoint.host + "]" : endpoint.host;
+  const std::string where = (endpoint.https ? "https://" : "http://") + host + ":" + endpoint.port;
   try {
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
@@ -483,17 +486,31 @@ Result<HttpEndpoint> ParseEndpoint(std::string_view text, std::string_view defau
   return endpoint;
 }
 
-Result<ConsulConfig> ParseConsulConfig(std::string_view text) {
+std::optional<std::string> SystemEnv(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+Result<ConsulConfig> ParseConsulConfig(std::string_view text, const EnvLookup& env) {
   auto parsed = ParseConfigObject(text, "consul-kv");
   if (!parsed.ok()) return parsed.status();
   const json::object& object = *parsed;
   const std::string where = "-disco-config for consul-kv: ";
+  auto fallback = [&env](std::string* field, const char* variable) {
+    if (!field->empty()) return;
+    if (std::optional<std::string> value = env(variable)) *field = *value;
+  };
   ConsulConfig config;
   std::string address, scheme, token_file;
   RQ_RETURN_IF_ERROR(ReadString(object, "address", where, &address));
   RQ_RETURN_IF_ERROR(ReadString(object, "scheme", where, &scheme));
   // Early rqlite releases spelled the field "schema".
   if (scheme.empty()) RQ_RETURN_IF_ERROR(ReadString(object, "schema", where, &scheme));
+  fallback(&address, "CONSUL_HTTP_ADDR");
+  if (std::optional<std::string> ssl = env("CONSUL_HTTP_SSL"); scheme.empty() && ssl && (*ssl == "true" || *ssl == "1")) {
+    scheme = "https";
+  }
   if (!scheme.empty() && scheme != "http" && scheme != "https") {
     return Status::InvalidArgument(where + "\"scheme\" must be http or https");
   }
@@ -508,6 +525,13 @@ Result<ConsulConfig> ParseConsulConfig(std::string_view text) {
   RQ_RETURN_IF_ERROR(ReadString(object, "token_file", where, &token_file));
   RQ_RETURN_IF_ERROR(ReadString(object, "namespace", where, &config.ns));
   RQ_RETURN_IF_ERROR(ReadString(object, "partition", where, &config.partition));
+  if (config.token.empty() && token_file.empty()) {
+    fallback(&token_file, "CONSUL_HTTP_TOKEN_FILE");
+    fallback(&config.token, "CONSUL_HTTP_TOKEN");
+  }
+  fallback(&config.ns, "CONSUL_NAMESPACE");
+  fallback(&config.partition, "CONSUL_PARTITION");
+  // The token file wins over a token, as in Consul's client.
   if (!token_file.empty()) {
     bool ok = false;
     config.token = ReadTrimmedFile(token_file, &ok);
@@ -523,6 +547,13 @@ Result<ConsulConfig> ParseConsulConfig(std::string_view text) {
   if (const json::value* tls = object.if_contains("tls_config"); tls != nullptr && !tls->is_null()) {
     if (!tls->is_object()) return Status::InvalidArgument(where + "\"tls_config\" must be an object");
     RQ_RETURN_IF_ERROR(ParseConsulTls(tls->as_object(), &config.tls));
+  }
+  fallback(&config.tls.ca_file, "CONSUL_CACERT");
+  fallback(&config.tls.ca_path, "CONSUL_CAPATH");
+  fallback(&config.tls.server_name, "CONSUL_TLS_SERVER_NAME");
+  if (config.tls.cert_file.empty() && config.tls.key_file.empty()) {
+    fallback(&config.tls.cert_file, "CONSUL_CLIENT_CERT");
+    fallback(&config.tls.key_file, "CONSUL_CLIENT_KEY");
   }
   return config;
 }

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -94,8 +95,16 @@ struct EtcdConfig {
   std::optional<std::chrono::milliseconds> dial_timeout;
 };
 
+// Reads an environment variable; nullopt when unset or empty.
+using EnvLookup = std::function<std::optional<std::string>(const char*)>;
+std::optional<std::string> SystemEnv(const char* name);
+
 // Empty text means all defaults. InvalidArgument names the bad field.
-Result<ConsulConfig> ParseConsulConfig(std::string_view json);
+// Like Consul's own client, a field the JSON leaves empty falls back to the
+// CONSUL_* variables: CONSUL_HTTP_ADDR, CONSUL_HTTP_SSL, CONSUL_HTTP_TOKEN,
+// CONSUL_HTTP_TOKEN_FILE, CONSUL_NAMESPACE, CONSUL_PARTITION, CONSUL_CACERT,
+// CONSUL_CAPATH, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_TLS_SERVER_NAME.
+Result<ConsulConfig> ParseConsulConfig(std::string_view json, const EnvLookup& env = SystemEnv);
 Result<EtcdConfig> ParseEtcdConfig(std::string_view json);
 
 // "host:port", "http://host:port" or "https://host[:port]".

@@ -147,6 +147,28 @@ TEST(ConsulConfigTest, FieldsAreRead) {
   EXPECT_TRUE(ParseConsulConfig(R"({"address": "https://c:9"})")->endpoint.https);
 }
 
+TEST(ConsulConfigTest, EmptyFieldsFallBackToConsulsEnvironmentVariables) {
+  std::map<std::string, std::string> vars{{"CONSUL_HTTP_ADDR", "https://agent.local:8501"},
+                                          {"CONSUL_HTTP_TOKEN", "env-token"},
+                                          {"CONSUL_CACERT", "/env/ca.pem"}};
+  EnvLookup env = [&vars](const char* name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+  auto from_env = ParseConsulConfig("", env);
+  ASSERT_TRUE(from_env.ok()) << from_env.status().ToString();
+  EXPECT_EQ(from_env->endpoint.host, "agent.local");
+  EXPECT_TRUE(from_env->endpoint.https);
+  EXPECT_EQ(from_env->token, "env-token");
+  EXPECT_EQ(from_env->tls.ca_file, "/env/ca.pem");
+  // What the JSON says wins.
+  auto explicit_config = ParseConsulConfig(R"({"address": "c:1", "token": "json-token"})", env);
+  ASSERT_TRUE(explicit_config.ok());
+  EXPECT_EQ(explicit_config->endpoint.host, "c");
+  EXPECT_FALSE(explicit_config->endpoint.https);
+  EXPECT_EQ(explicit_config->token, "json-token");
+}
+
 TEST(ConsulConfigTest, BadFieldsAreNamed) {
   EXPECT_NE(ParseConsulConfig("[]").status().message().find("JSON object"), std::string::npos);
   EXPECT_NE(ParseConsulConfig(R"({"address": 5})").status().message().find("\"address\""), std::string::npos);
@@ -533,6 +555,19 @@ TEST(KvDiscoveryTest, AFailedWriteIsRetriedOnTheNextLook) {
   EXPECT_FALSE(discovery.ReportOnce(true, t0 + std::chrono::milliseconds(5)));
   EXPECT_TRUE(discovery.ReportOnce(true, t0 + std::chrono::milliseconds(10)));
   EXPECT_EQ(raw->puts, 3);
+}
+
+TEST(KvDiscoveryTest, StatsNameTheModeAndTheLastContact) {
+  KvDiscovery discovery(std::make_unique<ScriptedKv>(), FastOptions());
+  json::object before = discovery.Stats().as_object();
+  EXPECT_EQ(before.at("mode"), "scripted");
+  EXPECT_EQ(before.at("key"), "/rqlite/leader");
+  EXPECT_EQ(before.at("register_interval").to_number<int64_t>(), 5000000);
+  EXPECT_EQ(before.at("last_contact"), "");
+  discovery.Register();
+  std::string contact(discovery.Stats().as_object().at("last_contact").as_string());
+  EXPECT_EQ(contact.size(), 24u) << contact;  // 2026-01-02T03:04:05.678Z
+  EXPECT_EQ(contact.back(), 'Z');
 }
 
 TEST(KvDiscoveryTest, ReporterThreadFollowsTheRole) {

@@ -1,6 +1,9 @@
 #include "cmd/disco_service.h"
 
+#include <ctime>
 #include <future>
+
+#include <boost/json.hpp>
 
 #include "base/assert.h"
 #include "base/logging.h"
@@ -46,10 +49,36 @@ KvDiscovery::KvDiscovery(std::unique_ptr<KvClient> client, KvDiscoveryOptions op
 
 KvDiscovery::~KvDiscovery() { StopReporting(); }
 
+void KvDiscovery::Touch() {
+  last_contact_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+}
+
+boost::json::value KvDiscovery::Stats() const {
+  std::string last_contact;
+  if (int64_t ms = last_contact_ms_.load(); ms > 0) {
+    std::time_t seconds = ms / 1000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[40];
+    size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+    std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(ms % 1000));
+    last_contact = text;
+  }
+  auto nanos = [](std::chrono::milliseconds d) { return std::chrono::nanoseconds(d).count(); };
+  return boost::json::object{{"mode", client_->name()},
+                             {"key", options_.key},
+                             {"register_interval", nanos(options_.register_interval)},
+                             {"report_interval", nanos(options_.report_interval)},
+                             {"last_contact", last_contact}};
+}
+
 KvDiscovery::Registration KvDiscovery::Register() {
   const std::string record = EncodeLeaderRecord(options_.self);
   for (;;) {
     Result<std::optional<std::string>> current = client_->Get(options_.key);
+    if (current.ok()) Touch();
     if (!current.ok()) {
       RQ_LOG_WARN("disco: reading {} from {}: {}", options_.key, client_->name(), current.status().ToString());
     } else if (current->has_value()) {
@@ -59,6 +88,7 @@ KvDiscovery::Registration KvDiscovery::Register() {
       RQ_LOG_WARN("disco: {} holds an unusable record: {}", options_.key, leader.status().ToString());
     } else if (options_.may_claim) {
       Result<bool> created = client_->CreateIfAbsent(options_.key, record);
+      if (created.ok()) Touch();
       if (!created.ok()) {
         RQ_LOG_WARN("disco: claiming {} in {}: {}", options_.key, client_->name(), created.status().ToString());
       } else if (*created) {
@@ -91,6 +121,7 @@ bool KvDiscovery::ReportOnce(bool is_leader, Clock::time_point now) {
     write_pending_ = true;
     return false;
   }
+  Touch();
   if (write_pending_) RQ_LOG_INFO("disco: {} now names this node, the leader", options_.key);
   write_pending_ = false;
   last_write_ = now;

@@ -27,6 +27,8 @@
 #include <mutex>
 #include <thread>
 
+#include <boost/json/value.hpp>
+
 #include "base/random.h"
 #include "cluster/client.h"
 #include "cmd/config.h"
@@ -70,6 +72,10 @@ class KvDiscovery {
   void StartReporting(std::function<bool()> is_leader);
   void StopReporting();  // idempotent
 
+  // The /status "disco" section, as rqlite shows it: mode, intervals (in
+  // nanoseconds) and the time of the last successful call to the service.
+  boost::json::value Stats() const;
+
   const KvDiscoveryOptions& options() const { return options_; }
   KvClient* client() { return client_.get(); }
 
@@ -77,6 +83,9 @@ class KvDiscovery {
   std::unique_ptr<KvClient> client_;
   KvDiscoveryOptions options_;
   Random jitter_;
+  // Milliseconds since the epoch of the last call the service answered.
+  std::atomic<int64_t> last_contact_ms_{0};
+  void Touch();
 
   // Reporter state: touched only by the reporter thread (or by ReportOnce's
   // caller in tests, which runs no reporter).

@@ -332,6 +332,7 @@ int Run(const cmd::Config& config) {
   identity.tls_enabled = !config.http_cert.empty();
   identity.allow_origin = config.http_allow_origin;
   cmd::StoreBackend backend(store->get(), &queue, &client, identity);
+  if (kv_discovery) backend.AddStatusSection("disco", [&kv_discovery] { return kv_discovery->Stats(); });
   queue_backend = &backend;
 
   http::Config server_config;

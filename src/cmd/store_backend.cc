@@ -477,7 +477,7 @@ json::value StoreBackend::Status() {
                     {"allow_origin", identity_.allow_origin},
                     {"queue", json::object{{"_default", json::object{{"sequence_number", queue_->committed_sequence()}}}}}};
   auto uptime = std::chrono::duration_cast<std::chrono::nanoseconds>(now - start_time_);
-  return json::object{
+  json::object out{
       {"os", json::object{{"pid", ::getpid()}, {"ppid", ::getppid()}, {"page_size", ::getpagesize()},
                           {"hostname", hostname}}},
       {"runtime", json::object{{"GOARCH", "amd64"}, {"GOOS", "linux"},
@@ -490,6 +490,8 @@ json::value StoreBackend::Status() {
       {"http", std::move(http)},
       {"last_backup_time", nullptr},
   };
+  for (const auto& [name, section] : status_sections_) out[name] = section();
+  return out;
 }
 
 json::value StoreBackend::DebugVars() {

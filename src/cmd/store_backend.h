@@ -7,8 +7,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cluster/client.h"
 #include "http/backend.h"
@@ -64,6 +67,12 @@ class StoreBackend final : public http::Backend {
   std::string LeaderApiUrl() override;
   std::string ServedBy() override;
 
+  // An extra top-level /status section (e.g. "disco"), built on each call.
+  // REQUIRES: called before the HTTP server starts; `section` is thread-safe.
+  void AddStatusSection(std::string name, std::function<boost::json::value()> section) {
+    status_sections_.emplace_back(std::move(name), std::move(section));
+  }
+
  private:
   http::NodeInfo SelfInfo() const;
   // Runs a leader-only request on the leader (API.md 4.4), or answers
@@ -81,6 +90,7 @@ class StoreBackend final : public http::Backend {
   cluster::Client* client_;
   NodeIdentity identity_;
   std::chrono::system_clock::time_point start_time_;
+  std::vector<std::pair<std::string, std::function<boost::json::value()>>> status_sections_;
 };
 
 }  // namespace rq::cmd

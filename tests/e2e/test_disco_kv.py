@@ -210,6 +210,9 @@ class DiscoKvScenario:
         leader = leader_of(nodes)
         wait_for(lambda: self.key_names(leader), what="the key naming the leader")
         self.assert_key_names(leader)
+        disco = leader.get("/status").json()["disco"]
+        self.assertEqual(disco["mode"], self.fake.mode)
+        self.assertNotEqual(disco["last_contact"], "")
         self.assertEqual(leader.execute(["CREATE TABLE t (v INTEGER)", "INSERT INTO t VALUES(1)"]).status, 200)
         for n in nodes:
             wait_for(lambda n=n: count(n) == 1, what="the row on node " + n.node_id)
