@@ -247,7 +247,8 @@ class EtcdClient final : public KvClient {
     json::object compare{{"key", Base64Encode(key)}, {"result", "EQUAL"}, {"target", "CREATE"},
                          {"create_revision", "0"}};
     json::object put{{"key", Base64Encode(key)}, {"value", Base64Encode(value)}};
-    json::object request{{"compare", json::array{compare}}, {"success", json::array{json::object{{"request_put", put}}}}};
+    json::object request{{"compare", json::array{compare}},
+                         {"success", json::array{json::object{{"request_put", put}}}}};
     auto answer = Call("/v3/kv/txn", request);
     if (!answer.ok()) return answer.status();
     return ParseEtcdTxn(*answer);
@@ -408,7 +409,9 @@ std::string EncodeLeaderRecord(const LeaderRecord& record) {
 Result<LeaderRecord> DecodeLeaderRecord(std::string_view text) {
   boost::system::error_code error;
   json::value value = json::parse(text, error);
-  if (error || !value.is_object()) return Status::InvalidArgument("leader record is not a JSON object: " + Snippet(text));
+  if (error || !value.is_object()) {
+    return Status::InvalidArgument("leader record is not a JSON object: " + Snippet(text));
+  }
   LeaderRecord record;
   const std::string where = "leader record: ";
   RQ_RETURN_IF_ERROR(ReadString(value.as_object(), "id", where, &record.id));
@@ -508,9 +511,8 @@ Result<ConsulConfig> ParseConsulConfig(std::string_view text, const EnvLookup& e
   // Early rqlite releases spelled the field "schema".
   if (scheme.empty()) RQ_RETURN_IF_ERROR(ReadString(object, "schema", where, &scheme));
   fallback(&address, "CONSUL_HTTP_ADDR");
-  if (std::optional<std::string> ssl = env("CONSUL_HTTP_SSL"); scheme.empty() && ssl && (*ssl == "true" || *ssl == "1")) {
-    scheme = "https";
-  }
+  std::optional<std::string> ssl = env("CONSUL_HTTP_SSL");
+  if (scheme.empty() && ssl && (*ssl == "true" || *ssl == "1")) scheme = "https";
   if (!scheme.empty() && scheme != "http" && scheme != "https") {
     return Status::InvalidArgument(where + "\"scheme\" must be http or https");
   }
@@ -570,7 +572,9 @@ Result<EtcdConfig> ParseEtcdConfig(std::string_view text) {
     }
     config.endpoints.clear();
     for (const json::value& entry : endpoints->as_array()) {
-      if (!entry.is_string()) return Status::InvalidArgument(where + "\"endpoints\" must be a non-empty array of strings");
+      if (!entry.is_string()) {
+        return Status::InvalidArgument(where + "\"endpoints\" must be a non-empty array of strings");
+      }
       auto endpoint = ParseEndpoint(entry.as_string(), "2379");
       if (!endpoint.ok()) return Status::InvalidArgument(where + endpoint.status().message());
       config.endpoints.push_back(*endpoint);

@@ -182,8 +182,9 @@ class DiscoKvScenario:
             n.cleanup()
         self.fake.stop()
 
-    def make(self, node_id):
+    def make(self, node_id, extra=()):
         args = FAST + ["-disco-mode", self.fake.mode, "-disco-key", "e2e", "-disco-config", self.fake.config()]
+        args += list(extra)
         node = harness.Node(ARGS.rqlited, node_id=node_id, extra_args=args)
         self.nodes.append(node)
         return node
@@ -231,6 +232,12 @@ class DiscoKvScenario:
         wait_for(lambda: "4" in member_ids(leader_of(rest)), timeout=30, what="node 4 joined")
         wait_for(lambda: count(late) == 1, timeout=20, what="the row on node 4")
         self.assertIn("joining the cluster through " + new_leader.raft_addr, late.read_log())
+        # A read replica finds the leader the same way and never claims the key.
+        replica = self.make("5", ["-raft-non-voter"])
+        replica.start(wait_leader=False)
+        wait_for(lambda: "5" in member_ids(leader_of(rest)), timeout=30, what="read replica 5 joined")
+        wait_for(lambda: count(replica) == 1, timeout=20, what="the row on the read replica")
+        self.assert_key_names(new_leader)
 
         # A node with state does not register again; it rejoins as it was.
         leader.start(wait_leader=False)
