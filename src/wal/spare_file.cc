@@ -1,6 +1,7 @@
 #include "wal/spare_file.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "base/logging.h"
 #include "wal/wal_format.h"
@@ -9,10 +10,12 @@ namespace rq::wal {
 
 namespace {
 
+// Zeros are written and synced a chunk at a time, with a pause between
+// chunks in background mode: a device cache flush (every fdatasync issues
+// one) waits for all written data, so a large unsynced burst from the filler
+// would stall the log's own syncs for its whole length.
 constexpr uint64_t kChunkBytes = 1 << 20;
-// Zeros are synced every this many bytes, so that the preparer never holds
-// a large burst of dirty pages that would compete with the log's own syncs.
-constexpr uint64_t kSyncEveryBytes = 8 << 20;
+constexpr auto kPauseBetweenChunks = std::chrono::milliseconds(1);
 
 }  // namespace
 
@@ -70,6 +73,12 @@ void SpareFile::WaitIdle() {
 bool SpareFile::stopping() const {
   std::lock_guard lock(mu_);
   return stop_;
+}
+
+bool SpareFile::PauseUnlessStopping() {
+  std::unique_lock lock(mu_);
+  if (background_) cv_.wait_for(lock, kPauseBetweenChunks, [this] { return stop_; });
+  return !stop_;
 }
 
 void SpareFile::Run() {
@@ -135,11 +144,11 @@ Status SpareFile::WriteZeros() {
   const std::string zeros(static_cast<size_t>(std::min(kChunkBytes, bytes_)), '\0');
   uint64_t written = 0;
   while (written < bytes_) {
-    if (stopping()) return Status::Aborted("wal: spare preparation stopped");
+    if (written > 0 && !PauseUnlessStopping()) return Status::Aborted("wal: spare preparation stopped");
     uint64_t n = std::min<uint64_t>(zeros.size(), bytes_ - written);
     RQ_RETURN_IF_ERROR((*file)->Append(std::string_view(zeros).substr(0, static_cast<size_t>(n))));
+    RQ_RETURN_IF_ERROR((*file)->Sync());
     written += n;
-    if (written % kSyncEveryBytes == 0 || written == bytes_) RQ_RETURN_IF_ERROR((*file)->Sync());
   }
   return (*file)->Close();
 }

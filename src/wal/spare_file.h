@@ -56,6 +56,8 @@ class SpareFile {
   Result<bool> LeftoverIsUsable();
   Status WriteZeros();
   bool stopping() const;
+  // Background mode: sleeps between chunks. False once stopping.
+  bool PauseUnlessStopping();
 
   env::FileSystem* const fs_;
   const std::string dir_;
