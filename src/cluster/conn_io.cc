@@ -2,7 +2,9 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/logging.h"
 
@@ -169,9 +171,47 @@ void FrameQueue::WakeLocked() {
   asio::post(executor_, [self = shared_from_this()] { self->wake_.cancel(); });
 }
 
+FrameQueue::~FrameQueue() { DetachLocked(); }
+
+void FrameQueue::AttachSocket(tcp::socket& socket) {
+  int fd = ::dup(socket.native_handle());
+  std::lock_guard lock(mutex_);
+  DetachLocked();
+  if (closed_) {
+    if (fd >= 0) ::close(fd);
+    return;
+  }
+  direct_fd_ = fd;  // -1 (out of descriptors): Push just queues
+}
+
+void FrameQueue::DetachSocket() {
+  std::lock_guard lock(mutex_);
+  DetachLocked();
+}
+
+void FrameQueue::DetachLocked() {
+  if (direct_fd_ >= 0) ::close(direct_fd_);
+  direct_fd_ = -1;
+}
+
+uint64_t FrameQueue::written_directly() const {
+  std::lock_guard lock(mutex_);
+  return written_directly_;
+}
+
 bool FrameQueue::Push(std::string frame) {
   std::lock_guard lock(mutex_);
   if (closed_) return false;
+  if (direct_fd_ >= 0 && frames_.empty() && !writer_busy_) {
+    ssize_t n = ::send(direct_fd_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(frame.size())) {
+      ++written_directly_;
+      return true;
+    }
+    // The socket took part of it (its buffer is full) or none (full, or the
+    // connection failed): the writer sends the rest, or meets the error.
+    if (n > 0) frame.erase(0, static_cast<size_t>(n));
+  }
   if (frames_.size() >= frames_max_) return false;
   // One oversized frame is still accepted into an empty queue, so a message
   // larger than the byte budget is not undeliverable forever.
@@ -185,6 +225,7 @@ bool FrameQueue::Push(std::string frame) {
 void FrameQueue::Close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
+  DetachLocked();
   WakeLocked();
 }
 
@@ -226,7 +267,13 @@ asio::awaitable<bool> FrameQueue::PopAll(std::vector<std::string>* out) {
   out->assign(std::make_move_iterator(frames_.begin()), std::make_move_iterator(frames_.end()));
   frames_.clear();
   bytes_ = 0;
+  writer_busy_ = !out->empty();
   co_return !out->empty();
+}
+
+void FrameQueue::WriteDone() {
+  std::lock_guard lock(mutex_);
+  writer_busy_ = false;
 }
 
 asio::awaitable<void> WriterLoop(Socket socket, std::shared_ptr<FrameQueue> queue) {
@@ -237,6 +284,7 @@ asio::awaitable<void> WriterLoop(Socket socket, std::shared_ptr<FrameQueue> queu
     for (const std::string& frame : batch) buffers.push_back(asio::buffer(frame));
     auto [ec, n] = co_await asio::async_write(*socket, buffers, kNoThrow);
     if (ec) break;
+    queue->WriteDone();
   }
   queue->Close();
   boost::system::error_code ignored;

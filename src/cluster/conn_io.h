@@ -118,12 +118,27 @@ asio::awaitable<Status> StartServerTls(const Socket& socket, TlsContexts* tls, s
 
 // Frames waiting to be written to one connection. Bounded by count and bytes:
 // Push fails (and the caller reports or drops) rather than grow.
+//
+// With a plain TCP socket attached, Push writes the frame itself, on the
+// caller's thread, when nothing is queued or being written: the common case
+// of a small message on an idle connection then costs no wakeup of the I/O
+// thread. Whatever the socket does not take at once is queued, so the
+// writer coroutine keeps the byte order.
 class FrameQueue : public std::enable_shared_from_this<FrameQueue> {
  public:
   FrameQueue(asio::any_io_executor executor, size_t frames_max, size_t bytes_max);
+  ~FrameQueue();
 
-  // False when full or closed: the frame is not queued.
+  // False when full or closed: the frame is neither written nor queued.
   bool Push(std::string frame);
+  // Lets Push write to `socket` directly (a duplicate of its descriptor is
+  // kept, so a socket closed meanwhile never turns into another file).
+  // Call once the connection is set up, before any frame is queued for it.
+  void AttachSocket(tcp::socket& socket);
+  // Push queues again (call before closing the connection).
+  void DetachSocket();
+  // Frames Push wrote directly so far.
+  uint64_t written_directly() const;
   // Drains the queue; the writer then flushes what was taken and exits.
   void Close();
   // Drops every queued frame; returns how many.
@@ -132,14 +147,17 @@ class FrameQueue : public std::enable_shared_from_this<FrameQueue> {
   size_t bytes() const;
 
   // Strand only. Waits until frames are queued (moves them into *out and
-  // returns true) or the queue is closed and empty (returns false).
+  // returns true) or the queue is closed and empty (returns false). The
+  // caller owns the socket's write side until WriteDone().
   asio::awaitable<bool> PopAll(std::vector<std::string>* out);
+  void WriteDone();
   // Strand only. Waits until a frame is queued (true) or closed (false),
   // without taking anything.
   asio::awaitable<bool> WaitNonEmpty();
 
  private:
   void WakeLocked();
+  void DetachLocked();
 
   asio::any_io_executor executor_;
   asio::steady_timer wake_;  // strand only
@@ -150,6 +168,9 @@ class FrameQueue : public std::enable_shared_from_this<FrameQueue> {
   size_t bytes_ = 0;                // GUARDED_BY(mutex_)
   bool closed_ = false;             // GUARDED_BY(mutex_)
   bool waiting_ = false;            // GUARDED_BY(mutex_)
+  int direct_fd_ = -1;              // GUARDED_BY(mutex_); owned (dup)
+  bool writer_busy_ = false;        // GUARDED_BY(mutex_): PopAll..WriteDone
+  uint64_t written_directly_ = 0;   // GUARDED_BY(mutex_)
 };
 
 // Writes every frame pushed to `queue` until it is closed or a write fails,
@@ -166,6 +187,8 @@ class FrameReader {
   // The next frame; IOError when the peer closed or the read failed,
   // Corruption for a bad frame (the connection must then be closed).
   asio::awaitable<Result<Frame>> Read(Stream& socket);
+  // Whether Read() can return without touching the socket.
+  bool HasBufferedFrame() const { return decoder_.HasFrame(); }
 
  private:
   FrameDecoder decoder_;

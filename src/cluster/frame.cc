@@ -63,6 +63,14 @@ Status FrameDecoder::Fail(Status status) {
   return error_;
 }
 
+bool FrameDecoder::HasFrame() const {
+  if (failed()) return true;
+  std::string_view rest(buffer_.data() + offset_, buffer_.size() - offset_);
+  if (rest.size() < kFrameHeaderBytes) return false;
+  const uint32_t length = coding::DecodeFixed32(rest.data());
+  return length > max_payload_bytes_ || rest.size() - kFrameHeaderBytes >= length;
+}
+
 Result<std::optional<Frame>> FrameDecoder::Next() {
   if (failed()) return error_;
   std::string_view rest(buffer_.data() + offset_, buffer_.size() - offset_);

@@ -73,6 +73,9 @@ class FrameDecoder {
   // every call returns the same error.
   Result<std::optional<Frame>> Next();
 
+  // Whether Next() returns without more bytes (a frame or an error).
+  bool HasFrame() const;
+
   // Bytes fed but not yet returned as frames.
   size_t buffered_bytes() const { return buffer_.size() - offset_; }
   bool failed() const { return !error_.ok(); }

@@ -83,6 +83,28 @@ TEST(FrameDecoderTest, TornFrameWaitsForMoreBytes) {
   EXPECT_EQ(decoder.buffered_bytes(), frame.size() - 1);
 }
 
+TEST(FrameDecoderTest, HasFrameTellsWhetherNextNeedsMoreBytes) {
+  std::string frame = EncodeFrame(FrameType::kRaftMessage, "payload");
+  FrameDecoder decoder;
+  EXPECT_FALSE(decoder.HasFrame());
+  decoder.Feed(std::string_view(frame).substr(0, 5));
+  EXPECT_FALSE(decoder.HasFrame()) << "a partial header";
+  decoder.Feed(std::string_view(frame).substr(5, frame.size() - 6));
+  EXPECT_FALSE(decoder.HasFrame()) << "the payload's last byte is missing";
+  decoder.Feed(std::string_view(frame).substr(frame.size() - 1));
+  decoder.Feed(frame);
+  EXPECT_TRUE(decoder.HasFrame());
+  ASSERT_TRUE(decoder.Next().value().has_value());
+  EXPECT_TRUE(decoder.HasFrame());
+  ASSERT_TRUE(decoder.Next().value().has_value());
+  EXPECT_FALSE(decoder.HasFrame());
+  // An oversized length is an error Next() returns at once.
+  FrameDecoder small(16);
+  small.Feed(EncodeFrame(FrameType::kRaftMessage, std::string(17, 'x')).substr(0, 12));
+  EXPECT_TRUE(small.HasFrame());
+  EXPECT_FALSE(small.Next().ok());
+}
+
 TEST(FrameDecoderTest, OversizedLengthFailsBeforeBufferingThePayload) {
   FrameDecoder decoder(1024);
   std::string header;

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "base/types.h"
@@ -40,6 +41,12 @@ class RaftReceiver {
  public:
   virtual ~RaftReceiver() = default;
   virtual void OnRaftMessage(raft::Message message) = 0;
+  // Messages that arrived together on one connection, in order. The
+  // transport calls this from the I/O thread, so an implementation may step
+  // them there (no handoff) at the cost of holding that thread.
+  virtual void OnRaftMessages(std::vector<raft::Message> messages) {
+    for (raft::Message& message : messages) OnRaftMessage(std::move(message));
+  }
   // A peer starts streaming the snapshot described by `meta`.
   virtual Result<std::unique_ptr<SnapshotSink>> BeginSnapshot(const NodeId& from,
                                                               const raft::SnapshotMeta& meta) = 0;

@@ -12,7 +12,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -51,6 +53,21 @@ class RecordingReceiver : public RaftReceiver {
       snapshot_delivered_after_finish_ = !sinks_.empty() && sinks_.back()->finished;
     }
     messages_.push_back(std::move(message));
+  }
+  void OnRaftMessages(std::vector<raft::Message> messages) override {
+    if (hold_delivery) hold_delivery->wait();
+    {
+      std::lock_guard lock(mutex_);
+      batch_sizes_.push_back(messages.size());
+    }
+    RaftReceiver::OnRaftMessages(std::move(messages));
+  }
+  // Set before messages arrive: the first delivery blocks (holding the
+  // transport's I/O thread) until this future is ready.
+  std::optional<std::shared_future<void>> hold_delivery;
+  std::vector<size_t> batch_sizes() const {
+    std::lock_guard lock(mutex_);
+    return batch_sizes_;
   }
 
   Result<std::unique_ptr<SnapshotSink>> BeginSnapshot(const NodeId&, const raft::SnapshotMeta&) override {
@@ -112,6 +129,7 @@ class RecordingReceiver : public RaftReceiver {
   mutable std::mutex mutex_;
   std::vector<raft::Message> messages_;
   std::vector<std::shared_ptr<SinkRecord>> sinks_;
+  std::vector<size_t> batch_sizes_;
   bool snapshot_delivered_after_finish_ = false;
 };
 

@@ -105,6 +105,9 @@ using Core = Transport::Core;
 
 // ---------------------------------------------------------------- inbound
 
+// Raft messages handed to the receiver at once, at most.
+constexpr size_t kRaftBatchMax = 256;
+
 // Where an RPC answer goes; members are destroyed queue first, core last.
 struct ReplyTarget {
   std::shared_ptr<Core> core;
@@ -196,7 +199,8 @@ Status HandleRpc(Core* core, std::string_view payload, const std::shared_ptr<Fra
   return Status::OK();
 }
 
-Status DeliverRaft(Core* core, const Hello& hello, std::string_view payload) {
+// Decodes and checks one raft frame; a message for this node joins `batch`.
+Status DecodeRaft(Core* core, const Hello& hello, std::string_view payload, std::vector<raft::Message>* batch) {
   auto message = DecodeRaftMessage(payload);
   if (!message.ok()) return message.status();
   if (message->from != hello.node_id) {
@@ -211,8 +215,13 @@ Status DeliverRaft(Core* core, const Hello& hello, std::string_view payload) {
                 core->config.node_id.value());
     return Status::OK();
   }
-  core->receiver->OnRaftMessage(std::move(*message));
+  batch->push_back(std::move(*message));
   return Status::OK();
+}
+
+void DeliverRaft(Core* core, std::vector<raft::Message>* batch) {
+  if (batch->empty()) return;
+  core->receiver->OnRaftMessages(std::exchange(*batch, {}));
 }
 
 void PushAck(const std::shared_ptr<FrameQueue>& queue, const Status& status) {
@@ -351,15 +360,25 @@ asio::awaitable<void> ServeConnection(Core* core, Socket socket) {
   auto queue = std::make_shared<FrameQueue>(socket->get_executor(), core->config.rpc_inflight_max + 8,
                                             std::numeric_limits<size_t>::max() / 2);
   auto inflight = std::make_shared<std::atomic<size_t>>(0);
-  if (status.ok()) asio::co_spawn(socket->get_executor(), WriterLoop(socket, queue), LogIfThrew);
+  if (status.ok()) {
+    asio::co_spawn(socket->get_executor(), WriterLoop(socket, queue), LogIfThrew);
+    // An RPC answer is then written by the thread that completes it.
+    if (!socket->tls()) queue->AttachSocket(socket->tcp_socket());
+  }
+  // Raft messages already read are delivered together, just before this
+  // coroutine would wait for the socket: a receiver that was busy (an
+  // fsync) then steps everything that arrived meanwhile in one round.
+  std::vector<raft::Message> batch;
   while (status.ok()) {
+    if (!reader.HasBufferedFrame() || batch.size() >= kRaftBatchMax) DeliverRaft(core, &batch);
     auto frame = co_await reader.Read(*socket);
     if (!frame.ok()) {
       status = frame.status();
       break;
     }
+    if (frame->type != FrameType::kRaftMessage) DeliverRaft(core, &batch);
     switch (frame->type) {
-      case FrameType::kRaftMessage: status = DeliverRaft(core, hello, frame->payload); break;
+      case FrameType::kRaftMessage: status = DecodeRaft(core, hello, frame->payload, &batch); break;
       case FrameType::kRpcRequest: status = HandleRpc(core, frame->payload, queue, inflight); break;
       case FrameType::kSnapshotBegin:
         status = co_await ReceiveSnapshot(core, hello, frame->payload, reader, socket, queue);
@@ -368,6 +387,7 @@ asio::awaitable<void> ServeConnection(Core* core, Socket socket) {
         status = Status::Corruption(std::string("unexpected ") + FrameTypeName(frame->type) + " frame");
     }
   }
+  DeliverRaft(core, &batch);  // what arrived intact before the end
   if (status.IsIOError()) {
     RQ_LOG_DEBUG("cluster: connection from {} ended: {}", remote, status.ToString());
   } else {
@@ -417,9 +437,10 @@ using Core = Transport::Core;
 
 // Any byte (or EOF) on an outbound raft stream ends it: the receiver never
 // writes there, so this is how a restarted peer is noticed while idle.
-asio::awaitable<void> WatchForClose(Socket socket) {
+asio::awaitable<void> WatchForClose(Socket socket, std::shared_ptr<FrameQueue> queue) {
   char byte;
   co_await socket->async_read_some(asio::buffer(&byte, 1), kNoThrow);
+  queue->DetachSocket();
   boost::system::error_code ignored;
   socket->close(ignored);
 }
@@ -433,6 +454,7 @@ asio::awaitable<Status> PumpFrames(const Socket& socket, FrameQueue& queue, std:
     for (const std::string& frame : batch) buffers.push_back(asio::buffer(frame));
     auto [ec, n] = co_await asio::async_write(*socket, buffers, kNoThrow);
     if (ec) co_return Status::IOError(ec.message());
+    queue.WriteDone();
     sent->fetch_add(batch.size());
   }
   co_return Status::OK();
@@ -463,11 +485,14 @@ asio::awaitable<void> PeerLoop(Core* core, std::shared_ptr<Peer> peer) {
       RQ_LOG_DEBUG("cluster: connected to {} at {}", peer->id.value(), peer->address);
       was_connected = true;
       backoff = core->config.backoff_initial;
-      asio::co_spawn(peer->strand, WatchForClose(socket), LogIfThrew);
+      asio::co_spawn(peer->strand, WatchForClose(socket, peer->queue), LogIfThrew);
+      // The Raft thread then writes its messages itself (TLS needs the strand).
+      if (!socket->tls()) peer->queue->AttachSocket(socket->tcp_socket());
       peer->connected = true;
       status = co_await PumpFrames(socket, *peer->queue, &peer->sent);
       peer->connected = false;
     }
+    peer->queue->DetachSocket();
     boost::system::error_code ignored;
     socket->close(ignored);
     if (peer->removed) break;
@@ -704,7 +729,8 @@ std::vector<Transport::PeerStats> Transport::Stats() const {
   std::vector<PeerStats> out;
   std::lock_guard lock(core_->mutex);
   for (const auto& [id, peer] : core_->peers) {
-    out.push_back(PeerStats{id, peer->address, peer->connected.load(), peer->sent.load(), peer->dropped.load(),
+    out.push_back(PeerStats{id, peer->address, peer->connected.load(),
+                            peer->sent.load() + peer->queue->written_directly(), peer->dropped.load(),
                             peer->queue->size()});
   }
   return out;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <future>
+#include <numeric>
+
 #include "base/random.h"
 #include "cluster/codec.h"
 #include "cluster/test_util.h"
@@ -113,6 +117,58 @@ TEST(TransportTest, ManyMessagesArriveInOrderWithSeveralIoThreads) {
   EXPECT_EQ(stats[0].id, NodeId("b"));
   EXPECT_TRUE(stats[0].connected);
   EXPECT_EQ(stats[0].messages_dropped, 0u);
+}
+
+TEST(TransportTest, LargeAndSmallMessagesStayInOrder) {
+  // Multi-megabyte messages overflow the socket buffer, so a direct write
+  // from the sending thread is partial and the I/O thread sends the rest;
+  // the small messages after it must wait their turn.
+  Node a("a"), b("b");
+  ASSERT_TRUE(a.transport->Start().ok());
+  ASSERT_TRUE(b.transport->Start().ok());
+  Connect(a, b);
+  const int kMessages = 60;
+  for (int i = 1; i <= kMessages; ++i) {
+    raft::Message m = Append("a", "b", i, 1);
+    if (i % 3 == 0) std::get<raft::AppendRequest>(m.body).entries[0].data.assign(3 << 20, static_cast<char>('a' + i % 26));
+    a.transport->Send({m});
+  }
+  ASSERT_TRUE(WaitFor([&] { return b.receiver.message_count() == kMessages; }));
+  auto messages = b.receiver.messages();
+  for (int i = 0; i < kMessages; ++i) {
+    EXPECT_EQ(messages[i].term, Term(i + 1));
+    const std::string& data = std::get<raft::AppendRequest>(messages[i].body).entries.at(0).data;
+    if ((i + 1) % 3 == 0) {
+      EXPECT_EQ(data, std::string(3 << 20, static_cast<char>('a' + (i + 1) % 26))) << "message " << i + 1;
+    } else {
+      EXPECT_EQ(data, "entry0");
+    }
+  }
+  ASSERT_TRUE(WaitFor([&] { return a.transport->Stats().at(0).messages_sent == static_cast<uint64_t>(kMessages); }));
+  EXPECT_EQ(a.unreachable.load(), 0);
+}
+
+TEST(TransportTest, MessagesThatArrivedWhileTheReceiverWasBusyAreDeliveredTogether) {
+  Node a("a"), b("b");
+  std::promise<void> release;
+  b.receiver.hold_delivery = release.get_future().share();
+  ASSERT_TRUE(a.transport->Start().ok());
+  ASSERT_TRUE(b.transport->Start().ok());
+  Connect(a, b);
+  a.transport->Send({Append("a", "b", 1, 1)});
+  // b's I/O thread is now held inside the first delivery; these queue up
+  // in the socket meanwhile.
+  for (uint64_t term = 2; term <= 50; ++term) a.transport->Send({Append("a", "b", term, 1)});
+  ASSERT_TRUE(WaitFor([&] { return a.transport->Stats().at(0).messages_sent == 50u; }));
+  release.set_value();
+  ASSERT_TRUE(WaitFor([&] { return b.receiver.message_count() == 50; }));
+  auto messages = b.receiver.messages();
+  for (size_t i = 0; i < messages.size(); ++i) EXPECT_EQ(messages[i].term, Term(i + 1));
+  auto batches = b.receiver.batch_sizes();
+  ASSERT_FALSE(batches.empty());
+  EXPECT_EQ(std::accumulate(batches.begin(), batches.end(), size_t{0}), 50u);
+  EXPECT_GT(*std::max_element(batches.begin(), batches.end()), 10u)
+      << "messages waiting in the socket came one delivery at a time";
 }
 
 TEST(TransportTest, ReconnectsAfterThePeerRestarts) {
