@@ -39,6 +39,8 @@ void ClusterBridge::SetPeers(std::map<NodeId, std::string> raft_addresses) {
 
 void ClusterBridge::OnRaftMessage(raft::Message message) { store_->Step(std::move(message)); }
 
+void ClusterBridge::OnRaftMessages(std::vector<raft::Message> messages) { store_->StepAll(std::move(messages)); }
+
 Result<std::unique_ptr<cluster::SnapshotSink>> ClusterBridge::BeginSnapshot(const NodeId&,
                                                                             const raft::SnapshotMeta& meta) {
   auto incoming = store_->BeginIncomingSnapshot(meta);

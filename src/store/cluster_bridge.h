@@ -34,6 +34,7 @@ class ClusterBridge final : public Transport,
 
   // cluster::RaftReceiver
   void OnRaftMessage(raft::Message message) override;
+  void OnRaftMessages(std::vector<raft::Message> messages) override;
   Result<std::unique_ptr<cluster::SnapshotSink>> BeginSnapshot(const NodeId& from,
                                                                const raft::SnapshotMeta& meta) override;
   // cluster::SnapshotSource

@@ -24,6 +24,7 @@ Status RaftNode::Bootstrap(const std::vector<raft::ConfigChange>& members) {
 
 void RaftNode::Start() {
   RQ_ASSERT(!thread_.joinable());
+  std::lock_guard core(core_mutex_);
   PublishState();
   thread_ = std::thread([this] { Run(); });
 }
@@ -90,13 +91,15 @@ void RaftNode::ReadIndex(std::function<void(Result<LogIndex>)> on_confirmed) {
   if (!queued) (*shared_cb)(Status::Busy("raft inbox full or node stopping"));
 }
 
+void RaftNode::StepNow(raft::Raft& raft, const raft::Message& message) {
+  raft.Step(message);
+  if (message.from == raft.leader()) {
+    last_leader_contact_ns_.store(Clock::now().time_since_epoch().count());
+  }
+}
+
 void RaftNode::Step(raft::Message message) {
-  Enqueue([this, message = std::move(message)](raft::Raft& raft) {
-    raft.Step(message);
-    if (message.from == raft.leader()) {
-      last_leader_contact_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count());
-    }
-  });
+  Enqueue([this, message = std::move(message)](raft::Raft& raft) { StepNow(raft, message); });
 }
 
 std::chrono::steady_clock::time_point RaftNode::last_leader_contact() const {
@@ -132,6 +135,17 @@ void RaftNode::Compact(LogIndex index, uint64_t trailing_entries, std::function<
   if (!queued) (*shared_cb)(Status::Busy("raft inbox full or node stopping"));
 }
 
+bool RaftNode::TEST_WaitUntilLoopSleeps() const {
+  for (int i = 0; i < 10000; ++i) {
+    {
+      std::lock_guard lock(mutex_);
+      if (loop_deadline_ != Clock::time_point::max() && inbox_.empty()) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
 NodeState RaftNode::state() const {
   std::lock_guard lock(mutex_);
   return state_;
@@ -154,36 +168,58 @@ void RaftNode::PublishState() {
   state_ = std::move(state);
 }
 
-void RaftNode::Run() {
-  using Clock = std::chrono::steady_clock;
-  auto next_tick = Clock::now() + options_.tick;
+RaftNode::Clock::time_point RaftNode::NextWakeup() const {
+  return held_notices_.empty() ? next_tick_ : std::min(next_tick_, held_deadline_);
+}
+
+bool RaftNode::RunRound(std::unique_lock<std::mutex>& core, bool with_tick) {
+  RQ_ASSERT(core.owns_lock());
   std::deque<std::function<void(raft::Raft&)>> batch;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    batch.swap(inbox_);
+  }
+  // Every input that arrived while the previous Ready was being persisted
+  // is stepped before the next Ready: this is what batches many proposals
+  // into one fsync.
+  for (auto& fn : batch) fn(*raft_);
+  // The inputs' effects first, then the tick's: a Ready made only of
+  // inputs may hold back commit notifications (see ProcessReady), and the
+  // tick's heartbeats then carry the commit index.
+  while (raft_->HasReady()) ProcessReady(ReadyOrigin::kInputs);
+  auto now = Clock::now();
+  if (with_tick) {
+    for (int i = 0; now >= next_tick_ && i < 100; ++i) {  // bounded catch-up after a stall
+      raft_->Tick();
+      next_tick_ += options_.tick;
+    }
+    if (now >= next_tick_) next_tick_ = now + options_.tick;
+    while (raft_->HasReady()) ProcessReady(ReadyOrigin::kTick);
+  }
+  if (!held_notices_.empty() && now >= held_deadline_) FlushHeldNotices();
+  PublishState();
+  return true;
+}
+
+void RaftNode::Run() {
+  std::unique_lock core(core_mutex_);
+  next_tick_ = Clock::now() + options_.tick;
   for (;;) {
+    const Clock::time_point wakeup = NextWakeup();
+    core.unlock();
     {
       std::unique_lock lock(mutex_);
-      auto deadline = held_notices_.empty() ? next_tick : std::min(next_tick, held_deadline_);
-      wake_.wait_until(lock, deadline, [&] { return stopping_ || !inbox_.empty(); });
-      if (stopping_) break;
-      batch.swap(inbox_);
+      // A round run elsewhere since this one may have moved it earlier
+      // (held notices), and may do so while this thread waits.
+      loop_deadline_ = std::min(loop_deadline_, wakeup);
+      while (!stopping_ && inbox_.empty() && Clock::now() < loop_deadline_) {
+        wake_.wait_until(lock, loop_deadline_);
+      }
+      loop_deadline_ = Clock::time_point::max();  // awake: nobody need wake this thread
     }
-    // Every input that arrived while the previous Ready was being persisted
-    // is stepped before the next Ready: this is what batches many proposals
-    // into one fsync.
-    for (auto& fn : batch) fn(*raft_);
-    batch.clear();
-    // The inputs' effects first, then the tick's: a Ready made only of
-    // inputs may hold back commit notifications (see ProcessReady), and the
-    // tick's heartbeats then carry the commit index.
-    while (raft_->HasReady()) ProcessReady(ReadyOrigin::kInputs);
-    auto now = Clock::now();
-    for (int i = 0; now >= next_tick && i < 100; ++i) {  // bounded catch-up after a stall
-      raft_->Tick();
-      next_tick += options_.tick;
-    }
-    if (now >= next_tick) next_tick = now + options_.tick;
-    while (raft_->HasReady()) ProcessReady(ReadyOrigin::kTick);
-    if (!held_notices_.empty() && now >= held_deadline_) FlushHeldNotices();
-    PublishState();
+    core.lock();
+    if (!RunRound(core, /*with_tick=*/true)) break;
   }
   // Inputs that arrived after the last round still owe their callers an
   // answer: run them (proposals get an index that the store then fails as
@@ -195,6 +231,40 @@ void RaftNode::Run() {
   }
   for (auto& fn : rest) fn(*raft_);
   FailPendingReads(Status::Aborted("node stopping"));
+}
+
+void RaftNode::StepOnCaller(std::vector<raft::Message> messages) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    for (raft::Message& message : messages) {
+      RQ_ASSERT(std::holds_alternative<raft::AppendRequest>(message.body) ||
+                std::holds_alternative<raft::AppendResponse>(message.body));
+      // Past the inbox bound the message is dropped, as Step would: Raft
+      // resends what a lost message carried.
+      if (inbox_.size() >= options_.inbox_capacity) break;
+      inbox_.push_back([this, message = std::move(message)](raft::Raft& raft) { StepNow(raft, message); });
+    }
+  }
+  std::unique_lock core(core_mutex_, std::try_to_lock);
+  if (!core.owns_lock()) {
+    // The holder may be finishing its round without seeing these: the loop
+    // thread takes them once the core is free.
+    wake_.notify_one();
+    return;
+  }
+  if (!RunRound(core, /*with_tick=*/false)) return;
+  const Clock::time_point wakeup = NextWakeup();
+  bool wake_loop = false;
+  {
+    std::lock_guard lock(mutex_);
+    // Inputs that arrived during the round, or a held notice due before
+    // the loop thread's deadline, need the loop thread.
+    wake_loop = !inbox_.empty() || wakeup < loop_deadline_;
+    if (wakeup < loop_deadline_) loop_deadline_ = wakeup;
+  }
+  core.unlock();
+  if (wake_loop) wake_.notify_one();
 }
 
 void RaftNode::ProcessReady(ReadyOrigin origin) {

@@ -1,10 +1,14 @@
 // RaftNode: runs the Raft core on its own thread (DESIGN.md section 6).
 //
 // Every input (proposals, peer messages, read requests, compaction) is posted
-// to a bounded inbox and executed on the loop thread, which also ticks the
-// core and processes each Ready: persist (through LogPersister, one fsync per
-// Ready, so every proposal that arrived meanwhile shares it: group commit),
-// send (Transport), then Advance. Two things may go ahead of the fsync
+// to a bounded inbox and executed by whoever holds the core (core_mutex_):
+// normally the loop thread, which also ticks the core and processes each
+// Ready: persist (through LogPersister, one fsync per Ready, so every
+// proposal that arrived meanwhile shares it: group commit), send
+// (Transport), then Advance. StepOnCaller lets the transport's I/O thread
+// run a round itself when the core is free, so a replication message costs
+// no thread handoff on the follower (persist and answer) or on the leader
+// (commit). Two things may go ahead of the fsync
 // because they never depend on it: a leader's appends (the core counts its
 // own copy only after Advance) and the committed entries, which a quorum
 // holds already (handed to the Applier first, except with a received
@@ -14,7 +18,8 @@
 // heartbeat usually carries the commit index first (ProcessReady).
 //
 // Thread-safety: the public methods are safe from any thread; callbacks run
-// on the loop thread and must not block.
+// with the core held (on the loop thread or inside StepOnCaller), one at a
+// time, and must not block.
 #pragma once
 
 #include <chrono>
@@ -116,6 +121,11 @@ class RaftNode {
   void ReadIndex(std::function<void(Result<LogIndex>)> on_confirmed);
 
   void Step(raft::Message message);
+  // Steps `messages` in order, on this thread when no one holds the core
+  // (persisting and sending the resulting Ready here), else hands them to
+  // the loop. Append requests and responses only: the latency-critical
+  // replication path. May block for an fsync; never waits for the loop.
+  void StepOnCaller(std::vector<raft::Message> messages);
   void Campaign();
   void TransferLeadership(NodeId target, std::function<void(Status)> done);
   void ReportSnapshot(NodeId peer, bool success);
@@ -126,6 +136,10 @@ class RaftNode {
   // Runs `fn` on the loop thread with the core (for tests and rare admin).
   // False (and `fn` never runs) when the node is stopping.
   bool Post(std::function<void(raft::Raft&)> fn);
+
+  // Waits (up to 10 s) until the loop thread sleeps with nothing queued:
+  // the core is then free for StepOnCaller.
+  bool TEST_WaitUntilLoopSleeps() const;
 
   NodeState state() const;
   bool is_leader() const;
@@ -138,13 +152,19 @@ class RaftNode {
   // inputs (proposals, messages).
   enum class ReadyOrigin { kInputs, kTick };
 
+  using Clock = std::chrono::steady_clock;
   void Run();
+  // One round with the core held: the inbox, then the Readies; with_tick
+  // also ticks (the loop thread only). False when stopping: nothing ran.
+  bool RunRound(std::unique_lock<std::mutex>& core, bool with_tick);
+  Clock::time_point NextWakeup() const;
   void ProcessReady(ReadyOrigin origin);
   static bool IsCommitNotice(const raft::Message& message, LogIndex last_index);
   void FlushHeldNotices();
   void HandleSoftState(const raft::SoftState& soft);
   void FailPendingReads(const Status& status);
   bool Enqueue(std::function<void(raft::Raft&)> fn);
+  void StepNow(raft::Raft& raft, const raft::Message& message);
   void PublishState();
 
   Options options_;
@@ -154,22 +174,29 @@ class RaftNode {
   Random random_;
   std::unique_ptr<raft::Raft> raft_;
 
+  // Lock order: core_mutex_, then mutex_.
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::function<void(raft::Raft&)>> inbox_;  // GUARDED_BY(mutex_)
   bool stopping_ = false;                                // GUARDED_BY(mutex_)
   NodeState state_;                                      // GUARDED_BY(mutex_)
+  // When the waiting loop thread must wake at the latest (next tick, held
+  // notices); a round on another thread moves it earlier.
+  Clock::time_point loop_deadline_ = Clock::time_point::max();  // GUARDED_BY(mutex_)
 
   PersistObserver persist_observer_;
 
-  // Loop-thread only.
+  // Whoever runs the core holds this: the loop thread or StepOnCaller.
+  std::mutex core_mutex_;
+  // GUARDED_BY(core_mutex_) from here on.
+  Clock::time_point next_tick_;
   uint64_t next_read_id_ = 1;
   std::map<uint64_t, std::function<void(Result<LogIndex>)>> pending_reads_;
   raft::Role role_ = raft::Role::kFollower;
   // Commit notices held back, the newest per follower; each is newer than
   // anything else sent to that follower (a sent append drops it).
   std::map<NodeId, raft::Message> held_notices_;
-  std::chrono::steady_clock::time_point held_deadline_;
+  Clock::time_point held_deadline_;
 
   std::atomic<int64_t> last_leader_contact_ns_{0};  // steady_clock epoch
   std::thread thread_;

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "raft/log_storage.h"
@@ -35,6 +37,10 @@ class Journal {
       for (raft::Message& m : messages) messages_.push_back(std::move(m));
     }
     changed_.notify_all();
+  }
+  bool Has(const std::string& event) {
+    std::lock_guard lock(mutex_);
+    return std::find(events_.begin(), events_.end(), event) != events_.end();
   }
   // Waits until `event` was recorded; its position, or -1 after a timeout.
   int WaitFor(const std::string& event) {
@@ -103,12 +109,15 @@ class FakeApplier final : public Applier {
  public:
   explicit FakeApplier(Journal* journal) : journal_(journal) {}
   void Enqueue(std::vector<raft::Entry> entries) override {
+    last_thread_ = std::this_thread::get_id();
     for (const raft::Entry& e : entries) journal_->Add("apply " + std::to_string(e.index.value()));
   }
+  std::thread::id last_thread() const { return last_thread_; }
   void InstallSnapshot(const raft::SnapshotMeta&) override {}
 
  private:
   Journal* journal_;
+  std::atomic<std::thread::id> last_thread_;
 };
 
 bool IsEmptyAppendTo(const raft::Message& m, const char* to) {
@@ -254,6 +263,59 @@ TEST_F(RaftNodeLeaderTest, TickHeartbeatsCarryTheCommitIndex) {
     return a != nullptr && a->entries.empty() && a->commit == LogIndex(5) && m.to == NodeId("3");
   });
   EXPECT_TRUE(heartbeat.has_value()) << "a follower must learn the commit within a heartbeat interval";
+}
+
+TEST_F(RaftNodeLeaderTest, StepOnCallerCommitsOnTheCallingThreadWhenTheCoreIsFree) {
+  StartLeader(1h);
+  OnLoop([](raft::Raft& raft) { EXPECT_EQ(raft.Propose("a").value(), LogIndex(5)); });
+  ASSERT_GE(journal_.WaitFor("persist 5"), 0);
+  ASSERT_TRUE(node_->TEST_WaitUntilLoopSleeps());
+  node_->StepOnCaller({AckFrom("2", term_, 5)});
+  // Handled before StepOnCaller returned, on this thread: no handoff.
+  EXPECT_EQ(applier_.last_thread(), std::this_thread::get_id());
+  EXPECT_EQ(node_->state().commit, LogIndex(5));
+}
+
+TEST_F(RaftNodeLeaderTest, StepOnCallerLeavesTheMessagesToTheLoopWhenTheCoreIsBusy) {
+  StartLeader(1h);
+  OnLoop([](raft::Raft& raft) { EXPECT_EQ(raft.Propose("a").value(), LogIndex(5)); });
+  ASSERT_GE(journal_.WaitFor("persist 5"), 0);
+  std::promise<void> holding;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  ASSERT_TRUE(node_->Post([&holding, released](raft::Raft&) {
+    holding.set_value();
+    released.wait();
+  }));
+  holding.get_future().wait();
+  auto stepper = std::async(std::launch::async, [this] { node_->StepOnCaller({AckFrom("2", term_, 5)}); });
+  ASSERT_EQ(stepper.wait_for(10s), std::future_status::ready) << "StepOnCaller waited for the busy core";
+  release.set_value();
+  ASSERT_GE(journal_.WaitFor("apply 5"), 0);
+  EXPECT_NE(applier_.last_thread(), std::this_thread::get_id());
+}
+
+TEST_F(RaftNodeLeaderTest, ACommitNoticeHeldByACallerRoundIsSentAfterTheDelay) {
+  StartLeader(1h, 20ms);  // no tick for an hour: only the held-notice deadline can send it
+  OnLoop([](raft::Raft& raft) { EXPECT_EQ(raft.Propose("a").value(), LogIndex(5)); });
+  ASSERT_GE(journal_.WaitFor("persist 5"), 0);
+  ASSERT_TRUE(node_->TEST_WaitUntilLoopSleeps());
+  node_->StepOnCaller({AckFrom("2", term_, 5)});
+  auto notice = journal_.WaitForMessage([](const raft::Message& m) {
+    const auto* a = std::get_if<raft::AppendRequest>(&m.body);
+    return a != nullptr && a->entries.empty() && a->commit == LogIndex(5) && m.to == NodeId("3");
+  });
+  EXPECT_TRUE(notice.has_value()) << "the sleeping loop thread must wake for a notice held on another thread";
+}
+
+TEST_F(RaftNodeLeaderTest, StepOnCallerAfterStopDoesNothing) {
+  StartLeader(1h);
+  OnLoop([](raft::Raft& raft) { EXPECT_EQ(raft.Propose("a").value(), LogIndex(5)); });
+  ASSERT_GE(journal_.WaitFor("persist 5"), 0);
+  node_->Stop();
+  node_->StepOnCaller({AckFrom("2", term_, 5)});
+  EXPECT_FALSE(journal_.Has("apply 5")) << "a stopped node stepped and committed";
+  EXPECT_EQ(node_->state().commit, LogIndex(4));
 }
 
 }  // namespace

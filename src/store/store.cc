@@ -861,7 +861,7 @@ std::map<NodeId, SteadyClock::time_point> Store::LastContacts() const {
   return last_contact_;
 }
 
-void Store::Step(raft::Message message) {
+void Store::NotePeerMessage(const raft::Message& message) {
   {
     std::lock_guard lock(contact_mutex_);
     last_contact_[message.from] = SteadyClock::now();
@@ -878,7 +878,28 @@ void Store::Step(raft::Message message) {
       UpdatePeers(raft::Membership{});
     }
   }
+}
+
+void Store::Step(raft::Message message) {
+  NotePeerMessage(message);
   raft_node_->Step(std::move(message));
+}
+
+void Store::StepAll(std::vector<raft::Message> messages) {
+  // Replication messages run on the caller's (transport) thread when the
+  // core is free: no handoff to the Raft thread on the write path.
+  std::vector<raft::Message> replication;
+  for (raft::Message& message : messages) {
+    NotePeerMessage(message);
+    if (std::holds_alternative<raft::AppendRequest>(message.body) ||
+        std::holds_alternative<raft::AppendResponse>(message.body)) {
+      replication.push_back(std::move(message));
+    } else {
+      if (!replication.empty()) raft_node_->StepOnCaller(std::exchange(replication, {}));
+      raft_node_->Step(std::move(message));
+    }
+  }
+  if (!replication.empty()) raft_node_->StepOnCaller(std::move(replication));
 }
 
 void Store::ProposeMembership(raft::ConfigChange change, std::function<void(Status)> done) {

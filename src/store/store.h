@@ -183,6 +183,9 @@ class Store final : public Applier {
   Result<std::unique_ptr<IncomingSnapshot>> BeginIncomingSnapshot(const raft::SnapshotMeta& meta);
   // Steps a message from a peer into the core.
   void Step(raft::Message message);
+  // Steps messages that arrived together, in order; append requests and
+  // responses may be stepped (and persisted) on the calling thread.
+  void StepAll(std::vector<raft::Message> messages);
   // A joining node does not know the leader's address until the log tells
   // it; until then a message from an unknown node is taken to come from the
   // node the join request went to (the leader, or the leader it named).
@@ -242,6 +245,8 @@ class Store final : public Applier {
   Status RecoverFromPeersFile();
   void ProposeMembership(raft::ConfigChange change, std::function<void(Status)> done);
   void UpdatePeers(const raft::Membership& membership);
+  // Stamps the sender's last contact and, while joining, learns its address.
+  void NotePeerMessage(const raft::Message& message);
   void RunApplyWaiters();
 
   struct Pending {
