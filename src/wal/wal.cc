@@ -438,9 +438,12 @@ Status Wal::StartSegment(LogIndex first_index) {
   auto segment = std::make_unique<Segment>();
   segment->first = first_index;
   segment->path = env::JoinPath(dir_, SegmentFileName(first_index));
+  // A no-op while a spare is ready or being made; a retry after a failed
+  // preparation (e.g. a full disk), which inline mode completes right here.
+  if (spare_ != nullptr) spare_->Request();
   std::optional<std::string> spare = spare_ != nullptr ? spare_->Take() : std::nullopt;
   RQ_RETURN_IF_ERROR(spare ? AdoptSpare(*spare, segment.get()) : CreateSegmentFile(segment.get()));
-  if (spare) spare_->Request();  // the next one, off this thread unless inline
+  if (spare_ != nullptr) spare_->Request();  // the next one, off this thread unless inline
   dir_dirty_ = true;
   segment->size_bytes = format::kSegmentHeaderBytes;
   segment->capacity = std::max(segment->capacity, segment->size_bytes);

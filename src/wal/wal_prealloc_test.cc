@@ -218,6 +218,23 @@ TEST_F(WalPreallocTest, WholeZeroSpareFromAnEarlierRunIsReused) {
   EXPECT_EQ(Content(kSpare), std::string(kSegmentBytes, '\0'));
 }
 
+TEST_F(WalPreallocTest, FailedSpareFallsBackToGrowingSegmentsAndIsRetried) {
+  fs_.FailNextWrites(2);  // zero-filling at open, and its retry at the first segment, hit a full disk
+  auto wal = Open();
+  EXPECT_FALSE(fs_.FileExists(kSpare));
+  ASSERT_TRUE(wal->Append(MakeRecords(1, 3, 1)).ok());
+  EXPECT_EQ(*fs_.FileSize(kFirst), format::kSegmentHeaderBytes + 3 * kRecordBytes);  // growing
+  EXPECT_TRUE(fs_.FileExists(kSpare));                   // asked for again after that rollover
+  ASSERT_TRUE(wal->Append(MakeRecords(4, 60, 1)).ok());  // moves to it at once
+  ASSERT_TRUE(wal->Sync().ok());
+  auto files = SegmentFiles(&fs_, kDir);
+  ASSERT_GE(files.size(), 3u);
+  EXPECT_LT(*fs_.FileSize(kDir + "/" + files[0]), kSegmentBytes);
+  EXPECT_EQ(*fs_.FileSize(kDir + "/" + files[1]), kSegmentBytes);
+  wal = Open();
+  ExpectLog(*wal, MakeRecords(1, 60, 1));
+}
+
 TEST_F(WalPreallocTest, SuffixTruncationCutsThePreallocatedFileThenMovesToASpare) {
   auto wal = Open();
   ASSERT_TRUE(wal->Append(MakeRecords(1, 10, 1)).ok());
