@@ -4,7 +4,10 @@
 #include <openssl/x509.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "base/logging.h"
 
@@ -173,10 +176,11 @@ void FrameQueue::WakeLocked() {
 
 FrameQueue::~FrameQueue() { DetachLocked(); }
 
-void FrameQueue::AttachSocket(tcp::socket& socket) {
+void FrameQueue::AttachSocket(tcp::socket& socket, std::chrono::nanoseconds idle) {
   int fd = ::dup(socket.native_handle());
   std::lock_guard lock(mutex_);
   DetachLocked();
+  direct_idle_ = idle;
   if (closed_) {
     if (fd >= 0) ::close(fd);
     return;
@@ -200,26 +204,58 @@ uint64_t FrameQueue::written_directly() const {
 }
 
 bool FrameQueue::Push(std::string frame) {
-  std::lock_guard lock(mutex_);
-  if (closed_) return false;
-  if (direct_fd_ >= 0 && frames_.empty() && !writer_busy_) {
-    ssize_t n = ::send(direct_fd_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n == static_cast<ssize_t>(frame.size())) {
-      ++written_directly_;
-      return true;
-    }
-    // The socket took part of it (its buffer is full) or none (full, or the
-    // connection failed): the writer sends the rest, or meets the error.
-    if (n > 0) frame.erase(0, static_cast<size_t>(n));
+  std::vector<std::string> one;
+  one.push_back(std::move(frame));
+  return PushAll(std::move(one)) == 1;
+}
+
+size_t FrameQueue::WriteDirectLocked(const std::vector<std::string>& frames) {
+  constexpr size_t kIovecsMax = 64;
+  iovec iov[kIovecsMax];
+  const size_t count = std::min(frames.size(), kIovecsMax);
+  for (size_t i = 0; i < count; ++i) {
+    iov[i].iov_base = const_cast<char*>(frames[i].data());
+    iov[i].iov_len = frames[i].size();
   }
-  if (frames_.size() >= frames_max_) return false;
-  // One oversized frame is still accepted into an empty queue, so a message
-  // larger than the byte budget is not undeliverable forever.
-  if (!frames_.empty() && bytes_ + frame.size() > bytes_max_) return false;
-  bytes_ += frame.size();
-  frames_.push_back(std::move(frame));
-  WakeLocked();
-  return true;
+  msghdr message{};
+  message.msg_iov = iov;
+  message.msg_iovlen = count;
+  ssize_t n = ::sendmsg(direct_fd_, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+  // Less than everything (the socket buffer is full) or nothing (full, or
+  // the connection failed): the writer sends the rest, or meets the error.
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+size_t FrameQueue::PushAll(std::vector<std::string> frames) {
+  std::lock_guard lock(mutex_);
+  if (closed_) return 0;
+  const auto now = std::chrono::steady_clock::now();
+  const bool quiet = now - last_push_ >= direct_idle_;
+  last_push_ = now;
+  size_t next = 0;  // frames before this one are on the socket
+  if (quiet && direct_fd_ >= 0 && frames_.empty() && !writer_busy_) {
+    size_t written = WriteDirectLocked(frames);
+    while (next < frames.size() && written >= frames[next].size()) written -= frames[next++].size();
+    written_directly_ += next;
+    if (written > 0) {
+      // The start of a frame is on the socket: its rest must follow it,
+      // whatever the limits.
+      frames[next].erase(0, written);
+      bytes_ += frames[next].size();
+      frames_.push_back(std::move(frames[next++]));
+      WakeLocked();
+    }
+  }
+  for (; next < frames.size(); ++next) {
+    if (frames_.size() >= frames_max_) break;
+    // One oversized frame is still accepted into an empty queue, so a
+    // message larger than the byte budget is not undeliverable forever.
+    if (!frames_.empty() && bytes_ + frames[next].size() > bytes_max_) break;
+    bytes_ += frames[next].size();
+    frames_.push_back(std::move(frames[next]));
+    WakeLocked();
+  }
+  return next;
 }
 
 void FrameQueue::Close() {

@@ -363,7 +363,7 @@ asio::awaitable<void> ServeConnection(Core* core, Socket socket) {
   if (status.ok()) {
     asio::co_spawn(socket->get_executor(), WriterLoop(socket, queue), LogIfThrew);
     // An RPC answer is then written by the thread that completes it.
-    if (!socket->tls()) queue->AttachSocket(socket->tcp_socket());
+    if (!socket->tls()) queue->AttachSocket(socket->tcp_socket(), core->config.direct_write_idle);
   }
   // Raft messages already read are delivered together, just before this
   // coroutine would wait for the socket: a receiver that was busy (an
@@ -487,7 +487,7 @@ asio::awaitable<void> PeerLoop(Core* core, std::shared_ptr<Peer> peer) {
       backoff = core->config.backoff_initial;
       asio::co_spawn(peer->strand, WatchForClose(socket, peer->queue), LogIfThrew);
       // The Raft thread then writes its messages itself (TLS needs the strand).
-      if (!socket->tls()) peer->queue->AttachSocket(socket->tcp_socket());
+      if (!socket->tls()) peer->queue->AttachSocket(socket->tcp_socket(), core->config.direct_write_idle);
       peer->connected = true;
       status = co_await PumpFrames(socket, *peer->queue, &peer->sent);
       peer->connected = false;
@@ -697,6 +697,9 @@ void Transport::Send(std::vector<raft::Message> messages) {
   Core& core = *core_;
   if (core.stopped) return;
   std::vector<NodeId> unreachable;
+  // Each peer's frames of this call go out together (one write, one TCP
+  // segment when small), so its receiver steps them in one round.
+  std::map<NodeId, std::pair<std::shared_ptr<Peer>, std::vector<std::string>>> outgoing;
   for (raft::Message& message : messages) {
     std::shared_ptr<Peer> peer = core.FindPeer(message.to);
     if (!peer) {
@@ -715,9 +718,17 @@ void Transport::Send(std::vector<raft::Message> messages) {
       unreachable.push_back(message.to);
       continue;
     }
-    if (!peer->queue->Push(EncodeFrame(FrameType::kRaftMessage, payload))) {
-      peer->dropped.fetch_add(1);
-      unreachable.push_back(message.to);
+    auto& [target, frames] = outgoing[message.to];
+    target = std::move(peer);
+    frames.push_back(EncodeFrame(FrameType::kRaftMessage, payload));
+  }
+  for (auto& [id, entry] : outgoing) {
+    auto& [peer, frames] = entry;
+    const size_t count = frames.size();
+    const size_t accepted = peer->queue->PushAll(std::move(frames));
+    if (accepted < count) {
+      peer->dropped.fetch_add(count - accepted);
+      unreachable.push_back(id);
     }
   }
   std::sort(unreachable.begin(), unreachable.end());

@@ -54,6 +54,10 @@ class Transport {
     size_t rpc_inflight_max = 256;
     // Inbound connections open at once; more are closed on accept.
     size_t inbound_connections_max = 1024;
+    // A frame for a plain-TCP connection that was quiet this long is written
+    // by the sending thread itself (no I/O-thread wakeup); closer frames are
+    // queued and written together (conn_io.h FrameQueue).
+    std::chrono::nanoseconds direct_write_idle = std::chrono::microseconds(200);
     // Node-to-node TLS for every connection, in and out (off: plain TCP).
     TlsOptions tls{};
     // Snapshot chunks are sent zlib-compressed (-compress-snap-transport).

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <future>
 #include <numeric>
+#include <thread>
 
 #include "base/random.h"
 #include "cluster/codec.h"
@@ -123,7 +124,8 @@ TEST(TransportTest, LargeAndSmallMessagesStayInOrder) {
   // Multi-megabyte messages overflow the socket buffer, so a direct write
   // from the sending thread is partial and the I/O thread sends the rest;
   // the small messages after it must wait their turn.
-  Node a("a"), b("b");
+  auto always_direct = [](Transport::Config* c) { c->direct_write_idle = std::chrono::nanoseconds(0); };
+  Node a("a", 0, "127.0.0.1:0", always_direct), b("b");
   ASSERT_TRUE(a.transport->Start().ok());
   ASSERT_TRUE(b.transport->Start().ok());
   Connect(a, b);
@@ -146,6 +148,26 @@ TEST(TransportTest, LargeAndSmallMessagesStayInOrder) {
   }
   ASSERT_TRUE(WaitFor([&] { return a.transport->Stats().at(0).messages_sent == static_cast<uint64_t>(kMessages); }));
   EXPECT_EQ(a.unreachable.load(), 0);
+}
+
+TEST(TransportTest, MessagesOfOneSendAreDeliveredTogether) {
+  // A leader's Ready may hold several messages for one follower: they must
+  // reach it as one batch (one round, one fsync there), not one by one.
+  Node a("a"), b("b");
+  ASSERT_TRUE(a.transport->Start().ok());
+  ASSERT_TRUE(b.transport->Start().ok());
+  Connect(a, b);
+  a.transport->Send({Append("a", "b", 1, 1)});  // connects
+  ASSERT_TRUE(WaitFor([&] { return b.receiver.message_count() == 1; }));
+  std::this_thread::sleep_for(5ms);  // a quiet connection: written by this thread
+  std::vector<raft::Message> several;
+  for (uint64_t term = 2; term <= 6; ++term) several.push_back(Append("a", "b", term, 1));
+  a.transport->Send(several);
+  ASSERT_TRUE(WaitFor([&] { return b.receiver.message_count() == 6; }));
+  auto batches = b.receiver.batch_sizes();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[1], 5u);
+  ASSERT_TRUE(WaitFor([&] { return a.transport->Stats().at(0).messages_sent == 6u; }));
 }
 
 TEST(TransportTest, MessagesThatArrivedWhileTheReceiverWasBusyAreDeliveredTogether) {
