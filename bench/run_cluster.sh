@@ -15,6 +15,7 @@
 #   N=2000      requests per sequential scenario per round (others scale)
 #   ROUNDS=3    alternations per scenario
 #   SEQ_ONLY=1  only the sequential INSERT (the latency-bound case)
+#   SCENARIOS="c8 c64"  only these (seq c8 c64 batch queued select)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -27,7 +28,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-base=$((20000 + RANDOM % 20000))
+# Below Linux's ephemeral range (32768+), where a client socket may hold the port.
+base=$((10000 + RANDOM % 20000))
 start_node() {  # id http raft [join]
   local id=$1 http=$2 raft=$3 join=${4:-}
   "$rqlited" -node-id "$id" -http-addr 127.0.0.1:$http -raft-addr 127.0.0.1:$raft ${join:+-join $join} \
@@ -80,6 +82,14 @@ run() {  # addr scenario -> rqbench output
 scenarios=(seq c8 c64 batch queued select)
 names=("sequential INSERT" "8 concurrent writers" "64 concurrent writers" "1000-row batch (rows/s)" "queued writes" "point SELECT none, 32 conns")
 [[ -n "${SEQ_ONLY:-}" ]] && scenarios=(seq)
+if [[ -n "${SCENARIOS:-}" ]]; then
+  read -r -a wanted <<<"$SCENARIOS"
+  all=("${scenarios[@]}") all_names=("${names[@]}")
+  scenarios=() names=()
+  for w in "${wanted[@]}"; do
+    for k in "${!all[@]}"; do [[ ${all[$k]} == "$w" ]] && scenarios+=("$w") && names+=("${all_names[$k]}"); done
+  done
+fi
 hz=$(getconf CLK_TCK)
 printf '%-30s %12s %12s %8s   (median of %s rounds)\n' scenario "3-node/s" "single/s" ratio "$ROUNDS"
 for i in "${!scenarios[@]}"; do

@@ -11,7 +11,7 @@ rqbench=$build/bench/rqbench
 N=${N:-2000}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rqbench.XXXXXX")
-port=$((20000 + RANDOM % 20000))
+port=$((10000 + RANDOM % 20000))  # below the ephemeral range (32768+)
 "$rqlited" -node-id 1 -http-addr 127.0.0.1:$port -raft-addr 127.0.0.1:$((port + 1)) "$work/node" \
   >"$work/node.log" 2>&1 &
 pid=$!
