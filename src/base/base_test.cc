@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "base/base64.h"
 #include "base/coding.h"
 #include "base/crc32c.h"
 #include "base/random.h"
@@ -8,6 +9,34 @@
 
 namespace rq {
 namespace {
+
+TEST(Base64Test, EncodesWithPaddingAsRfc4648) {
+  EXPECT_EQ(base64::Encode(""), "");
+  EXPECT_EQ(base64::Encode("f"), "Zg==");
+  EXPECT_EQ(base64::Encode("fo"), "Zm8=");
+  EXPECT_EQ(base64::Encode("foo"), "Zm9v");
+  EXPECT_EQ(base64::Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64::Encode(std::string("\xfb\xff", 2)), "+/8=");
+}
+
+TEST(Base64Test, RoundTripsEveryPaddingLengthAndEveryByte) {
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  for (const std::string& text : {std::string(""), std::string("a"), std::string("ab"), std::string("abc"), all}) {
+    auto decoded = base64::Decode(base64::Encode(text));
+    ASSERT_TRUE(decoded.has_value()) << text;
+    EXPECT_EQ(*decoded, text);
+  }
+}
+
+TEST(Base64Test, NonCanonicalTextIsRejected) {
+  EXPECT_FALSE(base64::Decode("abc"));    // length
+  EXPECT_FALSE(base64::Decode("ab$="));   // alphabet
+  EXPECT_FALSE(base64::Decode("a==="));   // '=' where a digit must be
+  EXPECT_FALSE(base64::Decode("YW=I"));   // a digit after '='
+  EXPECT_FALSE(base64::Decode("Zg==Zg==")); // padding before the end
+  EXPECT_EQ(base64::Decode("cnFsaXRl").value_or(""), "rqlite");
+}
 
 TEST(Crc32cTest, MatchesKnownVectors) {
   // RFC 3720 B.4 test vectors.

@@ -18,6 +18,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
+#include "base/base64.h"
 #include "base/logging.h"
 
 namespace rq::cmd {
@@ -27,17 +28,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace json = boost::json;
-
-constexpr std::string_view kBase64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int Base64Index(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 // An answer body in an error message: short, one line.
 std::string Snippet(std::string_view body) {
@@ -219,7 +209,7 @@ class ConsulClient final : public KvClient {
     if (!config_.token.empty()) call.headers.emplace_back("X-Consul-Token", config_.token);
     if (config_.basic_auth) {
       call.headers.emplace_back("Authorization",
-                                "Basic " + Base64Encode(config_.basic_auth->first + ":" + config_.basic_auth->second));
+                                "Basic " + base64::Encode(config_.basic_auth->first + ":" + config_.basic_auth->second));
     }
     return Exchange(config_.endpoint, config_.tls, call, timeout_);
   }
@@ -236,7 +226,7 @@ class EtcdClient final : public KvClient {
       : config_(std::move(config)), timeout_(config_.dial_timeout.value_or(timeout)) {}
 
   Result<std::optional<std::string>> Get(const std::string& key) override {
-    json::object request{{"key", Base64Encode(key)}};
+    json::object request{{"key", base64::Encode(key)}};
     auto answer = Call("/v3/kv/range", request);
     if (!answer.ok()) return answer.status();
     return ParseEtcdRange(*answer);
@@ -244,9 +234,9 @@ class EtcdClient final : public KvClient {
 
   Result<bool> CreateIfAbsent(const std::string& key, const std::string& value) override {
     // A key that was never created (or was deleted) has create_revision 0.
-    json::object compare{{"key", Base64Encode(key)}, {"result", "EQUAL"}, {"target", "CREATE"},
+    json::object compare{{"key", base64::Encode(key)}, {"result", "EQUAL"}, {"target", "CREATE"},
                          {"create_revision", "0"}};
-    json::object put{{"key", Base64Encode(key)}, {"value", Base64Encode(value)}};
+    json::object put{{"key", base64::Encode(key)}, {"value", base64::Encode(value)}};
     json::object request{{"compare", json::array{compare}},
                          {"success", json::array{json::object{{"request_put", put}}}}};
     auto answer = Call("/v3/kv/txn", request);
@@ -255,7 +245,7 @@ class EtcdClient final : public KvClient {
   }
 
   Status Put(const std::string& key, const std::string& value) override {
-    json::object request{{"key", Base64Encode(key)}, {"value", Base64Encode(value)}};
+    json::object request{{"key", base64::Encode(key)}, {"value", base64::Encode(value)}};
     auto answer = Call("/v3/kv/put", request);
     if (!answer.ok()) return answer.status();
     return ParseJson(*answer, "etcd put answer").status();
@@ -419,42 +409,6 @@ Result<LeaderRecord> DecodeLeaderRecord(std::string_view text) {
   RQ_RETURN_IF_ERROR(ReadString(value.as_object(), "addr", where, &record.addr));
   if (record.addr.empty()) return Status::InvalidArgument("leader record has no Raft address: " + Snippet(text));
   return record;
-}
-
-std::string Base64Encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t chunk = static_cast<uint8_t>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) chunk |= static_cast<uint8_t>(bytes[i + 1]) << 8;
-    if (i + 2 < bytes.size()) chunk |= static_cast<uint8_t>(bytes[i + 2]);
-    out += kBase64Alphabet[(chunk >> 18) & 63];
-    out += kBase64Alphabet[(chunk >> 12) & 63];
-    out += i + 1 < bytes.size() ? kBase64Alphabet[(chunk >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kBase64Alphabet[chunk & 63] : '=';
-  }
-  return out;
-}
-
-Result<std::string> Base64Decode(std::string_view text) {
-  if (text.size() % 4 != 0) return Status::InvalidArgument("base64 text length is not a multiple of 4");
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    const bool last = i + 4 == text.size();
-    int pad = 0;
-    if (last && text[i + 3] == '=') pad = text[i + 2] == '=' ? 2 : 1;
-    std::array<int, 4> six{};
-    for (int k = 0; k < 4 - pad; ++k) {
-      six[k] = Base64Index(text[i + k]);
-      if (six[k] < 0) return Status::InvalidArgument("bad base64 character at offset " + std::to_string(i + k));
-    }
-    uint32_t chunk = (six[0] << 18) | (six[1] << 12) | (six[2] << 6) | six[3];
-    out += static_cast<char>((chunk >> 16) & 0xff);
-    if (pad < 2) out += static_cast<char>((chunk >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(chunk & 0xff);
-  }
-  return out;
 }
 
 // ---- configuration ----
@@ -639,9 +593,11 @@ Result<std::optional<std::string>> ParseConsulGet(int http_status, std::string_v
   if (value == nullptr) return Status::Unavailable("consul GET answer has no \"Value\": " + Snippet(body));
   if (value->is_null()) return std::optional<std::string>(std::string());
   if (!value->is_string()) return Status::Unavailable("consul GET answer's \"Value\" is not a string");
-  auto decoded = Base64Decode(value->as_string());
-  if (!decoded.ok()) return Status::Unavailable("consul GET answer's \"Value\": " + decoded.status().message());
-  return std::optional<std::string>(std::move(decoded).value());
+  std::optional<std::string> decoded = base64::Decode(value->as_string());
+  if (!decoded) {
+    return Status::Unavailable("consul GET answer's \"Value\" is not base64: " + Snippet(value->as_string()));
+  }
+  return decoded;
 }
 
 Result<bool> ParseConsulPut(int http_status, std::string_view body) {
@@ -667,9 +623,11 @@ Result<std::optional<std::string>> ParseEtcdRange(std::string_view body) {
   const json::value* value = first.as_object().if_contains("value");
   if (value == nullptr || value->is_null()) return std::optional<std::string>(std::string());  // empty bytes
   if (!value->is_string()) return Status::Unavailable("etcd range answer's \"value\" is not a string");
-  auto decoded = Base64Decode(value->as_string());
-  if (!decoded.ok()) return Status::Unavailable("etcd range answer's \"value\": " + decoded.status().message());
-  return std::optional<std::string>(std::move(decoded).value());
+  std::optional<std::string> decoded = base64::Decode(value->as_string());
+  if (!decoded) {
+    return Status::Unavailable("etcd range answer's \"value\" is not base64: " + Snippet(value->as_string()));
+  }
+  return decoded;
 }
 
 Result<bool> ParseEtcdTxn(std::string_view body) {

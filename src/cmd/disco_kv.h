@@ -39,10 +39,6 @@ std::string EncodeLeaderRecord(const LeaderRecord& record);
 // A record without a Raft address is refused: nobody could join it.
 Result<LeaderRecord> DecodeLeaderRecord(std::string_view json);
 
-std::string Base64Encode(std::string_view bytes);
-// Standard alphabet with padding; anything else is InvalidArgument.
-Result<std::string> Base64Decode(std::string_view text);
-
 class KvClient {
  public:
   virtual ~KvClient() = default;

@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include "base/base64.h"
 #include "cmd/disco_service.h"
 
 namespace rq::cmd {
@@ -26,23 +27,6 @@ using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 
 // ---- base64, leader record, key names ----
-
-TEST(Base64Test, RoundTripsEveryPaddingLength) {
-  for (const std::string& text : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
-    auto decoded = Base64Decode(Base64Encode(text));
-    ASSERT_TRUE(decoded.ok()) << text;
-    EXPECT_EQ(*decoded, text);
-  }
-  EXPECT_EQ(Base64Encode("rqlite"), "cnFsaXRl");
-  EXPECT_EQ(Base64Encode("ab"), "YWI=");
-}
-
-TEST(Base64Test, BadTextIsAnErrorNotACrash) {
-  EXPECT_FALSE(Base64Decode("abc").ok());    // length
-  EXPECT_FALSE(Base64Decode("ab$=").ok());   // alphabet
-  EXPECT_FALSE(Base64Decode("a===").ok());   // '=' where a digit must be
-  EXPECT_FALSE(Base64Decode("YW=I").ok());   // padding in the middle
-}
 
 TEST(LeaderRecordTest, EncodesRqlitesFieldNamesAndDecodesThem) {
   LeaderRecord record{"n1", "http://127.0.0.1:4001", "127.0.0.1:4002"};
@@ -281,7 +265,7 @@ struct FakeConsul {
     if (request.method() == bhttp::verb::get) {
       auto it = keys.find(key);
       if (it == keys.end()) return Answer(bhttp::status::not_found, "");
-      json::array answer{json::object{{"Key", key}, {"Value", Base64Encode(it->second)}, {"ModifyIndex", 9}}};
+      json::array answer{json::object{{"Key", key}, {"Value", base64::Encode(it->second)}, {"ModifyIndex", 9}}};
       return Answer(bhttp::status::ok, json::serialize(answer));
     }
     if (cas0 && keys.contains(key)) return Answer(bhttp::status::ok, "false");
@@ -386,7 +370,7 @@ TEST(EtcdClientTest, GetCreateAndPutWithTokenAuthentication) {
   EXPECT_TRUE(*client->CreateIfAbsent(key, "first"));
   EXPECT_FALSE(*client->CreateIfAbsent(key, "second"));
   EXPECT_EQ(client->Get(key)->value(), "first");
-  EXPECT_EQ(etcd.keys.begin()->first, Base64Encode("/rqlite/leader"));
+  EXPECT_EQ(etcd.keys.begin()->first, base64::Encode("/rqlite/leader"));
   // An expired token is replaced once, transparently.
   etcd.expire_token_once = true;
   ASSERT_TRUE(client->Put(key, "third").ok());

@@ -6,45 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/base64.h"
+
 namespace rq::http {
 namespace {
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Standard base64 with padding, as Go's StdEncoding requires.
-std::optional<std::string> Base64Decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    const bool last = i + 4 == text.size();
-    int values[4];
-    int padding = 0;
-    for (size_t k = 0; k < 4; k++) {
-      const char c = text[i + k];
-      if (c == '=' && last && k >= 2) {
-        padding++;
-        values[k] = 0;
-        continue;
-      }
-      if (padding > 0) return std::nullopt;
-      values[k] = Base64Value(c);
-      if (values[k] < 0) return std::nullopt;
-    }
-    const uint32_t group = static_cast<uint32_t>(values[0] << 18 | values[1] << 12 | values[2] << 6 | values[3]);
-    out.push_back(static_cast<char>(group >> 16));
-    if (padding < 2) out.push_back(static_cast<char>((group >> 8) & 0xFF));
-    if (padding < 1) out.push_back(static_cast<char>(group & 0xFF));
-  }
-  return out;
-}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -63,7 +28,7 @@ std::optional<Credentials> ParseBasicAuth(std::string_view header) {
   if (header.size() < kPrefix.size() || !EqualsIgnoreCase(header.substr(0, kPrefix.size()), kPrefix)) {
     return std::nullopt;
   }
-  std::optional<std::string> decoded = Base64Decode(header.substr(kPrefix.size()));
+  std::optional<std::string> decoded = base64::Decode(header.substr(kPrefix.size()));
   if (!decoded) return std::nullopt;
   const size_t colon = decoded->find(':');
   if (colon == std::string::npos) return std::nullopt;

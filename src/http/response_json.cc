@@ -1,5 +1,7 @@
 #include "http/response_json.h"
 
+#include "base/base64.h"
+
 #include <algorithm>
 #include <map>
 
@@ -18,7 +20,7 @@ struct ValueVisitor {
   void operator()(bool v) const { writer->Bool(v); }
   void operator()(const command::Blob& blob) const {
     if (!blob_array) {
-      writer->String(Base64Encode(blob.bytes));
+      writer->String(base64::Encode(blob.bytes));
       return;
     }
     writer->BeginArray();
@@ -262,24 +264,5 @@ std::string FormatGoDuration(std::chrono::nanoseconds duration) {
   return text;
 }
 
-std::string Base64Encode(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  const auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t group = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-    for (int shift = 18; shift >= 0; shift -= 6) out.push_back(kAlphabet[(group >> shift) & 0x3F]);
-  }
-  const size_t rest = bytes.size() - i;
-  if (rest == 0) return out;
-  const uint32_t group = byte(i) << 16 | (rest == 2 ? byte(i + 1) << 8 : 0);
-  out.push_back(kAlphabet[(group >> 18) & 0x3F]);
-  out.push_back(kAlphabet[(group >> 12) & 0x3F]);
-  out.push_back(rest == 2 ? kAlphabet[(group >> 6) & 0x3F] : '=');
-  out.push_back('=');
-  return out;
-}
 
 }  // namespace rq::http

@@ -36,7 +36,5 @@ std::string RenderNode(const NodeInfo& node, bool pretty);
 
 // Go's time.Duration.String(): "1.5s", "2m0s", "300ms", "0s".
 std::string FormatGoDuration(std::chrono::nanoseconds duration);
-// RFC 4648 base64 with padding, as Go encodes []byte.
-std::string Base64Encode(std::string_view bytes);
 
 }  // namespace rq::http

@@ -171,13 +171,5 @@ TEST(GoDurationStringTest, MatchesGoDurationString) {
   EXPECT_EQ(FormatGoDuration(-2s), "-2s");
 }
 
-TEST(Base64Test, EncodesWithPadding) {
-  EXPECT_EQ(Base64Encode(""), "");
-  EXPECT_EQ(Base64Encode("f"), "Zg==");
-  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
-}
-
 }  // namespace
 }  // namespace rq::http
