@@ -6,8 +6,10 @@
 // consumer-declared interface pattern of rqlite's cluster.Database).
 //
 // Threading: the transport calls these interfaces from its I/O threads; an
-// implementation must not block for long (hand work to its own loop) and may
-// complete an RpcHandler callback from any thread, exactly once.
+// implementation must not block for long (hand work to its own loop; the
+// one exception is OnRaftMessages, which may persist a follower's appends
+// there) and may complete an RpcHandler callback from any thread, exactly
+// once.
 #pragma once
 
 #include <cstdint>
