@@ -274,6 +274,26 @@ TEST_F(BackupTest, LoadImageReplacesContentAtomically) {
   EXPECT_TRUE(Database::ValidateImage(db_->path()).ok());
 }
 
+TEST_F(BackupTest, ImagesAreCheckedAndLoadedInPlaceWhateverTheirName) {
+  // Opened as immutable URIs: the characters a URI gives meaning to must
+  // survive, and the image must not be touched (no -wal, no -shm, no copy).
+  std::unique_ptr<Database> other = OpenAt(Path("other.sqlite"));
+  Populate(*other);
+  for (const char* name : {"snap?x=1#frag%41.sqlite", "plain.sqlite"}) {
+    const std::string image = Path(name);
+    ASSERT_TRUE(other->Backup(image, BackupFormat::kBinaryWal, false).ok());
+    const std::string bytes = ReadFile(image);
+    ASSERT_TRUE(Database::ValidateImage(image).ok()) << name;
+    ASSERT_TRUE(db_->LoadImage(image).ok()) << name;
+    EXPECT_EQ(Dump(*db_), Dump(*other)) << name;
+    EXPECT_EQ(ReadFile(image), bytes) << name;
+    for (const char* suffix : {"-wal", "-shm", ".validate", ".load"}) {
+      EXPECT_FALSE(std::filesystem::exists(image + suffix)) << name << suffix;
+    }
+  }
+  EXPECT_FALSE(Database::ValidateImage(Path("no such image.sqlite")).ok());
+}
+
 TEST_F(BackupTest, LoadImageWithAnotherPageSizeWorks) {
   MustExecute(*db_, {"CREATE TABLE old (a)", "INSERT INTO old VALUES(1)"});
   const std::string image = Path("page8k.sqlite");

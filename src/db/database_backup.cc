@@ -120,6 +120,27 @@ Status CheckHeader(const std::string& path) {
   return Status::OK();
 }
 
+// Opens an image read-only as immutable: no locks, no -wal or -shm files,
+// and a WAL-mode header reads as the file alone (a received snapshot or
+// uploaded backup is complete in one file). No copy is made, so a 1 GB
+// image is not written again just to be checked or loaded.
+Result<DbPtr> OpenImmutable(const std::string& path) {
+  std::string uri = "file:";
+  for (char c : path) {
+    // The characters a URI path gives meaning to.
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[static_cast<unsigned char>(c) >> 4];
+      uri += kHex[static_cast<unsigned char>(c) & 0xF];
+    } else {
+      uri += c;
+    }
+  }
+  uri += "?immutable=1";
+  return OpenRaw(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+}
+
 // A private copy of an image that opens in rollback mode: a WAL-mode header
 // (without its WAL) would need -shm files and locking on the original.
 Status MakeRollbackCopy(const std::string& source, const std::string& target) {
@@ -345,9 +366,7 @@ Status Database::DumpSql(const DumpWriter& write, const std::vector<std::string>
 
 Status Database::ValidateImage(const std::string& path) {
   RQ_RETURN_IF_ERROR(CheckHeader(path));
-  TempFile copy(path + ".validate");
-  RQ_RETURN_IF_ERROR(MakeRollbackCopy(path, copy.path()));
-  Result<DbPtr> db = OpenRaw(copy.path(), SQLITE_OPEN_READONLY);
+  Result<DbPtr> db = OpenImmutable(path);
   if (!db.ok()) return Invalid(db.status().message());
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db->get(), "PRAGMA integrity_check", -1, &raw, nullptr) != SQLITE_OK) {
@@ -363,23 +382,25 @@ Status Database::ValidateImage(const std::string& path) {
 
 Status Database::LoadImage(const std::string& path) {
   RQ_RETURN_IF_ERROR(CheckHeader(path));
-  TempFile copy(path + ".load");
-  RQ_RETURN_IF_ERROR(MakeRollbackCopy(path, copy.path()));
   std::lock_guard lock(writer_mu_);
   Connection& writer = *writer_;
   writer.RollbackIfOpen();
   Result<std::string> writer_page = writer.QueryText("PRAGMA page_size");
   if (!writer_page.ok()) return writer_page.status();
-  Result<DbPtr> source = OpenRaw(copy.path(), SQLITE_OPEN_READWRITE);
+  Result<DbPtr> source = OpenImmutable(path);
   if (!source.ok()) return Invalid(source.status().message());
   Result<std::string> source_page = QueryOne(source->get(), "PRAGMA page_size");
   if (!source_page.ok()) return Invalid(source_page.status().message());
-  if (*source_page != *writer_page) {
-    // A WAL database cannot change its page size, and leaving WAL would need
-    // every reader gone; so the private copy takes the live page size instead.
-    const std::string resize = "PRAGMA page_size=" + *writer_page + "; VACUUM;";
-    RQ_RETURN_IF_ERROR(ExecRaw(source->get(), resize.c_str()));
-  }
+  if (*source_page == *writer_page) return CopyPages(writer.handle(), source->get());
+  // A WAL database cannot change its page size, and leaving WAL would need
+  // every reader gone; so a private copy takes the live page size instead.
+  source->reset();
+  TempFile copy(path + ".load");
+  RQ_RETURN_IF_ERROR(MakeRollbackCopy(path, copy.path()));
+  source = OpenRaw(copy.path(), SQLITE_OPEN_READWRITE);
+  if (!source.ok()) return Invalid(source.status().message());
+  const std::string resize = "PRAGMA page_size=" + *writer_page + "; VACUUM;";
+  RQ_RETURN_IF_ERROR(ExecRaw(source->get(), resize.c_str()));
   return CopyPages(writer.handle(), source->get());
 }
 

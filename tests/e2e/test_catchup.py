@@ -172,17 +172,26 @@ class CatchupTest(unittest.TestCase):
     def test_readyz_sync_answers_ready_only_once_caught_up(self):
         self.run_catchup(self.leader, self.follower, check_readyz=True)
 
-    def kill9_during(self, marker):
-        """Kills the joining node the moment a file matching marker appears
-        in its raft/ directory, restarts it, and expects a full, clean catch-up."""
+    def kill9_during(self, marker, min_bytes=0, in_raft_dir=True):
+        """Kills the joining node the moment a file matching marker (of at
+        least min_bytes) appears in its raft/ directory (or its data
+        directory), restarts it, and expects a full, clean catch-up."""
         leader, follower = self.leader, self.follower
         expected = summary(leader)
         follower.start(wait_leader=False, timeout=60)
         raft_dir = os.path.join(follower.data_dir, "raft")
+        watched = raft_dir if in_raft_dir else follower.data_dir
+
+        def big_enough(name):
+            try:
+                return os.path.getsize(os.path.join(watched, name)) >= min_bytes
+            except OSError:
+                return False
+
         hit, deadline = None, time.time() + ARGS.timeout
         while hit is None and time.time() < deadline and follower.proc.poll() is None:
             try:
-                hit = next((n for n in os.listdir(raft_dir) if re.fullmatch(marker, n)), None)
+                hit = next((n for n in os.listdir(watched) if re.fullmatch(marker, n) and big_enough(n)), None)
             except OSError:
                 pass
             if hit is None:
@@ -206,11 +215,14 @@ class CatchupTest(unittest.TestCase):
     def test_kill9_while_receiving_snapshot(self):
         self.kill9_during(r"incoming-.*\.part")
 
+    # The received file is checked and loaded in place (no copies), so these
+    # two kill points are told by sizes: the whole image received (then it
+    # is synced and checked), and the live database's WAL filling with it.
     def test_kill9_while_validating_snapshot(self):
-        self.kill9_during(r"incoming-.*\.part\.validate")
+        self.kill9_during(r"incoming-.*\.part", min_bytes=db_bytes(self.leader) * 9 // 10)
 
     def test_kill9_while_loading_snapshot(self):
-        self.kill9_during(r"incoming-.*\.sqlite\.load")
+        self.kill9_during(r"db\.sqlite-wal", min_bytes=16 << 20, in_raft_dir=False)
 
     def test_kill9_while_installing_snapshot(self):
         self.kill9_during(r"install-.*\.intent")
