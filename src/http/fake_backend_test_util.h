@@ -7,7 +7,9 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -110,7 +112,12 @@ class FakeBackend : public Backend {
   }
   boost::json::value Status() override { return status_json; }
   boost::json::value DebugVars() override { return status_json; }
-  std::vector<NodeInfo> Nodes(bool, std::chrono::nanoseconds) override { return nodes; }
+  std::vector<NodeInfo> Nodes(bool, std::chrono::nanoseconds) override {
+    if (hold_nodes) hold_nodes->wait();
+    return nodes;
+  }
+  // When set, Nodes() blocks until it is ready (a slow RPC to the peers).
+  std::optional<std::shared_future<void>> hold_nodes;
   std::optional<NodeInfo> Leader() override { return leader; }
   rq::Status StepDown(const std::string& id, bool, std::chrono::nanoseconds) override {
     std::lock_guard lock(mu);

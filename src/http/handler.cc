@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include "http/handler_internal.h"
 #include "http/json_writer.h"
@@ -222,6 +223,46 @@ Handler::Handler(HandlerConfig config, Backend* backend, const AuthStore* auth)
   RQ_ASSERT(auth_ != nullptr);
 }
 
+Handler::~Handler() {
+  std::unique_lock lock(threads_mutex_);
+  threads_done_.wait(lock, [this] { return threads_running_ == 0; });
+}
+
+void Handler::RunOnOwnThread(std::function<void()> fn) {
+  {
+    std::lock_guard lock(threads_mutex_);
+    ++threads_running_;
+  }
+  std::thread([this, fn = std::move(fn)]() mutable {
+    fn();
+    fn = nullptr;  // its captures (the call, the session's reply callback) go while the server is whole
+    std::lock_guard lock(threads_mutex_);
+    --threads_running_;
+    threads_done_.notify_all();  // under the lock: the Handler may go right after
+  }).detach();
+}
+
+namespace {
+
+// Endpoints whose backend calls block: RPCs with timeouts, whole-file work.
+bool Blocks(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kBackup:
+    case Endpoint::kBoot:
+    case Endpoint::kRemove:
+    case Endpoint::kLeader:
+    case Endpoint::kSnapshot:
+    case Endpoint::kReap:
+    case Endpoint::kNodes:
+    case Endpoint::kReadyz:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 void Handler::AddCommonHeaders(HttpReply* reply) const {
   reply->SetHeader("X-RQLITE-VERSION", config_.version);
   if (!config_.allow_origin.empty()) reply->SetHeader("Access-Control-Allow-Origin", config_.allow_origin);
@@ -275,7 +316,12 @@ void Handler::Handle(HttpRequest request, ReplyFn done) {
   call->params = QueryParams::Parse(call->raw_query);
   call->request = std::move(request);
   call->done = std::move(done);
-  Dispatch(ClassifyPath(call->path), call);
+  const Endpoint endpoint = ClassifyPath(call->path);
+  if (Blocks(endpoint)) {
+    RunOnOwnThread([this, endpoint, call] { Dispatch(endpoint, call); });
+    return;
+  }
+  Dispatch(endpoint, call);
 }
 
 void Handler::Dispatch(Endpoint endpoint, const std::shared_ptr<Call>& call) {

@@ -5,13 +5,18 @@
 // which keeps Beast out of this translation unit and makes it testable alone.
 //
 // Thread-safety: Handle() may run on any number of threads at once; the
-// reply callback may run on a Backend thread. The Handler, Backend and
-// AuthStore must outlive every call.
+// reply callback may run on a Backend thread, or on a thread of the
+// Handler's own: endpoints whose backend calls block (a backup, /boot,
+// remove, stepdown, snapshot, reap, /nodes, /readyz) run on a thread each,
+// so they never hold one of the server's few I/O threads. The destructor
+// waits for those. The Backend and AuthStore must outlive the Handler.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -82,6 +87,9 @@ struct HandlerConfig {
 class Handler {
  public:
   Handler(HandlerConfig config, Backend* backend, const AuthStore* auth);
+  ~Handler();  // waits for the calls running on threads of their own
+  Handler(const Handler&) = delete;
+  Handler& operator=(const Handler&) = delete;
 
   // Answers that need no body: OPTIONS, bad parameters, 404, 401, 405, and
   // redirects. The server calls this before reading a /boot body so a
@@ -96,6 +104,8 @@ class Handler {
   struct Call;  // one request in flight (handler.cc)
 
   void Dispatch(Endpoint endpoint, const std::shared_ptr<Call>& call);
+  // Runs `fn` on a new thread, counted until it returns.
+  void RunOnOwnThread(std::function<void()> fn);
   void HandleExecute(const std::shared_ptr<Call>& call);
   void HandleQueued(const std::shared_ptr<Call>& call, command::Request request);
   void HandleQuery(const std::shared_ptr<Call>& call);
@@ -120,6 +130,9 @@ class Handler {
   HandlerConfig config_;
   Backend* backend_;
   const AuthStore* auth_;
+  std::mutex threads_mutex_;
+  std::condition_variable threads_done_;
+  size_t threads_running_ = 0;  // GUARDED_BY(threads_mutex_)
 };
 
 }  // namespace rq::http

@@ -17,11 +17,13 @@ class HandlerTest : public ::testing::Test {
  protected:
   HttpReply Send(std::string method, std::string target, std::string body = "", std::string content_type = "",
                  std::string authorization = "") {
-    Handler handler(config_, &backend_, &auth_);
     HttpRequest request{std::move(method), std::move(target), std::move(content_type), std::move(authorization),
                         std::move(body), ""};
     std::optional<HttpReply> reply;
-    handler.Handle(std::move(request), [&](HttpReply r) { reply = std::move(r); });
+    {
+      Handler handler(config_, &backend_, &auth_);
+      handler.Handle(std::move(request), [&](HttpReply r) { reply = std::move(r); });
+    }  // the destructor waits for a call running on its own thread
     EXPECT_TRUE(reply.has_value());
     return reply.value_or(HttpReply{});
   }

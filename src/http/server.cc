@@ -69,6 +69,9 @@ Status Config::Validate() const {
 
 struct Server::Impl {
   Impl(Config c, Backend* b) : config(std::move(c)), backend(b), ioc(std::max(1, config.threads)) {}
+  // The handler first: it waits for calls on threads of their own, whose
+  // replies are posted to ioc, which must still exist then.
+  ~Impl() { handler.reset(); }
 
   Result<std::shared_ptr<ssl::context>> BuildTlsContext() const;
   std::shared_ptr<ssl::context> CurrentTlsContext();

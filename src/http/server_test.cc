@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "http/fake_backend_test_util.h"
@@ -183,6 +184,29 @@ TEST_F(ServerTest, CompletionsFromBackendThreadsAreDelivered) {
     ASSERT_TRUE(reply.has_value());
     EXPECT_EQ(reply->status, 200);
   }
+}
+
+TEST_F(ServerTest, ABlockingCallDoesNotHoldAnIoThread) {
+  // One I/O thread: if /nodes (whose backend call waits on the peers) ran
+  // on it, /status on another connection would wait too.
+  config_.threads = 1;
+  std::promise<void> release;
+  backend_.hold_nodes = release.get_future().share();
+  StartServer();
+  auto nodes = std::async(std::launch::async, [this] {
+    Client client(server_->port());
+    return client.Exchange(Get("/nodes"));
+  });
+  Settle();  // /nodes is now waiting inside the backend
+  Client other(server_->port());
+  auto status = std::async(std::launch::async, [&other] { return other.Exchange(Get("/status")); });
+  const bool answered = status.wait_for(5s) == std::future_status::ready;
+  release.set_value();
+  ASSERT_TRUE(answered) << "/status waited for a blocked /nodes";
+  ASSERT_TRUE(status.get().has_value());
+  auto nodes_reply = nodes.get();
+  ASSERT_TRUE(nodes_reply.has_value());
+  EXPECT_EQ(nodes_reply->status, 200);
 }
 
 TEST_F(ServerTest, OversizedBodyIsRefusedWith400AndServerKeepsServing) {
