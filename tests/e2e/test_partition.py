@@ -13,11 +13,18 @@ Topology (created by Net, removed in finally and at start):
 A partition takes the root end of a node's cluster veth down: packets to and
 from it are dropped silently (no RST, no ICMP), as with a cut cable, while the
 test keeps talking to the isolated node over the API network. Healing brings
-the link back up.
+the link back up. A one-way partition drops only the packets into a node, or
+only those out of it: a zero-length pfifo qdisc on the egress of the root end
+(into the node) or of the node's own end (out of it). Over TCP that is what a
+half-broken link looks like: the sender's writes succeed into its socket, its
+segments arrive for a while, and the acknowledgements never come back.
 
 Cases: an isolated leader; an isolated follower (healed, it catches up by
 snapshot: -raft-snap is small); a cut in the middle of a snapshot transfer
-slowed down with tbf; a flapping partition under 4 concurrent writers.
+slowed down with tbf; a flapping partition under 4 concurrent writers; and
+one-way cuts: a leader that can send but hears nothing, a follower whose
+answers are lost, and a follower that hears nothing. The last two must not
+disturb the leader (pre-vote, check-quorum): same leader, same term.
 
 Needs root and `ip netns`; otherwise the test prints SKIP and exits 77.
 """
@@ -164,6 +171,23 @@ class Net:
         else:
             sh("tc", "qdisc", "del", "dev", dev, "root", check=False)
 
+    def block(self, i, direction):
+        """Drops every packet into node i ("in") or out of it ("out") on its
+        cluster link; the other direction keeps flowing."""
+        ns_opts, dev = self._egress_toward(i, direction)
+        sh("tc", *ns_opts, "qdisc", "replace", "dev", dev, "root", "pfifo", "limit", "0")
+
+    def unblock(self, i, direction):
+        ns_opts, dev = self._egress_toward(i, direction)
+        sh("tc", *ns_opts, "qdisc", "del", "dev", dev, "root", check=False)
+
+    def _egress_toward(self, i, direction):
+        """The device whose egress carries node i's traffic in `direction`."""
+        if direction == "in":  # the root end of the veth sends into the node
+            return [], "%s-c%d" % (PREFIX, i)
+        assert direction == "out"
+        return ["-n", self.ns(i)], "clu0"
+
     def heal_all(self):
         for i in range(1, self.count + 1):
             self.heal(i)
@@ -211,6 +235,10 @@ class NsNode(harness.Node):
             return r.json() if r.status == 200 else None
         except (OSError, ValueError):
             return None
+
+    def raft_term(self):
+        r = self.get("/status?key=store.raft.term", timeout=2)
+        return r.json() if r.status == 200 else None
 
     def file_values(self):
         conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.data_dir, "db.sqlite"), uri=True)
@@ -502,6 +530,87 @@ class PartitionTest(unittest.TestCase):
               (ARGS.cut_seconds, len(re.findall(r"sent snapshot at index \d+ to %s" % follower.node_id, leader_log)),
                len(re.findall(r"snapshot at index \d+ to %s failed" % follower.node_id, leader_log)),
                follower.read_log().count("received snapshot")))
+
+    def test_one_way_leader_that_hears_nothing_steps_down(self):
+        old = self.leader()
+        self.assertIsNotNone(old)
+        others = [n for n in self.nodes if n is not old]
+        acked = set()
+        for v in range(10, 20):
+            self.assertEqual(insert(old, v)[0], "ok")
+            acked.add(v)
+        # Its appends and heartbeats still leave; no answer comes back.
+        self.net.block(old.index, "in")
+        t0 = time.time()
+        outcomes = {}
+
+        def write_to_old():
+            for v in range(100, 104):
+                outcomes[v] = insert(old, v, timeout=4)
+
+        thread = threading.Thread(target=write_to_old)
+        thread.start()
+        wait_for(lambda: self.leader(others) is not None, 20, "a new leader among the nodes that hear each other")
+        elapsed = time.time() - t0
+        new = self.leader(others)
+        thread.join()
+        for v, (outcome, detail) in sorted(outcomes.items()):
+            self.assertNotEqual(outcome, "ok", "a leader that hears nobody acknowledged write %d: %s" % (v, detail))
+        # Check-quorum: hearing no follower for an election timeout, it stops
+        # calling itself leader even though its own messages get through.
+        wait_for(lambda: old.raft_state() != "Leader", 10, "the deaf leader to step down")
+        for v in range(200, 230):
+            outcome, detail = insert(others[v % 2], v)
+            self.assertEqual(outcome, "ok", "majority write %d: %s" % (v, detail))
+            acked.add(v)
+        self.net.unblock(old.index, "in")
+        t_heal = time.time()
+        wait_for(lambda: old.raft_state() == "Follower", 30, "the old leader to follow after healing")
+        rejoined = time.time() - t_heal
+        self.assert_converged(acked)
+        self.assertIs(self.leader(), new, "leadership moved again after healing (disruptive rejoin)")
+        self.stop_all_gracefully()
+        print("one-way, leader hears nothing: new leader after %.1fs; old one follows %.1fs after healing; "
+              "writes to the old one: %s" % (elapsed, rejoined, sorted(o for o, _ in outcomes.values())))
+
+    def check_follower_one_way_cut_is_harmless(self, direction):
+        """A follower cut in one direction for five election timeouts, under
+        writes: the leader and its term never change, during the cut or after
+        healing, and the follower catches up (by snapshot: -raft-snap is small)."""
+        leader = self.leader()
+        self.assertIsNotNone(leader)
+        term = leader.raft_term()
+        follower = [n for n in self.nodes if n is not leader][0]
+        writers = Writers(lambda: [leader], 2, seed=17).start()
+        try:
+            time.sleep(1.0)
+            before = len(writers.acked)
+            self.net.block(follower.index, direction)
+            time.sleep(5.0)
+            during = len(writers.acked) - before
+            self.assertIs(self.leader(), leader, "a follower cut %s moved leadership" % direction)
+            self.assertEqual(leader.raft_term(), term, "a follower cut %s started elections" % direction)
+            self.net.unblock(follower.index, direction)
+            time.sleep(3.0)
+        finally:
+            self.net.unblock(follower.index, direction)
+            writers.stop()
+        self.assertGreater(during, 50, "the leader and the other follower kept committing")
+        present = self.assert_converged(writers.acked)
+        self.assertIs(self.leader(), leader, "healing the follower moved leadership")
+        self.assertEqual(leader.raft_term(), term, "healing the follower started an election")
+        self.assertEqual(follower.raft_term(), term, "the follower's term ran ahead (no pre-vote?)")
+        self.stop_all_gracefully()
+        print("one-way, follower cut %s for 5s: term stayed %s; %d acknowledged during the cut, %d in all, "
+              "%d present, longest wait between acknowledgements %.2fs, %d snapshot installs" %
+              (direction, term, during, len(writers.acked), len(present), writers.longest_gap(),
+               follower.read_log().count("installed snapshot")))
+
+    def test_one_way_follower_whose_answers_are_lost(self):
+        self.check_follower_one_way_cut_is_harmless("out")
+
+    def test_one_way_follower_that_hears_nothing(self):
+        self.check_follower_one_way_cut_is_harmless("in")
 
     def test_flapping_partition_under_concurrent_writers(self):
         rng = random.Random(ARGS.seed)
