@@ -396,7 +396,11 @@ class PartitionTest(unittest.TestCase):
         self.assertFalse(acked - present, "acknowledged writes lost: %s" % sorted(acked - present)[:20])
         return present
 
-    def test_isolated_leader_stops_acknowledging_and_majority_moves_on(self):
+    def cut_off_leader(self, cut, what):
+        """Writes through the leader, then cut(leader index) while four more
+        are sent to it as the others elect: none of those may be
+        acknowledged. Returns (old leader, the others, new leader, seconds
+        until it was elected, acknowledged values, outcomes of the four)."""
         old = self.leader()
         self.assertIsNotNone(old)
         others = [n for n in self.nodes if n is not old]
@@ -404,10 +408,8 @@ class PartitionTest(unittest.TestCase):
         for v in range(10, 20):
             self.assertEqual(insert(old, v)[0], "ok")
             acked.add(v)
-        self.net.isolate(old.index)
+        cut(old.index)
         t0 = time.time()
-        # Writes sent to the isolated old leader, while the majority elects:
-        # never a success.
         outcomes = {}
 
         def write_to_old():
@@ -416,12 +418,16 @@ class PartitionTest(unittest.TestCase):
 
         thread = threading.Thread(target=write_to_old)
         thread.start()
-        wait_for(lambda: self.leader(others) is not None, 15, "a new leader in the majority")
+        wait_for(lambda: self.leader(others) is not None, 20, "a new leader among the nodes that hear each other")
         elapsed = time.time() - t0
         new = self.leader(others)
         thread.join()
         for v, (outcome, detail) in sorted(outcomes.items()):
-            self.assertNotEqual(outcome, "ok", "the isolated leader acknowledged write %d: %s" % (v, detail))
+            self.assertNotEqual(outcome, "ok", "%s acknowledged write %d: %s" % (what, v, detail))
+        return old, others, new, elapsed, acked, outcomes
+
+    def test_isolated_leader_stops_acknowledging_and_majority_moves_on(self):
+        old, others, new, elapsed, acked, outcomes = self.cut_off_leader(self.net.isolate, "the isolated leader")
         refused = {v for v, (o, _) in outcomes.items() if o == "error"}
         unknown = {v for v, (o, _) in outcomes.items() if o == "unknown"}
         for v in range(200, 230):
@@ -532,30 +538,9 @@ class PartitionTest(unittest.TestCase):
                follower.read_log().count("received snapshot")))
 
     def test_one_way_leader_that_hears_nothing_steps_down(self):
-        old = self.leader()
-        self.assertIsNotNone(old)
-        others = [n for n in self.nodes if n is not old]
-        acked = set()
-        for v in range(10, 20):
-            self.assertEqual(insert(old, v)[0], "ok")
-            acked.add(v)
         # Its appends and heartbeats still leave; no answer comes back.
-        self.net.block(old.index, "in")
-        t0 = time.time()
-        outcomes = {}
-
-        def write_to_old():
-            for v in range(100, 104):
-                outcomes[v] = insert(old, v, timeout=4)
-
-        thread = threading.Thread(target=write_to_old)
-        thread.start()
-        wait_for(lambda: self.leader(others) is not None, 20, "a new leader among the nodes that hear each other")
-        elapsed = time.time() - t0
-        new = self.leader(others)
-        thread.join()
-        for v, (outcome, detail) in sorted(outcomes.items()):
-            self.assertNotEqual(outcome, "ok", "a leader that hears nobody acknowledged write %d: %s" % (v, detail))
+        old, others, new, elapsed, acked, outcomes = self.cut_off_leader(
+            lambda i: self.net.block(i, "in"), "a leader that hears nobody")
         # Check-quorum: hearing no follower for an election timeout, it stops
         # calling itself leader even though its own messages get through.
         wait_for(lambda: old.raft_state() != "Leader", 10, "the deaf leader to step down")
