@@ -61,6 +61,10 @@ struct StatementResult {
   int64_t rows_affected = 0;
   std::string error;
   double time_s = 0;  // only rendered with ?timings
+  // The error came from this node's environment (full disk, I/O error, out
+  // of memory, a lock held by another process...), not from the statement:
+  // another replica would not fail the same way. Never encoded or rendered.
+  bool environmental = false;
 };
 
 struct Response {
@@ -71,6 +75,10 @@ struct Response {
   // Set by a node that forwarded the request: the leader's Raft address, for
   // X-RQLITE-SERVED-BY. Never encoded or stored.
   std::string served_by;
+  // The first environmental failure (see StatementResult) of a write, which
+  // then stopped there. Applying a log entry must not record such a result:
+  // the replicas would diverge. Never encoded or rendered.
+  std::string environmental_error;
 };
 
 }  // namespace rq::command

@@ -7,6 +7,59 @@
 #include "db/render.h"
 
 namespace rq::db {
+
+namespace {
+
+int64_t PragmaInt(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int64_t value = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+    value = sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+// The library's max_page_count, as a connection that never set it has it.
+int64_t DefaultMaxPageCount() {
+  static const int64_t value = [] {
+    sqlite3* db = nullptr;
+    int64_t v = -1;
+    if (sqlite3_open(":memory:", &db) == SQLITE_OK) v = PragmaInt(db, "PRAGMA max_page_count");
+    sqlite3_close(db);
+    return v;
+  }();
+  return value;
+}
+
+}  // namespace
+
+bool IsEnvironmentalFailure(sqlite3* db) {
+  const int code = sqlite3_extended_errcode(db);
+  switch (code & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+    case SQLITE_BUSY:  // another process holds the write lock
+    case SQLITE_PERM:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOLFS:
+      return true;
+    case SQLITE_FULL:
+      // Also what a statement gets past a lowered PRAGMA max_page_count,
+      // which every replica would enforce alike.
+      return PragmaInt(db, "PRAGMA max_page_count") == DefaultMaxPageCount();
+    case SQLITE_READONLY:
+      // The plain code is also PRAGMA query_only's; the extended ones are
+      // the file's (moved, unlockable, read-only directory...).
+      return code != SQLITE_READONLY;
+    default:
+      // CORRUPT too: SQL can provoke it (FTS shadow tables), and stopping
+      // every replica on it would let one statement take the cluster down.
+      return false;
+  }
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -116,6 +169,12 @@ std::string StepError(sqlite3* db, int rc, const DeadlineGuard& deadline, bool r
   return sqlite3_errmsg(db);
 }
 
+command::StatementResult SqliteErrorResult(sqlite3* db, int rc, const DeadlineGuard& deadline, bool rows) {
+  command::StatementResult r = ErrorResult(StepError(db, rc, deadline, rows));
+  r.environmental = IsEnvironmentalFailure(db);
+  return r;
+}
+
 command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, const RunOptions& options,
                                   const DeadlineGuard& deadline) {
   command::StatementResult r;
@@ -131,7 +190,7 @@ command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, const RunOpti
   for (;;) {
     const int rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return ErrorResult(StepError(db, rc, deadline, true));
+    if (rc != SQLITE_ROW) return SqliteErrorResult(db, rc, deadline, true);
     std::vector<command::Value> row;
     row.reserve(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {
@@ -152,7 +211,7 @@ command::StatementResult StepCounts(sqlite3* db, sqlite3_stmt* stmt, const Deadl
   for (;;) {
     const int rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return ErrorResult(StepError(db, rc, deadline, false));
+    if (rc != SQLITE_ROW) return SqliteErrorResult(db, rc, deadline, false);
   }
   command::StatementResult r;
   // Connection-wide values, exactly as go-sqlite3 reports them: an UPDATE
@@ -270,7 +329,7 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
     const int rc = sqlite3_prepare_v2(db, next, static_cast<int>(end - next), &raw, &tail);
     StmtPtr stmt(raw);
     if (rc != SQLITE_OK) {
-      result = ErrorResult(StepError(db, rc, deadline, options.mode == RunMode::kQuery));
+      result = SqliteErrorResult(db, rc, deadline, options.mode == RunMode::kQuery);
       break;
     }
     next = tail;

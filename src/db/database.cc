@@ -186,13 +186,22 @@ bool CanBatchInOneTransaction(const command::Request& request) {
 
 }  // namespace
 
+// A write that failed because of this node's environment (see
+// IsEnvironmentalFailure) stops there, rolled back, and says so in
+// environmental_error: its results would not be what a replica records.
+static command::Response StopOnEnvironment(Connection& conn, command::Response response, std::string error) {
+  conn.RollbackIfOpen();
+  response.environmental_error = std::move(error);
+  return response;
+}
+
 command::Response Database::RunWriteRequest(const command::Request& request, RunMode mode) {
   RQ_ASSERT(writer_ != nullptr);
   if (CanBatchInOneTransaction(request)) {
     std::optional<command::Response> batched = RunBatched(request, mode);
     if (batched) return std::move(*batched);
     // The transaction ended inside the batch (a ROLLBACK conflict clause, a
-    // trigger's RAISE(ROLLBACK), an interrupt, a full disk, or COMMIT failed
+    // trigger's RAISE(ROLLBACK), an interrupt, or COMMIT failed
     // on a deferred constraint): nothing of it remains, so run it again
     // statement by statement, exactly as autocommit would have.
   }
@@ -202,6 +211,7 @@ command::Response Database::RunWriteRequest(const command::Request& request, Run
   if (request.transaction) {
     if (Status s = conn.Exec("BEGIN"); !s.ok()) {
       response.error = sqlite3_errmsg(conn.handle());
+      if (IsEnvironmentalFailure(conn.handle())) return StopOnEnvironment(conn, std::move(response), response.error);
       return response;
     }
   }
@@ -212,13 +222,19 @@ command::Response Database::RunWriteRequest(const command::Request& request, Run
                    request.db_timeout_ns,
                    options_.fill_expression_types};
     response.results.push_back(RunStatement(conn, statement, run));
+    if (response.results.back().environmental) {
+      return StopOnEnvironment(conn, std::move(response), response.results.back().error);
+    }
     if (!response.results.back().error.empty() && request.transaction) {
       failed = true;
       break;
     }
   }
   if (request.transaction && !failed && conn.InTransaction()) {
-    if (Status s = conn.Exec("COMMIT"); !s.ok()) response.error = sqlite3_errmsg(conn.handle());
+    if (Status s = conn.Exec("COMMIT"); !s.ok()) {
+      response.error = sqlite3_errmsg(conn.handle());
+      if (IsEnvironmentalFailure(conn.handle())) return StopOnEnvironment(conn, std::move(response), response.error);
+    }
   }
   // Failed ?transaction, failed COMMIT, or a BEGIN the SQL left open: no
   // transaction ever spans two requests.
@@ -239,11 +255,16 @@ std::optional<command::Response> Database::RunBatched(const command::Request& re
     RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
                    request.db_timeout_ns, options_.fill_expression_types};
     response.results.push_back(RunStatement(conn, statement, run));
+    if (response.results.back().environmental) {
+      return StopOnEnvironment(conn, std::move(response), response.results.back().error);
+    }
     // A failed statement normally undoes only itself (as in autocommit);
     // if it took the whole transaction with it, fall back.
     if (!conn.InTransaction()) return std::nullopt;
   }
   if (!conn.Exec("COMMIT").ok()) {
+    std::string error = sqlite3_errmsg(conn.handle());
+    if (IsEnvironmentalFailure(conn.handle())) return StopOnEnvironment(conn, std::move(response), error);
     conn.RollbackIfOpen();
     return std::nullopt;
   }

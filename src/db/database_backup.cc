@@ -416,6 +416,7 @@ command::Response Database::LoadDump(const std::string& sql) {
   if (options_.foreign_keys) RQ_ASSERT(writer.Exec("PRAGMA foreign_keys=OFF").ok());
   command::StatementResult result = RunDumpInTransaction(writer, sql);
   if (options_.foreign_keys) RQ_ASSERT(writer.Exec("PRAGMA foreign_keys=ON").ok());
+  if (result.environmental) response.environmental_error = result.error;
   result.time_s = SecondsSince(start);
   response.results.push_back(std::move(result));
   response.time_s = response.results.back().time_s;
@@ -426,6 +427,7 @@ command::StatementResult Database::RunDumpInTransaction(Connection& writer, cons
   command::StatementResult result;
   if (Status s = writer.Exec("BEGIN"); !s.ok()) {
     result.error = sqlite3_errmsg(writer.handle());
+    result.environmental = IsEnvironmentalFailure(writer.handle());
     return result;
   }
   const char* next = sql.data();
@@ -437,6 +439,7 @@ command::StatementResult Database::RunDumpInTransaction(Connection& writer, cons
     StmtPtr stmt(raw);
     if (rc != SQLITE_OK) {
       result.error = sqlite3_errmsg(writer.handle());
+      result.environmental = IsEnvironmentalFailure(writer.handle());
       break;
     }
     next = tail;
@@ -446,6 +449,7 @@ command::StatementResult Database::RunDumpInTransaction(Connection& writer, cons
     }
     if (step != SQLITE_DONE) {
       result.error = sqlite3_errmsg(writer.handle());
+      result.environmental = IsEnvironmentalFailure(writer.handle());
     } else if (!writer.InTransaction()) {
       result.error = "the dump ended its transaction early";
     } else {
@@ -454,7 +458,10 @@ command::StatementResult Database::RunDumpInTransaction(Connection& writer, cons
     }
   }
   if (result.error.empty()) {
-    if (Status s = writer.Exec("COMMIT"); !s.ok()) result.error = sqlite3_errmsg(writer.handle());
+    if (Status s = writer.Exec("COMMIT"); !s.ok()) {
+      result.error = sqlite3_errmsg(writer.handle());
+      result.environmental = IsEnvironmentalFailure(writer.handle());
+    }
   }
   writer.RollbackIfOpen();  // all or nothing
   if (!result.error.empty()) {

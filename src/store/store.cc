@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <future>
 
@@ -556,6 +558,24 @@ void Store::ApplyEntry(const raft::Entry& entry) {
   }
 }
 
+// An entry that could not be applied because of this node's environment
+// (a full disk, an I/O error...) must not be recorded with an error result:
+// the other replicas applied it, so this one would diverge from them for
+// good (and its snapshots would carry the difference). Stop instead, as when
+// the log cannot be written: a restart discards the SQLite WAL and applies
+// the log again from the last snapshot, once the operator has made room.
+[[noreturn]] static void StopApplying(const raft::Entry& entry, const std::string& why) {
+  RQ_LOG_ERROR("store: applying log entry {} failed because of this node's environment: {}; stopping so that "
+               "this replica does not diverge (free the disk or fix the file, then restart: the entry is "
+               "applied again)",
+               entry.index.value(), why);
+  spdlog::shutdown();  // flush the line above
+  std::fprintf(stderr, "fatal: applying log entry %llu failed: %s\n",
+               static_cast<unsigned long long>(entry.index.value()), why.c_str());
+  std::fflush(stderr);
+  std::_Exit(EXIT_FAILURE);
+}
+
 std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry) {
   Result<command::Command> command = command::DecodeCommand(entry.data);
   // The entry passed the WAL's CRC; undecodable means a bug or a newer
@@ -581,11 +601,15 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry) {
       Status status = fs_->WriteFileAtomic(path, command->payload);
       if (status.ok()) status = db_->LoadImage(path);
       (void)fs_->DeleteFile(path);
+      if (status.IsIOError()) StopApplying(entry, status.ToString());
       if (!status.ok()) response.error = status.message();
       break;
     }
     case command::CommandType::kNoop:
       return std::nullopt;
+  }
+  if (!response.environmental_error.empty() && command->type != command::CommandType::kQuery) {
+    StopApplying(entry, response.environmental_error);
   }
   return response;
 }
