@@ -61,8 +61,8 @@ struct StatementResult {
   int64_t rows_affected = 0;
   std::string error;
   double time_s = 0;  // only rendered with ?timings
-  // The error came from this node's environment (full disk, I/O error, out
-  // of memory, a lock held by another process...), not from the statement:
+  // The error came from this node's environment (full disk, I/O error, a
+  // lock held by another process...), not from the statement:
   // another replica would not fail the same way. Never encoded or rendered.
   bool environmental = false;
 };

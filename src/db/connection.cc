@@ -38,7 +38,7 @@ bool IsEnvironmentalFailure(sqlite3* db) {
   const int code = sqlite3_extended_errcode(db);
   switch (code & 0xff) {
     case SQLITE_IOERR:
-    case SQLITE_NOMEM:
+      return code != SQLITE_IOERR_NOMEM;
     case SQLITE_CANTOPEN:
     case SQLITE_BUSY:  // another process holds the write lock
     case SQLITE_PERM:
@@ -54,8 +54,10 @@ bool IsEnvironmentalFailure(sqlite3* db) {
       // the file's (moved, unlockable, read-only directory...).
       return code != SQLITE_READONLY;
     default:
-      // CORRUPT too: SQL can provoke it (FTS shadow tables), and stopping
-      // every replica on it would let one statement take the cluster down.
+      // Not NOMEM or CORRUPT: one statement can provoke them on every
+      // replica (a 1 GB zeroblob on small machines, FTS shadow tables), and
+      // stopping on an entry that every replica fails the same way would
+      // stop them all again at each restart.
       return false;
   }
 }

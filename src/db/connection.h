@@ -96,9 +96,9 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
                                       const RunOptions& options);
 
 // Whether the last failed SQLite call on `db` failed because of this node's
-// environment (the disk is full, an I/O error, out of memory, a lock another
-// process holds, the file moved) rather than because of the SQL: the same
-// statement would succeed on a replica whose disk has room.
+// environment (the disk is full, an I/O error, a lock another process holds,
+// the file moved) rather than because of the SQL: the same statement would
+// succeed on a replica whose disk has room.
 bool IsEnvironmentalFailure(sqlite3* db);
 
 // Seconds elapsed since `start`, for time_s fields.
