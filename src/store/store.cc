@@ -558,6 +558,17 @@ void Store::ApplyEntry(const raft::Entry& entry) {
   }
 }
 
+// Stops the process at once, saying why on the log and on stderr. For
+// failures after which going on could make this replica wrong; a restart
+// recovers from the durable state (snapshot, intent, log).
+[[noreturn]] static void StopNode(const std::string& why) {
+  RQ_LOG_ERROR("store: {}; stopping", why);
+  spdlog::default_logger()->flush();  // the line above, before _Exit skips it
+  std::fprintf(stderr, "fatal: %s\n", why.c_str());
+  std::fflush(stderr);
+  std::_Exit(EXIT_FAILURE);
+}
+
 // An entry that could not be applied because of this node's environment
 // (a full disk, an I/O error...) must not be recorded with an error result:
 // the other replicas applied it, so this one would diverge from them for
@@ -565,15 +576,10 @@ void Store::ApplyEntry(const raft::Entry& entry) {
 // the log cannot be written: a restart discards the SQLite WAL and applies
 // the log again from the last snapshot, once the operator has made room.
 [[noreturn]] static void StopApplying(const raft::Entry& entry, const std::string& why) {
-  RQ_LOG_ERROR("store: applying log entry {} failed because of this node's environment: {}; stopping so that "
-               "this replica does not diverge (free the disk or fix the file, then restart: the entry is "
-               "applied again)",
-               entry.index.value(), why);
-  spdlog::shutdown();  // flush the line above
-  std::fprintf(stderr, "fatal: applying log entry %llu failed: %s\n",
-               static_cast<unsigned long long>(entry.index.value()), why.c_str());
-  std::fflush(stderr);
-  std::_Exit(EXIT_FAILURE);
+  StopNode("applying log entry " + std::to_string(entry.index.value()) +
+           " failed because of this node's environment: " + why +
+           " (so that this replica does not diverge; free the disk or fix the file, then restart: the entry is "
+           "applied again)");
 }
 
 std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry) {
@@ -767,7 +773,11 @@ Status Store::CheckpointAs(const SnapshotRecord& record) {
   }
   if (checkpointed.ok()) checkpointed = fs_->RenameFile(paths_.checkpoint_intent, paths_.snapshot_meta);
   if (checkpointed.ok()) checkpointed = fs_->SyncDir(paths_.raft_dir);
-  RQ_ASSERT_MSG(checkpointed.ok(), checkpointed.ToString().c_str());
+  if (!checkpointed.ok()) {
+    StopNode("the snapshot at index " + std::to_string(record.meta.index.value()) +
+             " could not be checkpointed: " + checkpointed.ToString() +
+             " (a restart completes it from its intent file once the disk has room)");
+  }
   std::lock_guard lock(apply_mutex_);
   snapshot_ = record;
   ++snapshots_taken_;
