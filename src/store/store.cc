@@ -588,6 +588,13 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry) {
   // format. Applying anything else would make this replica diverge.
   RQ_ASSERT_MSG(command.ok(), command.status().ToString().c_str());
   command::Response response;
+  if (command->type != command::CommandType::kQuery) {
+    // db_timeout interrupts a statement by this replica's clock: a write the
+    // leader finished and a slower follower interrupted (or the reverse)
+    // would leave them different, an acknowledged write missing from a
+    // replica. So every replica runs a replicated write to its end.
+    command->request.db_timeout_ns = 0;
+  }
   switch (command->type) {
     case command::CommandType::kExecute:
       response = db_->Execute(command->request);

@@ -82,6 +82,30 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual([x["id"] for x in nodes], ["1", "2"])
         self.assertTrue(all(x["reachable"] for x in nodes))
 
+    def test_db_timeout_never_splits_a_replicated_write(self):
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        n3 = self.start("3", join=n1.raft_addr)
+        self.assertEqual(n1.execute(["CREATE TABLE t (k INTEGER, x INTEGER)"]).status, 200)
+        # Each write takes far longer than db_timeout. Interrupted by each
+        # replica's own clock, some replicas kept it and others did not (seen
+        # before: the leader acknowledged a write both followers lacked).
+        sizes = {k: 100000 + 20000 * k for k in range(1, 6)}
+        for k, n in sizes.items():
+            sql = ("INSERT INTO t WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %d) "
+                   "SELECT %d, x FROM c" % (n, k))
+            r = n1.execute([sql], "?db_timeout=1ms")
+            self.assertEqual(r.status, 200, r.text())
+            self.assertEqual(r.json()["results"][0].get("rows_affected"), n, r.text())
+        expected = sorted(sizes.items())
+        for n in (n1, n2, n3):
+            wait_for(lambda n=n: file_rows(n, "SELECT k, count(*) FROM t GROUP BY k ORDER BY k") == expected,
+                     what="every write whole on node " + n.node_id)
+        # Queries keep their db_timeout.
+        slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000) SELECT max(x) FROM c"
+        r = n1.query([slow], "?db_timeout=50ms")
+        self.assertIn("timeout", r.text())
+
     def test_three_nodes_forwarding_redirect_and_reads(self):
         n1 = self.start("1")
         n2 = self.start("2", join=n1.raft_addr)
