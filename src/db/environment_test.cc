@@ -169,6 +169,25 @@ TEST_F(EnvironmentTest, ADumpLoadOnAFullDiskSaysSo) {
   EXPECT_EQ(r.environmental_error, "database or disk is full");
 }
 
+// Another process writing to db.sqlite holds the write lock past the busy
+// timeout: this replica cannot apply what the others did.
+TEST_F(EnvironmentTest, AnotherWritersLockIsTheEnvironment) {
+  Options options;
+  options.busy_timeout = std::chrono::milliseconds(10);
+  db_.reset();
+  Result<std::unique_ptr<Database>> db = Database::Open((dir_ / "db.sqlite").string(), options);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  db_ = std::move(db).value();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "db.sqlite").string().c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  Response r = Run({"INSERT INTO t VALUES (1)"});
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_EQ(r.environmental_error, "database is locked");
+  EXPECT_EQ(Rows(), 0);
+}
+
 // A lowered max_page_count gives the same SQLITE_FULL on every replica:
 // that is the statement's own error, recorded like any other.
 TEST_F(EnvironmentTest, ALoweredMaxPageCountIsTheStatementsOwnError) {
