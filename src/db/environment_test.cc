@@ -72,10 +72,12 @@ int ShimUnfetch(sqlite3_file* f, sqlite3_int64 off, void* p) {
 }
 
 const sqlite3_io_methods kShimMethods = {
-    3,          ShimClose,      ShimRead,    ShimWrite,    ShimTruncate, ShimSync,
-    ShimFileSize, ShimLock,     ShimUnlock,  ShimCheckReservedLock, ShimFileControl, ShimSectorSize,
-    ShimDeviceCharacteristics, ShimShmMap, ShimShmLock, ShimShmBarrier, ShimShmUnmap, ShimFetch,
-    ShimUnfetch,
+    3,  // iVersion: up to xFetch/xUnfetch
+    ShimClose,      ShimRead,        ShimWrite,       ShimTruncate,
+    ShimSync,       ShimFileSize,    ShimLock,        ShimUnlock,
+    ShimCheckReservedLock,           ShimFileControl, ShimSectorSize,
+    ShimDeviceCharacteristics,       ShimShmMap,      ShimShmLock,
+    ShimShmBarrier, ShimShmUnmap,    ShimFetch,       ShimUnfetch,
 };
 
 int ShimOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
