@@ -1,10 +1,15 @@
 #include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <string>
+#include <thread>
 
 #include "base/base64.h"
 #include "base/coding.h"
 #include "base/crc32c.h"
 #include "base/random.h"
 #include "base/status.h"
+#include "base/thread_name.h"
 #include "base/types.h"
 
 namespace rq {
@@ -105,6 +110,21 @@ TEST(TypesTest, StrongTypesOrderAndDistance) {
   EXPECT_EQ(b - a, 4u);
   EXPECT_EQ((a + 1).value(), 6u);
   EXPECT_EQ(NodeId("1"), NodeId("1"));
+}
+
+TEST(ThreadNameTest, NamesTheCallingThreadAndCutsAtFifteenBytes) {
+  std::string short_name, long_name;
+  std::thread([&] {
+    char buf[64] = {};
+    NameThisThread("raft-loop");
+    pthread_getname_np(pthread_self(), buf, sizeof buf);
+    short_name = buf;
+    NameThisThread("a-name-longer-than-fifteen");
+    pthread_getname_np(pthread_self(), buf, sizeof buf);
+    long_name = buf;
+  }).join();
+  EXPECT_EQ(short_name, "raft-loop");
+  EXPECT_EQ(long_name, "a-name-longer-t");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "cluster/codec.h"
 #include "cluster/conn_io.h"
 
@@ -49,7 +50,10 @@ void IgnoreException(std::exception_ptr error) {
 struct Client::Impl {
   explicit Impl(Config c) : config(std::move(c)), work(io.get_executor()) {
     if (config.tls.enabled()) tls = std::make_shared<TlsContexts>(config.tls);
-    thread = std::thread([this] { io.run(); });
+    thread = std::thread([this] {
+      NameThisThread("cluster-client");
+      io.run();
+    });
   }
 
   ~Impl() {

@@ -11,6 +11,7 @@
 
 #include "base/crc32c.h"
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "cluster/codec.h"
 #include "cluster/conn_io.h"
 
@@ -643,7 +644,10 @@ Status Transport::Start() {
   core.work.emplace(core.io->get_executor());
   asio::co_spawn(*core.io, AcceptLoop(&core), LogIfThrew);
   for (size_t i = 0; i < core.config.io_threads; ++i) {
-    core.threads.emplace_back([io = core.io.get()] { io->run(); });
+    core.threads.emplace_back([io = core.io.get(), i] {
+      NameThisThread("raft-io-" + std::to_string(i));
+      io->run();
+    });
   }
   RQ_LOG_INFO("cluster: node {} listening on {} (port {})", core.config.node_id.value(), core.config.bind_addr,
               core.port);

@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "cmd/disco.h"
 
 namespace rq::cmd {
@@ -131,6 +132,7 @@ bool KvDiscovery::ReportOnce(bool is_leader, Clock::time_point now) {
 void KvDiscovery::StartReporting(std::function<bool()> is_leader) {
   RQ_ASSERT(!reporter_.joinable());
   reporter_ = std::thread([this, is_leader = std::move(is_leader)] {
+    NameThisThread("disco-report");
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       lock.unlock();

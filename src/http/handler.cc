@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "base/thread_name.h"
 #include "http/handler_internal.h"
 #include "http/json_writer.h"
 #include "http/request_parser.h"
@@ -234,6 +235,7 @@ void Handler::RunOnOwnThread(std::function<void()> fn) {
     ++threads_running_;
   }
   std::thread([this, fn = std::move(fn)]() mutable {
+    NameThisThread("http-call");
     fn();
     fn = nullptr;  // its captures (the call, the session's reply callback) go while the server is whole
     std::lock_guard lock(threads_mutex_);

@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "http/handler.h"
 #include "http/handler_internal.h"
 
@@ -515,7 +516,10 @@ Status Server::Start() {
   s.DoAccept();
   for (auto& ioc : s.iocs) {
     s.idle_guards.push_back(net::make_work_guard(*ioc));
-    s.threads.emplace_back([&ioc] { ioc->run(); });
+    s.threads.emplace_back([&ioc, n = s.threads.size()] {
+      NameThisThread("http-io-" + std::to_string(n));
+      ioc->run();
+    });
   }
   RQ_LOG_INFO("http: serving on {}:{}{}", s.config.address, s.bound_port, s.config.cert_file.empty() ? "" : " (TLS)");
   return Status::OK();

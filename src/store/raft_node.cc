@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 
 namespace rq::store {
 
@@ -26,7 +27,10 @@ void RaftNode::Start() {
   RQ_ASSERT(!thread_.joinable());
   std::lock_guard core(core_mutex_);
   PublishState();
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("raft-loop");
+    Run();
+  });
 }
 
 void RaftNode::Stop() {

@@ -1,13 +1,19 @@
 #include "store/read_pool.h"
 
 #include "base/assert.h"
+#include "base/thread_name.h"
 
 namespace rq::store {
 
 ReadPool::ReadPool(int threads, size_t capacity) : capacity_(capacity) {
   RQ_ASSERT(threads > 0);
   RQ_ASSERT(capacity > 0);
-  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  for (int i = 0; i < threads; ++i) {
+    workers_.emplace_back([this, i] {
+      NameThisThread("read-" + std::to_string(i));
+      Work();
+    });
+  }
 }
 
 ReadPool::~ReadPool() { Stop(); }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 
 namespace rq::store {
 
@@ -12,7 +13,10 @@ Reaper::~Reaper() { Stop(); }
 
 void Reaper::Start() {
   if (options_.voter_timeout.count() <= 0 && options_.learner_timeout.count() <= 0) return;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("reaper");
+    Run();
+  });
 }
 
 void Reaper::Stop() {

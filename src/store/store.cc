@@ -11,6 +11,7 @@
 
 #include "base/coding.h"
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "command/codec.h"
 #include "env/posix_file_system.h"
 #include "store/peers_file.h"
@@ -241,7 +242,10 @@ Status Store::Start(bool bootstrap_single, Transport* transport) {
         if (membership) UpdatePeers(*membership);
       });
   read_pool_ = std::make_unique<ReadPool>(options_.read_threads, 4096);
-  apply_thread_ = std::thread([this] { ApplyLoop(); });
+  apply_thread_ = std::thread([this] {
+    NameThisThread("apply");
+    ApplyLoop();
+  });
   raft_node_->Start();
   UpdatePeers(raft_node_->state().membership);
   started_ = true;

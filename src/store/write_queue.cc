@@ -3,6 +3,7 @@
 #include <future>
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 
 namespace rq::store {
 
@@ -21,7 +22,10 @@ WriteQueue::WriteQueue(ExecuteFn execute, const WriteQueueOptions& options)
       // seeded from the start time in nanoseconds.
       next_sequence_(static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count())) {
   committed_ = next_sequence_;  // nothing is outstanding yet
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("write-queue");
+    Run();
+  });
 }
 
 WriteQueue::~WriteQueue() { Stop(); }

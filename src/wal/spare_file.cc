@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "base/logging.h"
+#include "base/thread_name.h"
 #include "wal/wal_format.h"
 
 namespace rq::wal {
@@ -25,7 +26,12 @@ SpareFile::SpareFile(env::FileSystem* fs, const std::string& dir, uint64_t bytes
       path_(env::JoinPath(dir, std::string(format::kSpareFileName))),
       bytes_(bytes),
       background_(background) {
-  if (background_) thread_ = std::thread([this] { Run(); });
+  if (background_) {
+    thread_ = std::thread([this] {
+      NameThisThread("wal-spare");
+      Run();
+    });
+  }
 }
 
 SpareFile::~SpareFile() {

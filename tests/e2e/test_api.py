@@ -227,6 +227,20 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(r.status, 200, r.text())
         self.assertEqual(r.json()["id"], "1")
 
+    def test_threads_carry_names_for_operators(self):
+        # top -H, ps -L, perf and gdb show these: the write path's threads
+        # must be told apart in a busy process.
+        task_dir = "/proc/%d/task" % self.node.proc.pid
+        names = set()
+        for tid in os.listdir(task_dir):
+            try:
+                with open(os.path.join(task_dir, tid, "comm")) as f:
+                    names.add(f.read().strip())
+            except FileNotFoundError:
+                pass  # a short-lived thread ended meanwhile
+        for expected in ("raft-loop", "raft-io-0", "apply", "http-io-0", "http-io-1", "read-0"):
+            self.assertIn(expected, names)
+
     def test_snapshot_endpoint(self):
         n = self.node
         n.execute(['INSERT INTO foo(name) VALUES("snap")'])
