@@ -157,6 +157,9 @@ Result<HttpAnswer> Exchange(const HttpEndpoint& endpoint, const TlsSettings& tls
     }
     if (failure) std::rethrow_exception(failure);
     return HttpAnswer{static_cast<int>(response.result_int()), std::move(response.body())};
+  } catch (const boost::system::system_error& e) {
+    // what() appends the Boost source location, which says nothing to an operator.
+    return Status::Unavailable(where + ": " + e.code().message());
   } catch (const std::exception& e) {
     return Status::Unavailable(where + ": " + e.what());
   }

@@ -70,6 +70,8 @@ Result<std::string> RaftAddressFromApi(const std::string& url, std::chrono::nano
       return Status::Unavailable(url + "/status did not report store.addr");
     }
     return std::string(value.get_string());
+  } catch (const boost::system::system_error& e) {
+    return Status::Unavailable(std::string("cannot reach ") + url + ": " + e.code().message());
   } catch (const std::exception& e) {
     return Status::Unavailable(std::string("cannot reach ") + url + ": " + e.what());
   }
