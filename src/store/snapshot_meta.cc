@@ -1,5 +1,7 @@
 #include "store/snapshot_meta.h"
 
+#include <algorithm>
+
 #include "base/coding.h"
 #include "base/crc32c.h"
 
@@ -13,13 +15,24 @@ void PutNodes(std::string* out, const std::vector<NodeId>& nodes) {
   for (const NodeId& id : nodes) coding::PutLengthPrefixed(out, id.value());
 }
 
+// Also holds the ids to raft::Membership's invariants (non-empty, sorted,
+// unique): a record is read from disk and from a peer's snapshot stream, and
+// a membership breaking them would trip assertions far from here.
 bool GetNodes(std::string_view* in, std::vector<NodeId>* nodes) {
   auto count = coding::GetVarint64(in);
   if (!count || *count > 100000) return false;
   for (uint64_t i = 0; i < *count; ++i) {
     auto id = coding::GetLengthPrefixed(in);
-    if (!id) return false;
+    if (!id || id->empty()) return false;
+    if (!nodes->empty() && !(nodes->back().value() < *id)) return false;
     nodes->emplace_back(std::string(*id));
+  }
+  return true;
+}
+
+bool Disjoint(const raft::Membership& membership) {
+  for (const NodeId& id : membership.learners) {
+    if (std::binary_search(membership.voters.begin(), membership.voters.end(), id)) return false;
   }
   return true;
 }
@@ -80,8 +93,8 @@ Result<SnapshotRecord> DecodeSnapshotRecord(std::string_view data) {
   record.meta.index = LogIndex(*index);
   record.meta.term = Term(*term);
   if (!GetNodes(&body, &record.meta.membership.voters) ||
-      !GetNodes(&body, &record.meta.membership.learners) || !GetAddressMap(&body, &record.addresses) ||
-      !body.empty()) {
+      !GetNodes(&body, &record.meta.membership.learners) || !Disjoint(record.meta.membership) ||
+      !GetAddressMap(&body, &record.addresses) || !body.empty()) {
     return Status::Corruption("snapshot record: bad membership");
   }
   return record;

@@ -1160,7 +1160,9 @@ class FileIncomingSnapshot final : public Store::IncomingSnapshot {
     if (!header_done_) return Status::Corruption("snapshot stream: ended inside its header");
     Result<SnapshotRecord> record = DecodeSnapshotRecord(std::string_view(header_).substr(kStreamHeaderBytes));
     if (!record.ok()) return record.status();
-    if (record->meta.index != meta_.index || record->meta.term != meta_.term) {
+    // The membership too: it is installed from this record, and the
+    // announced one is what the core was told.
+    if (record->meta != meta_) {
       return Status::Corruption("snapshot stream: record does not match the snapshot announced");
     }
     RQ_RETURN_IF_ERROR(file_->Sync());
