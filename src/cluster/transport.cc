@@ -438,9 +438,20 @@ using Core = Transport::Core;
 
 // Any byte (or EOF) on an outbound raft stream ends it: the receiver never
 // writes there, so this is how a restarted peer is noticed while idle.
-asio::awaitable<void> WatchForClose(Socket socket, std::shared_ptr<FrameQueue> queue) {
+// Peers never write on an outbound raft stream, so a readable socket means
+// it closed (or broke). The reason goes to `why`: the writer's own error
+// after the close would be a misleading "Bad file descriptor".
+asio::awaitable<void> WatchForClose(Socket socket, std::shared_ptr<FrameQueue> queue, std::shared_ptr<Status> why) {
   char byte;
-  co_await socket->async_read_some(asio::buffer(&byte, 1), kNoThrow);
+  auto [ec, n] = co_await socket->async_read_some(asio::buffer(&byte, 1), kNoThrow);
+  if (ec == asio::error::operation_aborted) co_return;  // we closed it: the writer knows why
+  if (ec == asio::error::eof) {
+    *why = Status::IOError("connection closed by the peer");
+  } else if (ec) {
+    *why = Status::IOError(ec.message());
+  } else {
+    *why = Status::IOError("peer wrote on a one-way stream");
+  }
   queue->DetachSocket();
   boost::system::error_code ignored;
   socket->close(ignored);
@@ -486,12 +497,14 @@ asio::awaitable<void> PeerLoop(Core* core, std::shared_ptr<Peer> peer) {
       RQ_LOG_DEBUG("cluster: connected to {} at {}", peer->id.value(), peer->address);
       was_connected = true;
       backoff = core->config.backoff_initial;
-      asio::co_spawn(peer->strand, WatchForClose(socket, peer->queue), LogIfThrew);
+      auto closed_because = std::make_shared<Status>();
+      asio::co_spawn(peer->strand, WatchForClose(socket, peer->queue, closed_because), LogIfThrew);
       // The Raft thread then writes its messages itself (TLS needs the strand).
       if (!socket->tls()) peer->queue->AttachSocket(socket->tcp_socket(), core->config.direct_write_idle);
       peer->connected = true;
       status = co_await PumpFrames(socket, *peer->queue, &peer->sent);
       peer->connected = false;
+      if (!status.ok() && !closed_because->ok()) status = *closed_because;  // same strand: no race
     }
     peer->queue->DetachSocket();
     boost::system::error_code ignored;

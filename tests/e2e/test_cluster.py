@@ -208,6 +208,16 @@ class ClusterTest(unittest.TestCase):
         r = n2.query(["SELECT v FROM t"], "?level=weak")
         self.assertEqual(r.status, 503)
 
+    def test_a_stopped_follower_is_logged_as_having_closed_the_connection(self):
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        n1.execute(["CREATE TABLE t (v INTEGER)"])
+        wait_for(lambda: rows(n2, "SELECT count(*) FROM t") == [[0]], what="replication")
+        n2.stop()
+        wanted = "peer 2 at %s unreachable: IOError: connection closed by the peer" % n2.raft_addr
+        wait_for(lambda: wanted in n1.read_log(), what="the leader's log line")
+        self.assertNotIn("Bad file descriptor", n1.read_log())
+
     def test_freshness_strict_waits_for_the_follower_to_apply_what_the_leader_committed(self):
         n1 = self.start("1")
         n2 = self.start("2", join=n1.raft_addr)
