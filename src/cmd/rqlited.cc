@@ -389,7 +389,10 @@ int Run(const cmd::Config& config) {
   RQ_LOG_INFO("received signal {}, shutting down", signal_number);
   if (config.raft_shutdown_stepdown && (*store)->is_leader() &&
       (*store)->status().raft.membership.voters.size() > 1) {
-    Status moved = backend.StepDown("", /*wait=*/true, std::chrono::seconds(5));
+    // As long as rqlite's Raft gives a transfer: one election timeout. A
+    // reachable follower takes over within a round trip or two; with none,
+    // waiting longer only delays the exit.
+    Status moved = backend.StepDown("", /*wait=*/true, config.raft_election_timeout);
     RQ_LOG_INFO("stepping down before shutdown: {}", moved.ToString());
   }
   reaper.Stop();

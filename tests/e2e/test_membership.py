@@ -249,6 +249,39 @@ class MembershipTest(unittest.TestCase):
         wait_for(lambda: member_ids(n2) == ["2"], what="node 1 removed")
         self.assertEqual(n2.execute(["CREATE TABLE t (v INTEGER)"]).status, 200)
 
+    # ---- -raft-shutdown-stepdown ---------------------------------------------
+
+    def test_a_stopping_leader_hands_over_leadership_first(self):
+        # Default on: SIGTERM on the leader moves leadership before exiting,
+        # so the others need not wait out an election timeout (1 s here).
+        n1, n2, n3 = self.cluster_of_three()
+        self.assertEqual(n1.execute(["CREATE TABLE t (v INTEGER)"]).status, 200)
+        n1.stop()
+        stopped = time.monotonic()
+        self.assertEqual(n1.proc.returncode, 0)
+        self.assertIn("stepping down before shutdown: OK", n1.read_log())
+        wait_for(lambda: leader_of([n2, n3]) is not None, what="a new leader")
+        self.assertLess(time.monotonic() - stopped, 0.9, "the others waited for an election timeout")
+        self.assertEqual(leader_of([n2, n3]).execute(["INSERT INTO t VALUES(1)"]).status, 200)
+
+    def test_shutdown_stepdown_off_leaves_the_others_to_elect(self):
+        off = ["-raft-shutdown-stepdown=false"]
+        n1, n2, n3 = self.cluster_of_three({"1": off})
+        n1.stop()
+        self.assertNotIn("stepping down before shutdown", n1.read_log())
+        wait_for(lambda: leader_of([n2, n3]) is not None, timeout=10, what="a new leader")
+
+    def test_a_leader_left_alone_stops_within_an_election_timeout(self):
+        # No follower to hand over to: the attempt gives up after one
+        # election timeout instead of holding the exit longer.
+        n1, n2, n3 = self.cluster_of_three()
+        n2.kill()
+        n3.kill()
+        started = time.monotonic()
+        n1.stop()
+        self.assertEqual(n1.proc.returncode, 0)
+        self.assertLess(time.monotonic() - started, 3.0)
+
     # ---- lost quorum: peers.json -------------------------------------------------
 
     def test_peers_json_recovers_a_node_after_quorum_loss(self):
