@@ -437,10 +437,9 @@ using Core = Transport::Core;
 // ---------------------------------------------------------------- outbound
 
 // Any byte (or EOF) on an outbound raft stream ends it: the receiver never
-// writes there, so this is how a restarted peer is noticed while idle.
-// Peers never write on an outbound raft stream, so a readable socket means
-// it closed (or broke). The reason goes to `why`: the writer's own error
-// after the close would be a misleading "Bad file descriptor".
+// writes there, so this is how a restarted peer is noticed while idle. The
+// reason goes to `why`, since the writer's own error after this close would
+// be a misleading "Bad file descriptor".
 asio::awaitable<void> WatchForClose(Socket socket, std::shared_ptr<FrameQueue> queue, std::shared_ptr<Status> why) {
   char byte;
   auto [ec, n] = co_await socket->async_read_some(asio::buffer(&byte, 1), kNoThrow);
