@@ -9,28 +9,10 @@
 
 #include "base/random.h"
 #include "command/codec.h"
+#include "fuzz_input.h"
 
 namespace rq::fuzz {
 namespace {
-
-void Feed(void (*entry)(const uint8_t*, size_t), const std::string& input) {
-  entry(reinterpret_cast<const uint8_t*>(input.data()), input.size());
-}
-
-std::string Mutate(Random& random, std::string input) {
-  for (uint64_t n = random.Range(1, 6); n > 0; --n) {
-    uint64_t what = random.Uniform(3);
-    if (input.empty() || what == 0) {
-      input.insert(input.begin() + static_cast<long>(random.Uniform(input.size() + 1)),
-                   static_cast<char>(random.Next()));
-    } else if (what == 1) {
-      input[random.Uniform(input.size())] = static_cast<char>(random.Next());
-    } else {
-      input.erase(random.Uniform(input.size()), 1);
-    }
-  }
-  return input;
-}
 
 TEST(CommandFuzzEntriesTest, CodecSurvivesRandomAndMutatedInputs) {
   command::Command seed{command::CommandType::kExecute, {}, ""};
