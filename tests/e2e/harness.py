@@ -5,6 +5,7 @@ directory and is killed by PID. Only the Python standard library is used.
 """
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -33,10 +34,31 @@ def run_tests(argv):
     sys.exit(0 if ok else 1)
 
 
+_HANDED_OUT = set()
+_PORTS = random.Random(os.getpid() ^ time.time_ns())
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, below Linux's ephemeral range (32768+).
+
+    A port the kernel picks for bind(0) comes from that range, where every
+    outgoing connection (clients, nodes joining, forwarding) also takes its
+    local port: between this call and the node's listen, one of them could
+    hold it ("Address already in use", seen in CI). Ports handed out in this
+    process are not reused, so a stopped node's port stays its own.
+    """
+    for _ in range(1000):
+        port = _PORTS.randrange(10000, 32000)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free port below 32000")
 
 
 # What a predicate polled by wait_for may raise while a node is starting,
