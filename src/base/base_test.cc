@@ -10,7 +10,7 @@
 #include "base/random.h"
 #include "base/status.h"
 #include "base/thread_name.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 
 namespace rq {
 namespace {

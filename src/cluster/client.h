@@ -20,7 +20,7 @@
 #include <string>
 
 #include "base/status.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "cluster/frame.h"
 #include "cluster/service.h"
 #include "cluster/tls.h"

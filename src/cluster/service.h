@@ -2,7 +2,7 @@
 // request/response structs of the node-to-node RPCs.
 //
 // cluster/ never includes store/ or http/: the store implements RaftReceiver,
-// SnapshotSource and RpcHandler, and cmd/ wires them into a Transport (the
+// SnapshotSource and RpcHandler, and node/ wires them into a Transport (the
 // consumer-declared interface pattern of rqlite's cluster.Database).
 //
 // Threading: the transport calls these interfaces from its I/O threads; an
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "command/types.h"
 #include "raft/types.h"
 

@@ -1,10 +1,10 @@
-#include "cmd/config.h"
+#include "config/config.h"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 
-namespace rq::cmd {
+namespace rq::config {
 namespace {
 
 // ---------------------------------------------------------------------------
@@ -417,4 +417,4 @@ std::vector<std::string> Config::UnsupportedFeatures() const {
   return out;
 }
 
-}  // namespace rq::cmd
+}  // namespace rq::config

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "base/status.h"
-#include "cmd/flags.h"
+#include "config/flags.h"
 
-namespace rq::cmd {
+namespace rq::config {
 
 // One -join entry. v8+ names a node's Raft address ("host:4002"); v5 named its
 // HTTP API ("http://host:4001"). Exactly one of the two fields is set. For an
@@ -175,4 +175,4 @@ ParseResult ParseCommandLine(const std::vector<std::string>& args, const BuildIn
 // failure becomes exit status 1 with "fatal: <reason>".
 ParseResult ParseAndValidate(const std::vector<std::string>& args, const BuildInfo& build);
 
-}  // namespace rq::cmd
+}  // namespace rq::config

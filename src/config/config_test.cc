@@ -7,9 +7,9 @@
 #include <fstream>
 #include <functional>
 
-#include "cmd/config.h"
+#include "config/config.h"
 
-namespace rq::cmd {
+namespace rq::config {
 namespace {
 
 using std::chrono::hours;
@@ -524,4 +524,4 @@ TEST_F(ValidateTest, ParseAndValidateReportsFatalWithExitOne) {
 }
 
 }  // namespace
-}  // namespace rq::cmd
+}  // namespace rq::config

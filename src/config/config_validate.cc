@@ -6,9 +6,9 @@
 #include <cctype>
 #include <filesystem>
 
-#include "cmd/config.h"
+#include "config/config.h"
 
-namespace rq::cmd {
+namespace rq::config {
 
 // Each check returns the first problem it finds, with a message that names
 // the flag and the value.
@@ -361,4 +361,4 @@ Status Config::Validate() {
   return CheckCounts(*this);
 }
 
-}  // namespace rq::cmd
+}  // namespace rq::config

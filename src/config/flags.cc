@@ -1,10 +1,10 @@
-#include "cmd/flags.h"
+#include "config/flags.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <limits>
 
-namespace rq::cmd {
+namespace rq::config {
 namespace {
 
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -479,4 +479,4 @@ std::string FlagSet::Defaults() const {
   return out;
 }
 
-}  // namespace rq::cmd
+}  // namespace rq::config

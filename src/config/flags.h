@@ -25,7 +25,7 @@
 
 #include "base/status.h"
 
-namespace rq::cmd {
+namespace rq::config {
 
 // Go's time.Duration: a signed count of nanoseconds.
 using GoDuration = std::chrono::nanoseconds;
@@ -122,4 +122,4 @@ class FlagSet {
 // The strings that Go's flag package writes; shared with tests.
 std::string UndefinedFlagMessage(std::string_view name);
 
-}  // namespace rq::cmd
+}  // namespace rq::config

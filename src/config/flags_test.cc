@@ -1,12 +1,12 @@
 // Tests of the Go-compatible flag parser (FlagSet and the Go value syntax).
 // The rqlited command line and Config::Validate are tested in config_test.cc.
-#include "cmd/flags.h"
+#include "config/flags.h"
 
 #include <gtest/gtest.h>
 
 #include "base/random.h"
 
-namespace rq::cmd {
+namespace rq::config {
 namespace {
 
 using std::chrono::hours;
@@ -302,4 +302,4 @@ TEST(FlagSetTest, DefaultsUseBackquotedNameAndHideZeroValues) {
 }
 
 }  // namespace
-}  // namespace rq::cmd
+}  // namespace rq::config

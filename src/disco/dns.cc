@@ -1,4 +1,4 @@
-#include "cmd/disco.h"
+#include "disco/dns.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -14,7 +14,7 @@
 
 #include <boost/json.hpp>
 
-namespace rq::cmd {
+namespace rq::disco {
 namespace {
 
 bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -145,4 +145,4 @@ Result<Discovery> MakeDnsDiscovery(const std::string& mode, const std::string& c
   return Discovery([service, name]() { return ResolveSrv(service, name); });
 }
 
-}  // namespace rq::cmd
+}  // namespace rq::disco

@@ -17,7 +17,7 @@
 
 #include "base/status.h"
 
-namespace rq::cmd {
+namespace rq::disco {
 
 // The current Raft addresses (host:port) of the cluster's nodes.
 using Discovery = std::function<Result<std::vector<std::string>>()>;
@@ -34,4 +34,4 @@ Result<Discovery> MakeDnsDiscovery(const std::string& mode, const std::string& c
 Result<std::vector<std::string>> ResolveHosts(const std::string& name);
 Result<std::vector<std::string>> ResolveSrv(const std::string& service, const std::string& name);
 
-}  // namespace rq::cmd
+}  // namespace rq::disco

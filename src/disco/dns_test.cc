@@ -1,4 +1,4 @@
-#include "cmd/disco.h"
+#include "disco/dns.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 
-namespace rq::cmd {
+namespace rq::disco {
 namespace {
 
 TEST(DiscoConfigTest, JsonTextIsUsedAsIsWithEnvironmentExpanded) {
@@ -53,4 +53,4 @@ TEST(DnsDiscoveryTest, AnUnknownNameIsAnErrorNotAnEmptyList) {
 }
 
 }  // namespace
-}  // namespace rq::cmd
+}  // namespace rq::disco

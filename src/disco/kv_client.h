@@ -25,7 +25,7 @@
 
 #include "base/status.h"
 
-namespace rq::cmd {
+namespace rq::disco {
 
 struct LeaderRecord {
   std::string id;
@@ -130,4 +130,4 @@ Result<std::optional<std::string>> ParseEtcdRange(std::string_view body);
 // POST /v3/kv/txn: {"succeeded": true}; proto3 JSON omits a false one.
 Result<bool> ParseEtcdTxn(std::string_view body);
 
-}  // namespace rq::cmd
+}  // namespace rq::disco

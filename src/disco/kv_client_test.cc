@@ -1,4 +1,4 @@
-#include "cmd/disco_kv.h"
+#include "disco/kv_client.h"
 
 #include <gtest/gtest.h>
 
@@ -14,9 +14,9 @@
 #include <boost/json.hpp>
 
 #include "base/base64.h"
-#include "cmd/disco_service.h"
+#include "disco/kv_discovery.h"
 
-namespace rq::cmd {
+namespace rq::disco {
 namespace {
 
 namespace asio = boost::asio;
@@ -579,4 +579,4 @@ TEST(KvDiscoveryTest, ReporterThreadFollowsTheRole) {
 }
 
 }  // namespace
-}  // namespace rq::cmd
+}  // namespace rq::disco

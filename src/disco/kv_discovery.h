@@ -13,6 +13,8 @@
 // key, at once on gaining leadership and again every report interval, so a
 // failover moves the key to the new leader.
 //
+// node/kv_formation.h runs the formation loop against the store.
+//
 // Ownership: KvDiscovery owns its KvClient and its reporting thread; it
 // borrows the callbacks' targets, which must outlive it.
 // Thread-safety: Register/Form run on one thread (main's); the reporter is
@@ -30,13 +32,9 @@
 #include <boost/json/value.hpp>
 
 #include "base/random.h"
-#include "cluster/client.h"
-#include "cmd/config.h"
-#include "cmd/disco_kv.h"
-#include "cmd/join.h"
-#include "store/store.h"
+#include "disco/kv_client.h"
 
-namespace rq::cmd {
+namespace rq::disco {
 
 struct KvDiscoveryOptions {
   std::string key;    // LeaderKey(mode, -disco-key)
@@ -99,17 +97,4 @@ class KvDiscovery {
   std::thread reporter_;
 };
 
-// The discovery for rqlited's -disco-mode consul-kv|etcd-kv, -disco-key and
-// -disco-config, with this node's advertised addresses. InvalidArgument or
-// NotSupported naming what is wrong in the configuration.
-Result<std::unique_ptr<KvDiscovery>> MakeKvDiscovery(const Config& config, std::chrono::milliseconds timeout);
-
-// Forms or joins the cluster through `discovery` for a started store with
-// no Raft state. Returns OK once this node is in a cluster with a known
-// leader. `join` carries this node's join request (id, addresses, role,
-// credentials); its targets are filled from the key. `on_join_target` is as
-// for JoinCluster.
-Status FormClusterWithKv(KvDiscovery* discovery, store::Store* store, cluster::Client* client, JoinPlan join,
-                         const std::function<void(const std::string&)>& on_join_target);
-
-}  // namespace rq::cmd
+}  // namespace rq::disco

@@ -1,4 +1,4 @@
-// The only way http/ reaches the rest of the node. cmd/ adapts the store (and
+// The only way http/ reaches the rest of the node. node/ adapts the store (and
 // later the cluster) to this interface; http tests use a fake.
 //
 // Calls that wait on Raft complete through a callback, which may run on any

@@ -1,11 +1,11 @@
-#include "cmd/bootstrap.h"
+#include "node/bootstrap.h"
 
 #include <thread>
 
 #include "base/logging.h"
 #include "base/random.h"
 
-namespace rq::cmd {
+namespace rq::node {
 
 Bootstrapper::Bootstrapper(store::Store* store, cluster::Client* client, BootstrapPlan plan)
     : store_(store), client_(client), plan_(std::move(plan)) {
@@ -76,7 +76,7 @@ void Bootstrapper::NotifyTargets() {
   request.raft_addr = plan_.join.request.raft_addr;
   request.api_addr = plan_.join.request.api_addr;
   request.credentials = plan_.join.request.credentials;
-  for (const JoinTarget& target : plan_.join.targets) {
+  for (const config::JoinTarget& target : plan_.join.targets) {
     std::string address = target.raft_addr;
     if (!target.http_url.empty()) {
       Result<std::string> resolved = RaftAddressFromApi(target.http_url, std::chrono::seconds(2));
@@ -105,7 +105,7 @@ Status Bootstrapper::Run(const std::function<void(const std::string&)>& on_join_
       Result<std::vector<std::string>> found = plan_.discover();
       if (found.ok()) {
         plan_.join.targets.clear();
-        for (const std::string& address : *found) plan_.join.targets.push_back(JoinTarget{address, ""});
+        for (const std::string& address : *found) plan_.join.targets.push_back(config::JoinTarget{address, ""});
         one_round.targets = plan_.join.targets;
       } else {
         RQ_LOG_WARN("bootstrap: discovery: {}", found.status().ToString());
@@ -133,4 +133,4 @@ Status Bootstrapper::Run(const std::function<void(const std::string&)>& on_join_
                          std::to_string(notified_count()) + " of " + std::to_string(plan_.expect) + " nodes)");
 }
 
-}  // namespace rq::cmd
+}  // namespace rq::node

@@ -16,18 +16,18 @@
 #include <string>
 
 #include "cluster/client.h"
-#include "cmd/disco.h"
-#include "cmd/join.h"
+#include "disco/dns.h"
+#include "node/join.h"
 #include "store/store.h"
 
-namespace rq::cmd {
+namespace rq::node {
 
 struct BootstrapPlan {
   JoinPlan join;  // targets, interval, and this node's id and addresses
   int64_t expect = 0;
   std::chrono::nanoseconds timeout = std::chrono::seconds(120);
   // -disco-mode dns / dns-srv: replaces join.targets on every round.
-  Discovery discover;
+  disco::Discovery discover;
 };
 
 class Bootstrapper {
@@ -58,4 +58,4 @@ class Bootstrapper {
   bool bootstrapped_ = false;                       // GUARDED_BY(mutex_)
 };
 
-}  // namespace rq::cmd
+}  // namespace rq::node

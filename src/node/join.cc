@@ -1,4 +1,4 @@
-#include "cmd/join.h"
+#include "node/join.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +13,7 @@
 #include "base/logging.h"
 #include "cluster/join.h"
 
-namespace rq::cmd {
+namespace rq::node {
 namespace {
 
 namespace asio = boost::asio;
@@ -82,7 +82,7 @@ Status JoinCluster(cluster::Client* client, const JoinPlan& plan,
   // v5 scripts name HTTP API URLs; resolve them once, before the attempts.
   cluster::JoinOptions options;
   Status last = Status::InvalidArgument("no join targets");
-  for (const JoinTarget& target : plan.targets) {
+  for (const config::JoinTarget& target : plan.targets) {
     if (target.http_url.empty()) {
       options.targets.push_back(target.raft_addr);
       continue;
@@ -111,4 +111,4 @@ Status JoinCluster(cluster::Client* client, const JoinPlan& plan,
   return Status::OK();
 }
 
-}  // namespace rq::cmd
+}  // namespace rq::node

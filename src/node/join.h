@@ -14,12 +14,12 @@
 
 #include "base/status.h"
 #include "cluster/client.h"
-#include "cmd/config.h"
+#include "config/config.h"
 
-namespace rq::cmd {
+namespace rq::node {
 
 struct JoinPlan {
-  std::vector<JoinTarget> targets;
+  std::vector<config::JoinTarget> targets;
   int64_t attempts = 5;
   std::chrono::nanoseconds interval = std::chrono::seconds(3);
   cluster::JoinRequest request;  // this node's id, addresses and role
@@ -37,4 +37,4 @@ Result<cluster::Credentials> JoinAsCredentials(const std::string& auth_file, con
 // GET <url>/status?key=store.addr: the node's Raft address.
 Result<std::string> RaftAddressFromApi(const std::string& url, std::chrono::nanoseconds timeout);
 
-}  // namespace rq::cmd
+}  // namespace rq::node

@@ -1,4 +1,4 @@
-#include "cmd/store_backend.h"
+#include "node/store_backend.h"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 
 #include <sqlite3.h>
 
-namespace rq::cmd {
+namespace rq::node {
 namespace {
 
 cluster::Credentials ToCluster(const std::optional<http::Credentials>& credentials) {
@@ -504,4 +504,4 @@ json::value StoreBackend::DebugVars() {
   };
 }
 
-}  // namespace rq::cmd
+}  // namespace rq::node

@@ -18,7 +18,7 @@
 #include "store/store.h"
 #include "store/write_queue.h"
 
-namespace rq::cmd {
+namespace rq::node {
 
 struct NodeIdentity {
   std::string node_id;
@@ -93,4 +93,4 @@ class StoreBackend final : public http::Backend {
   std::vector<std::pair<std::string, std::function<boost::json::value()>>> status_sections_;
 };
 
-}  // namespace rq::cmd
+}  // namespace rq::node

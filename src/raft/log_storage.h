@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "raft/types.h"
 
 namespace rq::raft {

@@ -16,7 +16,7 @@
 #include <deque>
 
 #include "base/assert.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 
 namespace rq::raft {
 

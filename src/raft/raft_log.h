@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "raft/log_storage.h"
 #include "raft/types.h"
 

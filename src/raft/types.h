@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "base/types.h"
+#include "base/strong_types.h"
 
 namespace rq::raft {
 

@@ -48,7 +48,7 @@ class ClusterBridge final : public Transport,
   void Forward(const cluster::ForwardRequest& request, std::function<void(cluster::ForwardResponse)> done) override;
   void StepDown(const cluster::StepDownRequest& request,
                 std::function<void(cluster::StepDownResponse)> done) override;
-  // NOTIFY goes to the -bootstrap-expect logic (cmd/bootstrap.h) when set,
+  // NOTIFY goes to the -bootstrap-expect logic (node/bootstrap.h) when set,
   // before Transport::Start; otherwise it is refused.
   using NotifyHandler =
       std::function<void(const cluster::NotifyRequest&, std::function<void(cluster::NotifyResponse)>)>;
@@ -57,7 +57,7 @@ class ClusterBridge final : public Transport,
 
   // Checks an RPC's credentials for a permission of the -auth file (API.md
   // 4.9): true when allowed. Unset (no -auth file): everything is allowed.
-  // cmd/ passes http::AuthStore in, so store/ does not depend on http/.
+  // node/ passes http::AuthStore in, so store/ does not depend on http/.
   using Authorizer = std::function<bool(const cluster::Credentials&, std::string_view perm)>;
   void SetAuthorizer(Authorizer authorizer) { authorizer_ = std::move(authorizer); }
 

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "raft/types.h"
 
 namespace rq::store {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "raft/types.h"
 
 namespace rq::store {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "env/file_system.h"
 
 namespace rq::wal {

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 
 namespace rq::wal {
 

@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "base/assert.h"
-#include "cmd/disco_kv.h"
+#include "disco/kv_client.h"
 
 namespace rq::fuzz {
 
@@ -16,28 +16,28 @@ void FuzzDiscoAnswer(const uint8_t* data, size_t size) {
   const int status = kStatuses[(selector >> 3) % 4];
   switch (selector % 6) {
     case 0:
-      (void)cmd::ParseConsulGet(status, body);
+      (void)disco::ParseConsulGet(status, body);
       break;
     case 1:
-      (void)cmd::ParseConsulPut(status, body);
+      (void)disco::ParseConsulPut(status, body);
       break;
     case 2:
-      (void)cmd::ParseEtcdRange(body);
+      (void)disco::ParseEtcdRange(body);
       break;
     case 3:
-      (void)cmd::ParseEtcdTxn(body);
+      (void)disco::ParseEtcdTxn(body);
       break;
     case 4: {
-      Result<cmd::LeaderRecord> record = cmd::DecodeLeaderRecord(body);
+      Result<disco::LeaderRecord> record = disco::DecodeLeaderRecord(body);
       if (!record.ok()) return;
       RQ_ASSERT(!record->addr.empty());
-      Result<cmd::LeaderRecord> again = cmd::DecodeLeaderRecord(cmd::EncodeLeaderRecord(*record));
+      Result<disco::LeaderRecord> again = disco::DecodeLeaderRecord(disco::EncodeLeaderRecord(*record));
       RQ_ASSERT(again.ok());
       RQ_ASSERT(*again == *record);
       break;
     }
     default: {
-      Result<cmd::HttpEndpoint> endpoint = cmd::ParseEndpoint(body, "2379");
+      Result<disco::HttpEndpoint> endpoint = disco::ParseEndpoint(body, "2379");
       if (!endpoint.ok()) return;
       RQ_ASSERT(!endpoint->host.empty());
       RQ_ASSERT(!endpoint->port.empty());

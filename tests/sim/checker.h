@@ -19,7 +19,7 @@
 #include <string>
 #include <utility>
 
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "raft/log_storage.h"
 #include "raft/types.h"
 #include "sim/kv_model.h"

@@ -25,7 +25,7 @@
 
 #include "base/random.h"
 #include "base/status.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "raft/log_storage.h"
 #include "raft/logger.h"
 #include "raft/raft.h"

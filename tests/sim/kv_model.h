@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "raft/types.h"
 
 namespace rq::sim {

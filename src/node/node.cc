@@ -1,0 +1,329 @@
+// Node: the parts of one rqlited node, built from the flags and started in
+// dependency order (store, Raft address, HTTP, then formation), and stopped
+// in reverse so nothing calls into a part that is closing.
+#include "node/node.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "base/logging.h"
+#include "cluster/client.h"
+#include "cluster/transport.h"
+#include "disco/dns.h"
+#include "disco/kv_client.h"
+#include "http/auth.h"
+#include "http/server.h"
+#include "node/bootstrap.h"
+#include "node/join.h"
+#include "node/kv_formation.h"
+#include "node/node_options.h"
+#include "node/signals.h"
+#include "node/store_backend.h"
+#include "store/cluster_bridge.h"
+#include "store/reaper.h"
+#include "store/store.h"
+#include "store/write_queue.h"
+
+namespace rq::node {
+namespace {
+
+// The failed step's name before the cause, keeping the cause's code.
+Status Failed(std::string_view step, const Status& cause) {
+  return Status::FromCode(cause.code(), std::string(step) + ": " + cause.ToString());
+}
+
+}  // namespace
+
+// Declared in the order the parts depend on each other, so that members are
+// destroyed in reverse: whatever calls into a part goes before it.
+struct Node::Parts {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::ClusterBridge> bridge;
+  std::unique_ptr<cluster::Transport> transport;
+  std::unique_ptr<cluster::Client> client;
+  // -auth: RPCs from other nodes are checked too (API.md 4.4, 4.9).
+  http::AuthStore node_auth;
+  // -join-as: this node's own credentials for join, notify and remove, and
+  // the same for backend calls (a forwarded queued batch is checked on the
+  // leader).
+  cluster::Credentials node_credentials;
+  std::optional<http::Credentials> node_http_credentials;
+  std::unique_ptr<disco::KvDiscovery> kv_discovery;
+  JoinPlan join_plan;
+  std::unique_ptr<Bootstrapper> bootstrapper;
+  bool joining = false;
+  bool bootstrapping = false;
+  bool kv_forming = false;
+  // A removed node is told so by the leader (see Store::SetOnMemberRemoved);
+  // the notices run off the Raft and apply threads and are waited for at exit.
+  std::mutex notices_mutex;
+  std::vector<std::future<void>> removal_notices;
+  std::unique_ptr<store::WriteQueue> queue;
+  std::unique_ptr<StoreBackend> backend;
+  std::unique_ptr<http::Server> server;
+  std::unique_ptr<store::Reaper> reaper;
+
+  bool store_started = false;
+  bool transport_started = false;
+  bool reporting = false;
+  bool server_started = false;
+};
+
+Node::Node(config::Config config, std::string version)
+    : config_(std::move(config)), version_(std::move(version)), parts_(std::make_unique<Parts>()) {}
+
+Node::~Node() { Shutdown(); }
+
+Status Node::Start() {
+  spdlog::set_level(spdlog::level::info);
+  for (const std::string& note : config_.legacy_notes) RQ_LOG_INFO("{}", note);
+  Status started = StartParts();
+  if (started.ok()) started = FormCluster();
+  if (!started.ok()) {
+    StopParts();
+    stopped_ = true;
+    return started;
+  }
+  Parts& p = *parts_;
+  store::ReaperOptions reap;
+  reap.voter_timeout = config_.raft_reap_node_timeout;
+  reap.learner_timeout = config_.raft_reap_read_only_node_timeout;
+  p.reaper = std::make_unique<store::Reaper>(p.store.get(), reap);
+  p.reaper->Start();
+  return Status::OK();
+}
+
+Status Node::StartParts() {
+  Parts& p = *parts_;
+  auto opened = store::Store::Open(MakeStoreOptions(config_));
+  if (!opened.ok()) return Failed("failed to open store", opened.status());
+  p.store = std::move(opened).value();
+  store::Store* store = p.store.get();
+
+  std::string scheme = config_.http_cert.empty() ? "http://" : "https://";
+  p.bridge = std::make_unique<store::ClusterBridge>(store, scheme + config_.http_adv_addr, version_);
+  cluster::Transport::Config transport_config;
+  transport_config.bind_addr = config_.raft_addr;
+  transport_config.node_id = NodeId(config_.node_id);
+  transport_config.connect_timeout = config_.cluster_connect_timeout;
+  transport_config.max_frame_bytes = kMaxFrameBytes;
+  transport_config.on_unreachable = [store](const NodeId& peer) { store->ReportUnreachable(peer); };
+  transport_config.on_snapshot_done = [store](const NodeId& peer, bool ok) { store->ReportSnapshot(peer, ok); };
+  transport_config.tls = MakeNodeTlsOptions(config_);
+  transport_config.compress_snapshots = config_.compress_snap_transport;
+  p.transport = std::make_unique<cluster::Transport>(transport_config, p.bridge.get(), p.bridge.get(), p.bridge.get());
+  p.bridge->Attach(p.transport.get());
+  cluster::Client::Config client_config;
+  client_config.node_id = NodeId(config_.node_id);
+  client_config.max_frame_bytes = kMaxFrameBytes;
+  client_config.tls = MakeNodeTlsOptions(config_);
+  p.client = std::make_unique<cluster::Client>(client_config);
+
+  if (!config_.auth_file.empty()) {
+    if (Status loaded = p.node_auth.LoadFile(config_.auth_file); !loaded.ok()) {
+      return Failed("failed to load -auth file", loaded);
+    }
+    p.bridge->SetAuthorizer([&p](const cluster::Credentials& c, std::string_view perm) {
+      std::optional<http::Credentials> credentials;
+      if (c.present) credentials = http::Credentials{c.username, c.password};
+      return p.node_auth.IsAllowed(credentials, perm);
+    });
+  }
+  if (!config_.join_as.empty()) {
+    auto credentials = JoinAsCredentials(config_.auth_file, config_.join_as);
+    if (!credentials.ok()) return Status::FromCode(credentials.status().code(), credentials.status().ToString());
+    p.node_credentials = std::move(credentials).value();
+  }
+  if (p.node_credentials.present) {
+    p.node_http_credentials = http::Credentials{p.node_credentials.username, p.node_credentials.password};
+  }
+
+  bool has_state = store->status().snapshot_index > LogIndex(0) || store->has_log();
+  // Discovery and joining are for nodes that belong to no cluster yet.
+  p.bootstrapping = config_.bootstrap_expect > 0 && !has_state;
+  p.joining = !config_.join_targets.empty() && !has_state && !p.bootstrapping;
+  if ((!config_.join_targets.empty() || config_.bootstrap_expect > 0) && has_state) {
+    RQ_LOG_INFO("node already belongs to a cluster; ignoring -join and -bootstrap-expect");
+  }
+  // Consul/etcd: every node reports to the key while it leads; only a node
+  // with no state forms or joins the cluster through it.
+  if (disco::IsKvDiscoMode(config_.disco_mode)) {
+    auto made = MakeKvDiscovery(config_, std::chrono::seconds(5));
+    if (!made.ok()) return Status::FromCode(made.status().code(), made.status().ToString());
+    p.kv_discovery = std::move(made).value();
+    if (has_state) RQ_LOG_INFO("node already belongs to a cluster; not registering with {}", config_.disco_mode);
+  }
+  p.kv_forming = p.kv_discovery != nullptr && !has_state;
+  p.join_plan.targets = config_.join_targets;
+  p.join_plan.attempts = config_.join_attempts;
+  p.join_plan.interval = config_.join_interval;
+  p.join_plan.request.id = config_.node_id;
+  p.join_plan.request.raft_addr = config_.raft_adv_addr;
+  p.join_plan.request.api_addr = config_.http_adv_addr;
+  p.join_plan.request.voter = !config_.raft_non_voter;
+  p.join_plan.request.credentials = p.node_credentials;
+  BootstrapPlan bootstrap_plan;
+  if (!config_.disco_mode.empty() && !p.kv_discovery && !has_state) {
+    Result<std::string> disco_config = disco::ReadDiscoConfig(config_.disco_config);
+    Result<disco::Discovery> discovery = disco_config.ok()
+        ? disco::MakeDnsDiscovery(config_.disco_mode, *disco_config,
+                                  config_.raft_adv_addr.substr(config_.raft_adv_addr.rfind(':') + 1))
+        : Result<disco::Discovery>(disco_config.status());
+    if (!discovery.ok()) return Status::FromCode(discovery.status().code(), discovery.status().ToString());
+    bootstrap_plan.discover = *discovery;
+    if (!p.bootstrapping) {
+      // A read replica: join whatever the names resolve to now.
+      p.joining = true;
+      for (int64_t attempt = 0; p.join_plan.targets.empty() && attempt < config_.join_attempts; ++attempt) {
+        if (auto found = (*discovery)(); found.ok()) {
+          for (const std::string& address : *found) p.join_plan.targets.push_back(config::JoinTarget{address, ""});
+        }
+        if (p.join_plan.targets.empty() && attempt + 1 < config_.join_attempts) {
+          std::this_thread::sleep_for(config_.join_interval);
+        }
+      }
+    }
+  }
+  bootstrap_plan.join = p.join_plan;
+  bootstrap_plan.expect = config_.bootstrap_expect;
+  bootstrap_plan.timeout = config_.bootstrap_expect_timeout;
+  p.bootstrapper = std::make_unique<Bootstrapper>(store, p.client.get(), bootstrap_plan);
+  if (p.bootstrapping) {
+    p.bridge->SetNotifyHandler([&p](const cluster::NotifyRequest& request,
+                                    std::function<void(cluster::NotifyResponse)> done) {
+      p.bootstrapper->OnNotify(request, std::move(done));
+    });
+  }
+  if (config_.raft_remove_shutdown) {
+    // The usual shutdown path (main waits for SIGTERM).
+    store->SetOnRemoved([] {
+      RQ_LOG_WARN("this node was removed from the cluster; shutting down (-raft-remove-shutdown)");
+      kill(getpid(), SIGTERM);
+    });
+  }
+  store->SetOnMemberRemoved([&p](const NodeId& id, const store::NodeAddress& address) {
+    std::lock_guard lock(p.notices_mutex);
+    p.removal_notices.push_back(std::async(std::launch::async, [&p, id, address] {
+      cluster::RemoveRequest notice;
+      notice.id = id.value();
+      notice.credentials = p.node_credentials;
+      notice.removed_notice = true;
+      auto answer = p.client->Remove(address.raft_addr, notice, std::chrono::seconds(3));
+      if (!answer.ok()) RQ_LOG_INFO("could not tell node {} it was removed: {}", id.value(), answer.status().ToString());
+    }));
+  });
+  // The store first: what arrives on the Raft address goes straight to it.
+  const bool bootstrap_single = !p.joining && !p.bootstrapping && !p.kv_forming && !config_.raft_non_voter;
+  if (Status started = store->Start(bootstrap_single, p.bridge.get()); !started.ok()) {
+    return Failed("failed to start store", started);
+  }
+  p.store_started = true;
+  if (Status listening = p.transport->Start(); !listening.ok()) {
+    return Failed("failed to listen on the Raft address", listening);
+  }
+  p.transport_started = true;
+  if (p.kv_discovery) {
+    p.kv_discovery->StartReporting([store] { return store->is_leader(); });
+    p.reporting = true;
+  }
+  // Queued batches run like any write: on the leader, or forwarded to it.
+  p.queue = std::make_unique<store::WriteQueue>(
+      [&p](command::Request request, const store::WriteOptions& write, store::Done done) {
+        http::CallOptions call;
+        call.noparse = write.noparse;
+        call.norwrandom = write.norwrandom;
+        call.norwtime = write.norwtime;
+        call.credentials = p.node_http_credentials;
+        p.backend->Execute(std::move(request), call, std::move(done));
+      },
+      MakeQueueOptions(config_));
+  p.backend = std::make_unique<StoreBackend>(store, p.queue.get(), p.client.get(), MakeIdentity(config_, version_));
+  if (p.kv_discovery) p.backend->AddStatusSection("disco", [&p] { return p.kv_discovery->Stats(); });
+
+  p.server = std::make_unique<http::Server>(MakeServerConfig(config_, version_), p.backend.get());
+  Status listening = config_.auth_file.empty() ? Status::OK() : p.server->LoadAuthFile(config_.auth_file);
+  if (listening.ok()) listening = p.server->Start();
+  if (!listening.ok()) return Failed("failed to start HTTP server", listening);
+  p.server_started = true;
+  RQ_LOG_INFO("node {} serving HTTP on {} (data directory {})", config_.node_id, config_.http_addr, config_.data_path);
+  return Status::OK();
+}
+
+Status Node::FormCluster() {
+  Parts& p = *parts_;
+  if (!p.joining && !p.bootstrapping && !p.kv_forming) return Status::OK();
+  store::Store* store = p.store.get();
+  auto on_target = [store](const std::string& address) { store->SetJoinHint(address); };
+  Status formed = Status::OK();
+  FormationInterrupt interruptible;
+  if (p.joining) formed = JoinCluster(p.client.get(), p.join_plan, on_target);
+  if (p.bootstrapping) formed = p.bootstrapper->Run(on_target);
+  if (p.kv_forming) formed = FormClusterWithKv(p.kv_discovery.get(), store, p.client.get(), p.join_plan, on_target);
+  early_signal_ = interruptible.Finish();
+  if (!formed.ok()) return Failed(p.joining ? "failed to join cluster" : "failed to form cluster", formed);
+  return Status::OK();
+}
+
+int Node::WaitForSignal() {
+  int signal_number = early_signal_ != 0 ? early_signal_ : WaitForShutdownSignal();
+  RQ_LOG_INFO("received signal {}, shutting down", signal_number);
+  return signal_number;
+}
+
+void Node::Shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  Parts& p = *parts_;
+  if (!p.store_started) return;  // never started: nothing to hand over
+  store::Store* store = p.store.get();
+  if (config_.raft_shutdown_stepdown && store->is_leader() && store->status().raft.membership.voters.size() > 1) {
+    // As long as rqlite's Raft gives a transfer: one election timeout. A
+    // reachable follower takes over within a round trip or two; with none,
+    // waiting longer only delays the exit.
+    Status moved = p.backend->StepDown("", /*wait=*/true, config_.raft_election_timeout);
+    RQ_LOG_INFO("stepping down before shutdown: {}", moved.ToString());
+  }
+  if (p.reaper) p.reaper->Stop();
+  if (p.reporting) p.kv_discovery->StopReporting();
+  p.reporting = false;
+  // Any node but the only member of its cluster asks to be removed, even one
+  // that has not yet received the configuration that lists it.
+  const raft::Membership members = store->status().raft.membership;
+  const bool alone = members.learners.empty() && members.voters.size() == 1 &&
+                     members.voters[0] == NodeId(config_.node_id);
+  if (config_.raft_cluster_remove_shutdown && !alone) {
+    // A node that has just started may not have heard from the leader yet.
+    for (int waited = 0; store->leader_id().empty() && waited < 50; ++waited) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    Status removed = p.backend->RemoveNodeAs(config_.node_id, std::chrono::seconds(10), p.node_http_credentials);
+    RQ_LOG_INFO("removing this node from the cluster before shutdown: {}", removed.ToString());
+  }
+  StopParts();
+  RQ_LOG_INFO("node {} stopped", config_.node_id);
+}
+
+void Node::StopParts() {
+  Parts& p = *parts_;
+  if (p.reporting) p.kv_discovery->StopReporting();
+  p.reporting = false;
+  // Outside work first (HTTP, then what was queued), then the peers, then the
+  // store, so nothing calls into a store that is closing.
+  if (p.server_started) p.server->Stop();
+  p.server_started = false;
+  if (p.queue) p.queue->Stop();
+  // Forwarded requests still waiting for a leader are answered now, while
+  // the HTTP server and backend they call back into still exist.
+  if (p.client) p.client->Stop();
+  if (p.transport_started) p.transport->Stop();
+  p.transport_started = false;
+  if (p.store_started) p.store->Stop();
+  p.store_started = false;
+  std::lock_guard lock(p.notices_mutex);
+  for (auto& notice : p.removal_notices) notice.wait();
+}
+
+}  // namespace rq::node
