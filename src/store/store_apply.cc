@@ -1,0 +1,190 @@
+// Store's apply loop: the one thread that writes SQLite, running committed
+// entries and the tasks queued for it (snapshots, installs, boot), and the
+// waiters on the applied index.
+#include "store/store.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "base/logging.h"
+#include "command/codec.h"
+#include "store/store_internal.h"
+
+namespace rq::store {
+
+using internal::SteadyClock;
+using internal::StopNode;
+
+namespace {
+
+bool IsSqliteImage(std::string_view data) {
+  static constexpr std::string_view kMagic("SQLite format 3\0", 16);
+  return data.substr(0, kMagic.size()) == kMagic;
+}
+
+}  // namespace
+
+void Store::Enqueue(std::vector<raft::Entry> entries) {
+  {
+    std::lock_guard lock(apply_mutex_);
+    apply_queue_.emplace_back(std::move(entries));
+  }
+  apply_wake_.notify_one();
+}
+
+void Store::ApplyLoop() {
+  auto next_snapshot_check = SteadyClock::now() + options_.snapshot_interval;
+  for (;;) {
+    std::deque<ApplyItem> items;
+    {
+      std::unique_lock lock(apply_mutex_);
+      apply_wake_.wait_until(lock, std::min(next_snapshot_check, SteadyClock::now() + std::chrono::seconds(1)),
+                             [&] { return apply_stopping_ || !apply_queue_.empty(); });
+      if (apply_stopping_ && apply_queue_.empty()) break;
+      items.swap(apply_queue_);
+    }
+    for (ApplyItem& item : items) {
+      if (auto* entries = std::get_if<std::vector<raft::Entry>>(&item)) {
+        for (const raft::Entry& entry : *entries) ApplyEntry(entry);
+        RunApplyWaiters();
+      } else if (auto* task = std::get_if<SnapshotTask>(&item)) {
+        MaybeSnapshot(true, task->trailing_entries, std::move(task->done));
+      } else if (auto* install = std::get_if<InstallTask>(&item)) {
+        Result<SnapshotRecord> record = ReadSnapshotRecord(fs_, paths_.InstallIntent(install->meta));
+        // The transport delivers the snapshot message only after the sink
+        // recorded it; anything else is a bug that would make us diverge.
+        RQ_ASSERT_MSG(record.ok(), record.status().ToString().c_str());
+        RQ_ASSERT(record->meta.index == install->meta.index);
+        Status installed = InstallReceived(*record);
+        RQ_ASSERT_MSG(installed.ok(), installed.ToString().c_str());
+      } else if (auto* boot = std::get_if<BootTask>(&item)) {
+        Status loaded = db_->LoadImage(boot->path);
+        if (loaded.ok()) loaded = TakeSnapshot(0);
+        boot->done(loaded);
+      }
+    }
+    auto now = SteadyClock::now();
+    ExpirePending(now);
+    ExpireStaleReads(now);
+    bool interval_due = now >= next_snapshot_check;
+    if (interval_due) next_snapshot_check = now + options_.snapshot_interval;
+    MaybeSnapshot(false, options_.snapshot_entries + options_.snapshot_entries / 4, nullptr);
+    if (interval_due && options_.snapshot_wal_bytes > 0) {
+      Result<uint64_t> wal_bytes = db_->WalSizeBytes();
+      if (wal_bytes.ok() && *wal_bytes >= options_.snapshot_wal_bytes) {
+        Status taken = TakeSnapshot(options_.snapshot_entries + options_.snapshot_entries / 4);
+        if (!taken.ok()) RQ_LOG_ERROR("store: snapshot failed: {}", taken.ToString());
+      }
+    }
+  }
+}
+
+void Store::ApplyEntry(const raft::Entry& entry) {
+  {
+    std::lock_guard lock(apply_mutex_);
+    if (entry.index <= applied_) return;  // already in the snapshot
+    RQ_ASSERT(entry.index == applied_ + 1);
+  }
+  std::optional<command::Response> response;
+  if (entry.type == raft::EntryType::kNormal) response = ApplyCommand(entry);
+  {
+    std::lock_guard lock(apply_mutex_);
+    applied_ = entry.index;
+    applied_term_ = entry.term;
+  }
+  CompletePending(entry, std::move(response));
+  if (entry.type == raft::EntryType::kConfigChange && on_removed_) {
+    std::optional<raft::ConfigChange> change = raft::DecodeConfigChange(entry.data);
+    // Replaying an old removal of a node that was added again is not one.
+    bool removed = change && change->type == raft::ConfigChangeType::kRemove && change->node == options_.node_id &&
+                   raft_node_ && !raft_node_->state().membership.Contains(options_.node_id);
+    if (removed) on_removed_();
+  }
+}
+
+// The snapshot checkpoint stops the node too, so this one is shared (store_internal.h).
+[[noreturn]] void internal::StopNode(const std::string& why) {
+  RQ_LOG_ERROR("store: {}; stopping", why);
+  spdlog::default_logger()->flush();  // the line above, before _Exit skips it
+  std::fprintf(stderr, "fatal: %s\n", why.c_str());
+  std::fflush(stderr);
+  std::_Exit(EXIT_FAILURE);
+}
+
+// An entry that could not be applied because of this node's environment
+// (a full disk, an I/O error...) must not be recorded with an error result:
+// the other replicas applied it, so this one would diverge from them for
+// good (and its snapshots would carry the difference). Stop instead, as when
+// the log cannot be written: a restart discards the SQLite WAL and applies
+// the log again from the last snapshot, once the operator has made room.
+[[noreturn]] static void StopApplying(const raft::Entry& entry, const std::string& why) {
+  StopNode("applying log entry " + std::to_string(entry.index.value()) +
+           " failed because of this node's environment: " + why +
+           " (so that this replica does not diverge; free the disk or fix the file, then restart: the entry is "
+           "applied again)");
+}
+
+std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry) {
+  Result<command::Command> command = command::DecodeCommand(entry.data);
+  // The entry passed the WAL's CRC; undecodable means a bug or a newer
+  // format. Applying anything else would make this replica diverge.
+  RQ_ASSERT_MSG(command.ok(), command.status().ToString().c_str());
+  command::Response response;
+  if (command->type != command::CommandType::kQuery) {
+    // db_timeout interrupts a statement by this replica's clock: a write the
+    // leader finished and a slower follower interrupted (or the reverse)
+    // would leave them different, an acknowledged write missing from a
+    // replica. So every replica runs a replicated write to its end.
+    command->request.db_timeout_ns = 0;
+  }
+  switch (command->type) {
+    case command::CommandType::kExecute:
+      response = db_->Execute(command->request);
+      break;
+    case command::CommandType::kQuery:
+      response = db_->Query(command->request);
+      break;
+    case command::CommandType::kExecuteQuery:
+      response = db_->ExecuteOrQuery(command->request);
+      break;
+    case command::CommandType::kLoad: {
+      if (!IsSqliteImage(command->payload)) {
+        response = db_->LoadDump(command->payload);
+        break;
+      }
+      std::string path = env::JoinPath(paths_.tmp_dir, "apply-load-" + std::to_string(entry.index.value()));
+      Status status = fs_->WriteFileAtomic(path, command->payload);
+      if (status.ok()) status = db_->LoadImage(path);
+      (void)fs_->DeleteFile(path);
+      if (status.IsIOError()) StopApplying(entry, status.ToString());
+      if (!status.ok()) response.error = status.message();
+      break;
+    }
+    case command::CommandType::kNoop:
+      return std::nullopt;
+  }
+  if (!response.environmental_error.empty() && command->type != command::CommandType::kQuery) {
+    StopApplying(entry, response.environmental_error);
+  }
+  return response;
+}
+
+void Store::RunApplyWaiters() {
+  std::vector<std::function<void()>> ready;
+  {
+    std::lock_guard lock(apply_mutex_);
+    auto end = apply_waiters_.upper_bound(applied_);
+    for (auto it = apply_waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+    apply_waiters_.erase(apply_waiters_.begin(), end);
+  }
+  applied_changed_.notify_all();
+  for (auto& fn : ready) fn();
+}
+
+bool Store::WaitForApplied(LogIndex index, SteadyClock::time_point deadline) {
+  std::unique_lock lock(apply_mutex_);
+  return applied_changed_.wait_until(lock, deadline, [&] { return applied_ >= index; });
+}
+
+}  // namespace rq::store

@@ -1,0 +1,26 @@
+// Private to store*.cc: the few helpers more than one part of Store uses.
+// Not part of the module's API.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include "command/types.h"
+
+namespace rq::store::internal {
+
+using SteadyClock = std::chrono::steady_clock;
+
+inline command::Response ErrorResponse(std::string message) {
+  command::Response response;
+  response.error = std::move(message);
+  return response;
+}
+
+// Stops the process at once, saying why on the log and on stderr. For
+// failures after which going on could make this replica wrong; a restart
+// recovers from the durable state (snapshot, intent, log).
+[[noreturn]] void StopNode(const std::string& why);
+
+}  // namespace rq::store::internal

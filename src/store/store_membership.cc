@@ -1,0 +1,217 @@
+// Store's membership and peers: join, remove, step-down and bootstrap, the
+// transport's peer list, and what each peer message teaches (contact, address).
+#include "store/store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "base/logging.h"
+#include "store/store_internal.h"
+
+namespace rq::store {
+
+using internal::SteadyClock;
+
+void Store::UpdatePeers(const raft::Membership&) {
+  if (transport_ == nullptr) return;  // still recovering; Start() sets the peers
+  // Every node whose address is known, members or not: a node being added
+  // must be reachable before its membership commits, and a joining node
+  // must answer the leader before it learns the membership.
+  // Called from the Raft loop and transport threads: reading the directory
+  // and handing it over must not interleave, or an older view could land last.
+  std::lock_guard lock(peers_mutex_);
+  std::map<NodeId, std::string> peers;
+  for (const auto& [id, address] : directory_.All()) {
+    if (id != options_.node_id && !address.raft_addr.empty()) peers[id] = address.raft_addr;
+  }
+  transport_->SetPeers(std::move(peers));
+}
+
+void Store::LearnAddress(const NodeId& id, const NodeAddress& address) {
+  if (id == options_.node_id || directory_.Get(id)) return;
+  directory_.Set(id, address);
+  UpdatePeers(raft::Membership{});
+}
+
+void Store::SetJoinHint(const std::string& raft_addr) {
+  std::lock_guard lock(join_hint_mutex_);
+  join_hint_ = raft_addr;
+}
+
+std::map<NodeId, SteadyClock::time_point> Store::LastContacts() const {
+  std::lock_guard lock(contact_mutex_);
+  return last_contact_;
+}
+
+void Store::NotePeerMessage(const raft::Message& message) {
+  {
+    std::lock_guard lock(contact_mutex_);
+    last_contact_[message.from] = SteadyClock::now();
+  }
+  if (!directory_.Get(message.from)) {
+    std::string hint;
+    {
+      std::lock_guard lock(join_hint_mutex_);
+      hint = join_hint_;
+    }
+    if (!hint.empty()) {
+      RQ_LOG_INFO("store: taking {} as the address of node {} (the join target)", hint, message.from.value());
+      directory_.Set(message.from, NodeAddress{hint, ""});
+      UpdatePeers(raft::Membership{});
+    }
+  }
+}
+
+void Store::Step(raft::Message message) {
+  NotePeerMessage(message);
+  raft_node_->Step(std::move(message));
+}
+
+void Store::StepAll(std::vector<raft::Message> messages) {
+  // Replication messages run on the caller's (transport) thread when the
+  // core is free: no handoff to the Raft thread on the write path.
+  std::vector<raft::Message> replication;
+  for (raft::Message& message : messages) {
+    NotePeerMessage(message);
+    if (std::holds_alternative<raft::AppendRequest>(message.body) ||
+        std::holds_alternative<raft::AppendResponse>(message.body)) {
+      replication.push_back(std::move(message));
+    } else {
+      if (!replication.empty()) raft_node_->StepOnCaller(std::exchange(replication, {}));
+      raft_node_->Step(std::move(message));
+    }
+  }
+  if (!replication.empty()) raft_node_->StepOnCaller(std::move(replication));
+}
+
+void Store::ProposeMembership(raft::ConfigChange change, std::function<void(Status)> done) {
+  auto deadline = SteadyClock::now() + options_.apply_timeout;
+  auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));
+  raft_node_->ProposeConfigChange(std::move(change), [this, shared_done, deadline](
+                                                         Result<std::pair<LogIndex, Term>> appended) {
+    if (!appended.ok()) {
+      (*shared_done)(appended.status());
+      return;
+    }
+    Done on_applied = [shared_done](Result<command::Response> result) {
+      (*shared_done)(result.ok() ? Status::OK() : result.status());
+    };
+    RegisterPending(appended->first, Pending{appended->second, std::move(on_applied), deadline});
+  });
+}
+
+void Store::Join(const NodeId& id, const NodeAddress& address, bool voter, std::function<void(Status)> done) {
+  if (!raft_node_->is_leader()) {
+    done(Status::NotLeader("not leader"));
+    return;
+  }
+  NodeState state = raft_node_->state();
+  bool member = state.membership.Contains(id);
+  bool same_role = voter ? state.membership.IsVoter(id) : state.membership.IsLearner(id);
+  std::optional<NodeAddress> known = directory_.Get(id);
+  if (member && same_role && known && *known == address) {
+    done(Status::OK());  // rejoining with the same ID and address: nothing to do
+    return;
+  }
+  raft::ConfigChange add;
+  add.type = voter ? raft::ConfigChangeType::kAddVoter : raft::ConfigChangeType::kAddLearner;
+  add.node = id;
+  add.context = EncodeNodeAddress(address);
+  bool demotion = member && !voter && state.membership.IsVoter(id);
+  bool moved = member && known && !(*known == address);
+  if (!demotion && !moved) {
+    ProposeMembership(std::move(add), std::move(done));
+    return;
+  }
+  // A changed address (or a voter rejoining as a learner) replaces the old
+  // entry: remove it first, then add it again, one change at a time.
+  raft::ConfigChange remove;
+  remove.type = raft::ConfigChangeType::kRemove;
+  remove.node = id;
+  ProposeMembership(std::move(remove), [this, add = std::move(add), done = std::move(done)](Status removed) mutable {
+    if (!removed.ok()) {
+      done(removed);
+      return;
+    }
+    ProposeMembership(std::move(add), std::move(done));
+  });
+}
+
+void Store::Remove(const NodeId& id, std::function<void(Status)> done) {
+  if (!raft_node_->is_leader()) {
+    done(Status::NotLeader("not leader"));
+    return;
+  }
+  if (!raft_node_->state().membership.Contains(id)) {
+    done(Status::NotFound("node " + id.value() + " is not a member of the cluster"));
+    return;
+  }
+  raft::ConfigChange remove;
+  remove.type = raft::ConfigChangeType::kRemove;
+  remove.node = id;
+  std::optional<NodeAddress> address = directory_.Get(id);
+  ProposeMembership(std::move(remove), [this, id, address, done = std::move(done)](Status status) {
+    if (status.ok() && address && on_member_removed_ && id != options_.node_id) on_member_removed_(id, *address);
+    done(std::move(status));
+  });
+}
+
+void Store::OnRemovedByLeader() {
+  if (raft_node_->is_leader()) return;  // a stale notice: this node leads again
+  RQ_LOG_WARN("store: the leader removed this node from the cluster");
+  if (on_removed_) on_removed_();
+}
+
+void Store::StepDown(const NodeId& target, std::function<void(Status)> done) {
+  auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));
+  bool posted = raft_node_->Post([this, target, shared_done](raft::Raft& raft) {
+    if (raft.role() != raft::Role::kLeader) {
+      (*shared_done)(Status::NotLeader("not leader"));
+      return;
+    }
+    NodeId chosen = target;
+    if (chosen.empty()) {
+      LogIndex best;
+      for (const auto& [id, match] : raft.progress()) {
+        if (id == options_.node_id || !raft.membership().IsVoter(id)) continue;
+        if (chosen.empty() || match > best) {
+          chosen = id;
+          best = match;
+        }
+      }
+    }
+    if (chosen.empty()) {
+      (*shared_done)(Status::InvalidArgument("no other voter to transfer leadership to"));
+      return;
+    }
+    (*shared_done)(raft.TransferLeadership(chosen));
+  });
+  if (!posted) (*shared_done)(Status::Aborted("node is shutting down"));
+}
+
+void Store::BootstrapCluster(std::vector<std::pair<NodeId, NodeAddress>> voters, std::function<void(Status)> done) {
+  // Sorted, so every node bootstrapping with the same members writes the
+  // same entries at the same indexes (Raft's log matching then holds).
+  std::sort(voters.begin(), voters.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<raft::ConfigChange> members;
+  for (const auto& [id, address] : voters) {
+    raft::ConfigChange member;
+    member.type = raft::ConfigChangeType::kAddVoter;
+    member.node = id;
+    member.context = EncodeNodeAddress(address);
+    members.push_back(std::move(member));
+  }
+  auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));
+  bool posted = raft_node_->Post([members = std::move(members), shared_done](raft::Raft& raft) {
+    (*shared_done)(raft.Bootstrap(members));
+  });
+  if (!posted) (*shared_done)(Status::Aborted("node is shutting down"));
+}
+
+std::optional<NodeAddress> Store::LeaderAddress() const {
+  NodeId leader = raft_node_->state().leader;
+  if (leader.empty()) return std::nullopt;
+  return directory_.Get(leader);
+}
+
+}  // namespace rq::store
