@@ -1,4 +1,4 @@
-// Internal to cluster/ (transport.cc, client.cc): the Asio pieces every
+// Internal to cluster/ (transport*.cc, client.cc): the Asio pieces every
 // connection uses: a byte stream that is a plain TCP socket or TLS over one,
 // the TLS contexts (reloaded when the cert or key file changes), a bounded
 // thread-safe frame queue drained by one writer coroutine, a frame reader, a

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "cluster/frame.h"
 #include "cluster/service.h"
 #include "cluster/tls.h"
@@ -111,7 +111,7 @@ class Transport {
   // computed, so the receiver must reject the stream.
   void TEST_CorruptNextSnapshotChunk();
 
-  struct Core;  // the Asio side (transport.cc)
+  struct Core;  // the Asio side (transport_internal.h)
 
  private:
   std::shared_ptr<Core> core_;
