@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "base/types.h"
+#include "base/strong_types.h"
 #include "env/file_system.h"
 #include "wal/segment.h"
 #include "wal/spare_file.h"
