@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh --tests
+# Includes against the layer map (DESIGN.md section 2) before spending a build.
+bash scripts/check-layers.sh
 
 build_dir=${BUILD_DIR:-build}
 jobs=${JOBS:-2}
