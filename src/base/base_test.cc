@@ -9,8 +9,10 @@
 #include "base/crc32c.h"
 #include "base/random.h"
 #include "base/status.h"
-#include "base/thread_name.h"
+#include "base/contain.h"
 #include "base/strong_types.h"
+#include "base/thread_name.h"
+#include "base/utf8.h"
 
 namespace rq {
 namespace {
@@ -125,6 +127,43 @@ TEST(ThreadNameTest, NamesTheCallingThreadAndCutsAtFifteenBytes) {
   }).join();
   EXPECT_EQ(short_name, "raft-loop");
   EXPECT_EQ(long_name, "a-name-longer-t");
+}
+
+TEST(Utf8Test, WellFormedTextPasses) {
+  EXPECT_EQ(FirstInvalidUtf8Byte(""), std::nullopt);
+  EXPECT_EQ(FirstInvalidUtf8Byte("CREATE TABLE t (x TEXT);"), std::nullopt);
+  EXPECT_EQ(FirstInvalidUtf8Byte("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"), std::nullopt);
+}
+
+TEST(Utf8Test, EachKindOfBadByteIsFoundAtItsOffset) {
+  EXPECT_EQ(FirstInvalidUtf8Byte(std::string_view("ab\0cd", 5)), 2u);  // NUL ends SQLite's text
+  EXPECT_EQ(FirstInvalidUtf8Byte("ab\x80"), 2u);                       // a lone continuation byte
+  EXPECT_EQ(FirstInvalidUtf8Byte("a\xC0\xAF"), 1u);                    // overlong '/'
+  EXPECT_EQ(FirstInvalidUtf8Byte("a\xE0\x80\xAF"), 1u);               // overlong, three bytes
+  EXPECT_EQ(FirstInvalidUtf8Byte("a\xED\xA0\x80"), 1u);               // a surrogate
+  EXPECT_EQ(FirstInvalidUtf8Byte("a\xF4\x90\x80\x80"), 1u);          // past U+10FFFF
+  EXPECT_EQ(FirstInvalidUtf8Byte("a\xF5\x80\x80\x80"), 1u);          // no such lead byte
+  EXPECT_EQ(FirstInvalidUtf8Byte("abc\xE2\x82"), 3u);                  // cut short
+  EXPECT_EQ(FirstInvalidUtf8Byte("a\xE2\x28\xA1"), 1u);               // bad continuation
+}
+
+TEST(ContainTest, AnExceptionIsSwallowedAndReported) {
+  EXPECT_TRUE(CallContained("nothing", [] {}));
+  EXPECT_FALSE(CallContained("a throw", [] { throw std::length_error("field value too large"); }));
+  EXPECT_FALSE(CallContained("a non-standard throw", [] { throw 7; }));
+}
+
+// The shape of an io_context: run() that throws once from a "handler", then
+// returns; RunContained must go on after the throw, not give up.
+TEST(ContainTest, RunContainedResumesAfterAHandlerThrows) {
+  struct FakeIo {
+    int calls = 0;
+    void run() {
+      if (++calls == 1) throw std::runtime_error("handler failed");
+    }
+  } io;
+  RunContained(io, "fake io");
+  EXPECT_EQ(io.calls, 2);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/contain.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
 #include "cluster/codec.h"
@@ -52,7 +53,7 @@ struct Client::Impl {
     if (config.tls.enabled()) tls = std::make_shared<TlsContexts>(config.tls);
     thread = std::thread([this] {
       NameThisThread("cluster-client");
-      io.run();
+      RunContained(io, "cluster client: a request");
     });
   }
 

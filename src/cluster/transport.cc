@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "base/contain.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
 #include "cluster/codec.h"
@@ -79,7 +80,7 @@ Status Transport::Start() {
   for (size_t i = 0; i < core.config.io_threads; ++i) {
     core.threads.emplace_back([io = core.io.get(), i] {
       NameThisThread("raft-io-" + std::to_string(i));
-      io->run();
+      RunContained(*io, "cluster: a connection task");
     });
   }
   RQ_LOG_INFO("cluster: node {} listening on {} (port {})", core.config.node_id.value(), core.config.bind_addr,

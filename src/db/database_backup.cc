@@ -442,6 +442,12 @@ command::StatementResult Database::RunDumpInTransaction(Connection& writer, cons
       result.environmental = IsEnvironmentalFailure(writer.handle());
       break;
     }
+    if (stmt == nullptr && tail == next) {
+      // SQLite stops at a NUL byte without moving on: without this the
+      // loop would never end, and the apply thread with it.
+      result.error = "the dump holds a NUL byte at offset " + std::to_string(next - sql.data());
+      break;
+    }
     next = tail;
     if (stmt == nullptr || IsTransactionControl(stmt.get())) continue;
     int step = SQLITE_ROW;

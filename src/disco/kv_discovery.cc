@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "base/assert.h"
+#include "base/contain.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
 
@@ -109,7 +110,7 @@ void KvDiscovery::StartReporting(std::function<bool()> is_leader) {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       lock.unlock();
-      ReportOnce(is_leader(), Clock::now());
+      CallContained("disco: reporting the leader", [&] { ReportOnce(is_leader(), Clock::now()); });
       lock.lock();
       wake_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
     }

@@ -4,12 +4,14 @@
 #include <boost/json/value.hpp>
 #include <zlib.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <random>
 #include <thread>
 
+#include "base/contain.h"
 #include "base/thread_name.h"
 #include "http/handler_internal.h"
 #include "http/json_writer.h"
@@ -236,7 +238,7 @@ void Handler::RunOnOwnThread(std::function<void()> fn) {
   }
   std::thread([this, fn = std::move(fn)]() mutable {
     NameThisThread("http-call");
-    fn();
+    CallContained("http: a blocking call", fn);
     fn = nullptr;  // its captures (the call, the session's reply callback) go while the server is whole
     std::lock_guard lock(threads_mutex_);
     --threads_running_;
@@ -245,6 +247,15 @@ void Handler::RunOnOwnThread(std::function<void()> fn) {
 }
 
 namespace {
+
+// The reply callback of one request, made safe to call twice: the second
+// call (an exception after the answer was sent) does nothing.
+ReplyFn AnswerOnce(ReplyFn done) {
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  return [answered, done = std::move(done)](HttpReply reply) {
+    if (!answered->exchange(true)) done(std::move(reply));
+  };
+}
 
 // Endpoints whose backend calls block: RPCs with timeouts, whole-file work.
 bool Blocks(Endpoint endpoint) {
@@ -317,13 +328,27 @@ void Handler::Handle(HttpRequest request, ReplyFn done) {
   std::tie(call->path, call->raw_query) = SplitTarget(request.target);
   call->params = QueryParams::Parse(call->raw_query);
   call->request = std::move(request);
-  call->done = std::move(done);
+  call->done = AnswerOnce(std::move(done));
   const Endpoint endpoint = ClassifyPath(call->path);
   if (Blocks(endpoint)) {
-    RunOnOwnThread([this, endpoint, call] { Dispatch(endpoint, call); });
+    RunOnOwnThread([this, endpoint, call] { DispatchContained(endpoint, call); });
     return;
   }
-  Dispatch(endpoint, call);
+  DispatchContained(endpoint, call);
+}
+
+// A handler that throws (a limit of a library, an allocation, a bug) costs
+// its own request a 500, never the node: the exception is logged with the
+// request line and the client is answered unless it already was.
+void Handler::DispatchContained(Endpoint endpoint, const std::shared_ptr<Call>& call) {
+  try {
+    Dispatch(endpoint, call);
+  } catch (...) {
+    LogCurrentException("http: " + call->request.method + " " + call->path);
+    HttpReply reply = PlainReply(500, "internal error");
+    AddCommonHeaders(&reply);
+    call->done(std::move(reply));
+  }
 }
 
 void Handler::Dispatch(Endpoint endpoint, const std::shared_ptr<Call>& call) {

@@ -104,6 +104,7 @@ class Handler {
   struct Call;  // one request in flight (handler.cc)
 
   void Dispatch(Endpoint endpoint, const std::shared_ptr<Call>& call);
+  void DispatchContained(Endpoint endpoint, const std::shared_ptr<Call>& call);
   // Runs `fn` on a new thread, counted until it returns.
   void RunOnOwnThread(std::function<void()> fn);
   void HandleExecute(const std::shared_ptr<Call>& call);

@@ -4,7 +4,9 @@
 #include <boost/json/value.hpp>
 
 #include <cstdio>
+#include <optional>
 
+#include "base/utf8.h"
 #include "http/handler_internal.h"
 #include "http/json_writer.h"
 #include "http/request_parser.h"
@@ -161,7 +163,7 @@ void Handler::HandleQueued(const std::shared_ptr<Call>& call, command::Request r
     AddCommonHeaders(&reply);
     return call->done(std::move(reply));
   }
-  const Nanos timeout = call->params.Duration("timeout", std::chrono::seconds(30));
+  const Nanos timeout = call->params.Timeout(std::chrono::seconds(30));
   backend_->WaitForQueue(timeout, [this, call, reply = std::move(reply)](Status status) mutable {
     if (status.IsTimeout()) {
       reply = PlainReply(408, "queue wait timeout");
@@ -207,7 +209,7 @@ void Handler::HandleBackup(const std::shared_ptr<Call>& call) {
   options.vacuum = params.Has("vacuum");
   options.noleader = params.Has("noleader");
   options.redirect = params.redirect();
-  options.timeout = params.Duration("timeout", std::chrono::seconds(30));
+  options.timeout = params.Timeout(std::chrono::seconds(30));
   std::string tables = params.Get("tables");
   for (size_t start = 0; start < tables.size();) {
     const size_t comma = std::min(tables.find(',', start), tables.size());
@@ -239,6 +241,12 @@ void Handler::HandleLoad(const std::shared_ptr<Call>& call) {
     return backend_->LoadDatabase(std::move(body), OptionsFor(call->params, call->request), std::move(done));
   }
   if (body.empty()) return ReplyError(call, Status::InvalidArgument(kErrNoStatements));
+  // Neither a database nor SQL text: refused here, before it reaches the
+  // log, where every replica would have to apply it.
+  if (std::optional<size_t> bad = FirstInvalidUtf8Byte(body)) {
+    return ReplyError(call, Status::InvalidArgument("invalid load data: neither a SQLite database nor UTF-8 SQL text "
+                                                    "(byte " + std::to_string(*bad) + ")"));
+  }
   backend_->LoadDump(std::move(body), OptionsFor(call->params, call->request), std::move(done));
 }
 
@@ -256,7 +264,8 @@ void Handler::HandleRemove(const std::shared_ptr<Call>& call) {
   call->served_by = true;
   Result<std::string> id = ParseIdBody(call->request.body, true);
   if (!id.ok()) return ReplyError(call, id.status());
-  const Nanos timeout = call->params.Duration("timeout", std::chrono::seconds(30));
+  if (id->empty()) return ReplyError(call, Status::InvalidArgument("node id must not be empty"));
+  const Nanos timeout = call->params.Timeout(std::chrono::seconds(30));
   Status status = backend_->RemoveNodeAs(id.value(), timeout, ParseBasicAuth(call->request.authorization));
   if (!status.ok()) return ReplyError(call, status);
   HttpReply reply;
@@ -280,7 +289,7 @@ void Handler::HandleLeader(const std::shared_ptr<Call>& call) {
     if (!id.ok()) return ReplyError(call, id.status());
     target = std::move(id).value();
   }
-  const Nanos timeout = call->params.Duration("timeout", std::chrono::seconds(30));
+  const Nanos timeout = call->params.Timeout(std::chrono::seconds(30));
   Status status =
       backend_->StepDownAs(target, call->params.Has("wait"), timeout, ParseBasicAuth(call->request.authorization));
   if (!status.ok()) return ReplyError(call, status);
@@ -311,7 +320,7 @@ void Handler::HandleReap(const std::shared_ptr<Call>& call) {
 
 void Handler::HandleNodes(const std::shared_ptr<Call>& call) {
   const QueryParams& params = call->params;
-  const Nanos timeout = params.Duration("timeout", std::chrono::seconds(30));
+  const Nanos timeout = params.Timeout(std::chrono::seconds(30));
   std::vector<NodeInfo> nodes = backend_->Nodes(params.Has("nonvoters"), timeout);
   HttpReply reply = JsonReply(RenderNodes(std::move(nodes), params.Get("ver") == "2", params.pretty()));
   AddCommonHeaders(&reply);
@@ -320,7 +329,7 @@ void Handler::HandleNodes(const std::shared_ptr<Call>& call) {
 
 void Handler::HandleReadyz(const std::shared_ptr<Call>& call) {
   const QueryParams& params = call->params;
-  const Nanos timeout = params.Duration("timeout", std::chrono::seconds(30));
+  const Nanos timeout = params.Timeout(std::chrono::seconds(30));
   bool all_ok = true;
   std::string body;
   if (params.Has("noleader")) {

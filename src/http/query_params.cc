@@ -174,14 +174,18 @@ std::string QueryParams::Get(std::string_view key) const {
 
 Status QueryParams::Validate() const {
   for (const char* key : {"timeout", "freshness", "db_timeout", "linearizable_timeout"}) {
-    if (Has(key) && !ParseGoDuration(Get(key))) {
-      return Status::InvalidArgument(std::string(key) + " is not a valid duration");
-    }
+    if (!Has(key)) continue;
+    std::optional<Nanos> value = ParseGoDuration(Get(key));
+    if (!value) return Status::InvalidArgument(std::string(key) + " is not a valid duration");
+    // Checked here, on the node the client reached: a follower would
+    // otherwise forward it and report the leader's refusal as its own fault.
+    if (value->count() < 0) return Status::InvalidArgument(std::string(key) + " must not be negative");
   }
   for (const char* key : {"retries", "trailing_logs"}) {
-    if (Has(key) && !ParseGoInt(Get(key))) {
-      return Status::InvalidArgument(std::string(key) + " is not a valid integer");
-    }
+    if (!Has(key)) continue;
+    std::optional<int64_t> value = ParseGoInt(Get(key));
+    if (!value) return Status::InvalidArgument(std::string(key) + " is not a valid integer");
+    if (*value < 0) return Status::InvalidArgument(std::string(key) + " must not be negative");
   }
   if (Has("freshness_strict") && Duration("freshness", Nanos(0)) == Nanos(0)) {
     return Status::InvalidArgument("freshness_strict requires freshness");
@@ -193,6 +197,11 @@ Status QueryParams::Validate() const {
 Nanos QueryParams::Duration(std::string_view key, Nanos fallback) const {
   if (!Has(key)) return fallback;
   return ParseGoDuration(Get(key)).value_or(fallback);
+}
+
+Nanos QueryParams::Timeout(Nanos fallback) const {
+  const Nanos timeout = Duration("timeout", fallback);
+  return timeout.count() == 0 ? fallback : timeout;
 }
 
 int64_t QueryParams::Int(std::string_view key, int64_t fallback) const {
@@ -215,7 +224,7 @@ CallOptions QueryParams::ToCallOptions() const {
   options.level = Level();
   options.freshness = Duration("freshness", Nanos(0));
   options.freshness_strict = Has("freshness_strict");
-  options.timeout = Duration("timeout", options.timeout);
+  options.timeout = Timeout(options.timeout);
   options.linearizable_timeout = Duration("linearizable_timeout", options.linearizable_timeout);
   options.redirect = Has("redirect");
   const int64_t retries = Int("retries", 0);

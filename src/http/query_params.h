@@ -48,6 +48,10 @@ class QueryParams {
   std::string Get(std::string_view key) const;
   // REQUIRES: Validate() passed (invalid values fall back to the default).
   std::chrono::nanoseconds Duration(std::string_view key, std::chrono::nanoseconds fallback) const;
+  // ?timeout, where 0 means "not set" as it does for db_timeout and
+  // freshness: a zero timeout would fail only the calls that wait (a
+  // forwarded one) while local ones succeed.
+  std::chrono::nanoseconds Timeout(std::chrono::nanoseconds fallback) const;
   int64_t Int(std::string_view key, int64_t fallback) const;
 
   // level=..., case-insensitive; absent or unknown means weak.

@@ -94,6 +94,22 @@ TEST(QueryParamsTest, ValidationUsesRqliteTexts) {
   EXPECT_TRUE(QueryParams::Parse("").Validate().ok());
 }
 
+TEST(QueryParamsTest, NegativeValuesAreTheClientsMistake) {
+  const auto message = [](const char* query) { return QueryParams::Parse(query).Validate().message(); };
+  EXPECT_EQ(message("timeout=-1s"), "timeout must not be negative");
+  EXPECT_EQ(message("db_timeout=-5ms"), "db_timeout must not be negative");
+  EXPECT_EQ(message("freshness=-1m"), "freshness must not be negative");
+  EXPECT_EQ(message("retries=-1"), "retries must not be negative");
+  EXPECT_EQ(message("trailing_logs=-3"), "trailing_logs must not be negative");
+  EXPECT_TRUE(QueryParams::Parse("timeout=0s&db_timeout=0&retries=0").Validate().ok());
+}
+
+TEST(QueryParamsTest, AZeroTimeoutMeansTheDefault) {
+  EXPECT_EQ(QueryParams::Parse("timeout=0s").Timeout(std::chrono::seconds(30)), std::chrono::seconds(30));
+  EXPECT_EQ(QueryParams::Parse("").Timeout(std::chrono::seconds(30)), std::chrono::seconds(30));
+  EXPECT_EQ(QueryParams::Parse("timeout=2s").Timeout(std::chrono::seconds(30)), std::chrono::seconds(2));
+}
+
 TEST(QueryParamsTest, CallOptionsCarryParsedValues) {
   const CallOptions options =
       QueryParams::Parse("level=none&freshness=1s&freshness_strict&timeout=5s&redirect&retries=2&noparse&"

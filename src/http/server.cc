@@ -16,6 +16,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "base/contain.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
 #include "http/handler.h"
@@ -114,6 +115,24 @@ struct Server::Impl {
 
 namespace {
 
+// Beast keeps a header field's name and value lengths in 16 bits and throws
+// std::length_error for a longer one from inside the read, where no handler
+// of ours could answer. This parser refuses such a field with header_limit
+// instead, so the client gets a 431 like any other oversized header; the
+// whole header may still reach kHeaderBytesMax (long GET ?q= targets).
+constexpr size_t kFieldBytesMax = 65000;
+
+class HeaderParser : public bhttp::request_parser<bhttp::empty_body> {
+  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                     beast::error_code& ec) override {
+    if (name_string.size() > kFieldBytesMax || value.size() > kFieldBytesMax) {
+      ec = bhttp::error::header_limit;
+      return;
+    }
+    get().insert(name, name_string, value);
+  }
+};
+
 // One connection. Stream is beast::tcp_stream or ssl_stream over it. All
 // handlers run on the connection's strand (the stream's executor).
 template <typename Stream>
@@ -169,6 +188,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void OnHeader(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream) return Close();
+    if (ec == bhttp::error::header_limit) {
+      return WriteEarly(internal::PlainReply(431, "request header too large: limit is " +
+                                                      std::to_string(kHeaderBytesMax) + " bytes, " +
+                                                      std::to_string(kFieldBytesMax) + " for one field"),
+                        false);
+    }
     if (ec) {
       // A malformed header gets an answer; a vanished client does not.
       const bool malformed = ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
@@ -213,7 +238,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void ReadBody(bool boot) {
     if (boot) return ReadBootBody();
-    string_parser_.emplace(std::move(*header_parser_));
+    string_parser_.emplace(std::move(static_cast<bhttp::request_parser<bhttp::empty_body>&>(*header_parser_)));
     string_parser_->body_limit(server_->config.max_body_bytes);  // chunked bodies
     ReadBodyPart(*string_parser_, &Session::OnBody);
   }
@@ -243,7 +268,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // /boot bodies go straight to a temp file: no size limit, no RAM copy.
   void ReadBootBody() {
     boot_path_ = internal::TempPath(server_->config.temp_dir, "rqlite-boot-");
-    file_parser_.emplace(std::move(*header_parser_));
+    file_parser_.emplace(std::move(static_cast<bhttp::request_parser<bhttp::empty_body>&>(*header_parser_)));
     file_parser_->body_limit(boost::none);
     beast::error_code ec;
     file_parser_->get().body().open(boot_path_.c_str(), beast::file_mode::write, ec);
@@ -372,7 +397,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   HttpRequest request_;
   std::string boot_path_;
   std::string file_to_delete_;
-  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
+  std::optional<HeaderParser> header_parser_;
   std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
   std::optional<bhttp::request_parser<bhttp::file_body>> file_parser_;
   std::optional<bhttp::response<bhttp::empty_body>> continue_response_;
@@ -518,7 +543,7 @@ Status Server::Start() {
     s.idle_guards.push_back(net::make_work_guard(*ioc));
     s.threads.emplace_back([&ioc, n = s.threads.size()] {
       NameThisThread("http-io-" + std::to_string(n));
-      ioc->run();
+      RunContained(*ioc, "http: a request handler");
     });
   }
   RQ_LOG_INFO("http: serving on {}:{}{}", s.config.address, s.bound_port, s.config.cert_file.empty() ? "" : " (TLS)");

@@ -1,6 +1,7 @@
 #include "store/read_pool.h"
 
 #include "base/assert.h"
+#include "base/contain.h"
 #include "base/thread_name.h"
 
 namespace rq::store {
@@ -49,7 +50,7 @@ void ReadPool::Work() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    task();
+    CallContained("read pool: a read", task);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/contain.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
 
@@ -39,7 +40,7 @@ void Reaper::Run() {
   std::unique_lock lock(mutex_);
   while (!wake_.wait_for(lock, period, [this] { return stopping_; })) {
     lock.unlock();
-    CheckOnce(Clock::now());
+    CallContained("reaper: a check", [this] { CheckOnce(Clock::now()); });
     lock.lock();
   }
 }

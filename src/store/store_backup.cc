@@ -46,12 +46,14 @@ void Store::LoadDump(std::string sql, Done done) {
 }
 
 Status Store::Boot(const std::string& image_path) {
+  // The data first: a client that sent garbage is told so (400) on any
+  // node, not that this node cannot boot (503).
+  RQ_RETURN_IF_ERROR(db::Database::ValidateImage(image_path));
   const raft::Membership& members = raft_node_->state().membership;
   if (members.voters.size() + members.learners.size() > 1) {
     return Status::NotSupported("boot is only supported on a single-node cluster");
   }
   if (!raft_node_->is_leader()) return Status::Unavailable("node is not the leader");
-  RQ_RETURN_IF_ERROR(db::Database::ValidateImage(image_path));
   auto promise = std::make_shared<std::promise<Status>>();
   auto future = promise->get_future();
   {

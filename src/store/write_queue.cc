@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "base/contain.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
 
@@ -96,7 +97,7 @@ void WriteQueue::Run() {
       batch = TakeBatch();
     }
     space_.notify_all();
-    if (!batch.empty()) Flush(std::move(batch));
+    if (!batch.empty()) CallContained("write queue: flushing a batch", [&] { Flush(std::move(batch)); });
     NotifyWaiters(SteadyClock::now());
   }
   NotifyWaiters(SteadyClock::time_point::max());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/contain.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
 #include "wal/wal_format.h"
@@ -29,7 +30,7 @@ SpareFile::SpareFile(env::FileSystem* fs, const std::string& dir, uint64_t bytes
   if (background_) {
     thread_ = std::thread([this] {
       NameThisThread("wal-spare");
-      Run();
+      CallContained("wal: preparing the spare segment", [this] { Run(); });
     });
   }
 }
