@@ -40,6 +40,11 @@ class Random {
   // True with probability numerator/denominator.
   bool Chance(uint64_t numerator, uint64_t denominator) { return Uniform(denominator) < numerator; }
 
+  // Where the sequence is, and back there: a computation run again from its
+  // start (db's seeded random()) draws what it drew the first time.
+  uint64_t state() const { return state_; }
+  void Restore(uint64_t state) { state_ = state; }
+
  private:
   uint64_t state_;
 };

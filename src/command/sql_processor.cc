@@ -111,10 +111,19 @@ class Rewriter {
 
   // Returns the index of the last token consumed.
   Result<size_t> Visit(size_t i) {
+    if (after_body_semicolon_ && tokens_[i].kind != TokenKind::kSemicolon) {
+      after_body_semicolon_ = false;
+      if (WordAt(i, "end")) trigger_body_ = false;  // a CASE's END never follows a ';'
+    }
     switch (tokens_[i].kind) {
       case TokenKind::kSemicolon:
         depth_ = 0;
         order_by_depth_ = -1;
+        stored_end_ = 0;
+        if (trigger_body_) {
+          after_body_semicolon_ = true;  // the trigger goes on to its END
+          return i;
+        }
         at_statement_start_ = true;
         return i;
       case TokenKind::kLeftParen:
@@ -141,6 +150,14 @@ class Rewriter {
     if (WordAt(i, "explain")) returns_rows_ = true;
     writes_ = WordAt(i, "insert") || WordAt(i, "replace") || WordAt(i, "update") ||
               WordAt(i, "delete") || WordAt(i, "with");
+    trigger_ = view_ = create_table_ = false;
+    if (WordAt(i, "create")) {
+      size_t kind = i + 1;
+      if (WordAt(kind, "temp") || WordAt(kind, "temporary")) ++kind;
+      trigger_ = WordAt(kind, "trigger");
+      view_ = WordAt(kind, "view");
+      create_table_ = WordAt(kind, "table");
+    }
   }
 
   Result<size_t> VisitWord(size_t i) {
@@ -153,6 +170,11 @@ class Rewriter {
       return i + 1;
     }
     if (WordAt(i, "returning") && IsReturningClause(i)) returns_rows_ = true;
+    if (trigger_ && depth_ == 0 && WordAt(i, "begin")) trigger_body_ = true;
+    if (create_table_ && WordAt(i, "default") && KindAt(i + 1, TokenKind::kLeftParen) &&
+        parens_[i + 1].close > 0) {
+      stored_end_ = std::max(stored_end_, static_cast<size_t>(parens_[i + 1].close));
+    }
     if (KindAt(i + 1, TokenKind::kLeftParen) && IsCallPosition(i)) return VisitCall(i);
     return i;
   }
@@ -207,7 +229,7 @@ class Rewriter {
     if (parens_[name + 1].close < 0) return name;  // unbalanced: SQLite will say so
     Args args = ArgsOf(name + 1);
     bool in_order_by = order_by_depth_ >= 0;
-    if (options_.rewrite_random && !in_order_by) {
+    if (options_.rewrite_random && !in_order_by && !InStoredSql(name)) {
       if (WordAt(name, "random") && args.count == 0) {
         uint64_t value = random_.Next() >> 1;  // [0, 2^63), as rqlite's rand.Int63
         ReplaceTokens(name, args.close, std::to_string(value));
@@ -218,6 +240,12 @@ class Rewriter {
     if (options_.rewrite_time) RewriteTimeCall(name, args);
     return name;  // keep scanning inside: arguments may hold more calls
   }
+
+  // SQL the schema keeps and SQLite evaluates later, inside each write: a
+  // trigger (WHEN and body), a view, a column's DEFAULT (...). A literal
+  // there would give every row the same value; the writer's seeded
+  // random() (db/seeded_random.h) gives each its own, alike on every replica.
+  bool InStoredSql(size_t name) const { return trigger_ || view_ || name < stored_end_; }
 
   Result<size_t> RewriteRandomBlob(size_t name, const Args& args) {
     size_t arg = args.begin[0];
@@ -313,6 +341,12 @@ class Rewriter {
   int order_by_depth_ = -1;  // depth of the ORDER BY whose terms we are in; -1: none
   bool at_statement_start_ = true;
   bool writes_ = false;  // the current statement starts INSERT/REPLACE/UPDATE/DELETE/WITH
+  bool trigger_ = false;  // the current statement is CREATE [TEMP] TRIGGER
+  bool view_ = false;  // ... CREATE [TEMP] VIEW
+  bool create_table_ = false;  // ... CREATE [TEMP] TABLE
+  bool trigger_body_ = false;  // between the trigger's BEGIN and END: ';' does not end it
+  bool after_body_semicolon_ = false;  // the last token was a ';' in a trigger body
+  size_t stored_end_ = 0;  // the ')' of the DEFAULT (...) being visited; tokens before it are in it
   bool returns_rows_ = false;
 };
 

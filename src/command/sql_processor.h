@@ -14,8 +14,13 @@
 //  - CURRENT_TIMESTAMP / CURRENT_DATE / CURRENT_TIME are left alone, as
 //    rqlite v10 does (they are keywords, not calls, in its parser).
 //  - A RETURNING clause or an EXPLAIN marks the statement returns_rows.
-//  - Stored SQL (trigger bodies, DEFAULT (...) expressions) is rewritten like
-//    the rest: every replica stores the same definition, with a fixed value.
+//  - RANDOM() and RANDOMBLOB(N) in SQL the schema stores and SQLite runs
+//    later, inside each write (CREATE TRIGGER, CREATE VIEW, a column's
+//    DEFAULT (...)), are left alone: a literal would give every row the same
+//    value. The writer connection's random()/randomblob() are seeded per log
+//    entry (db/seeded_random.h), so each row gets its own value, the same on
+//    every replica. Time functions there are still rewritten (frozen at
+//    CREATE time): the apply path has no replicated clock.
 // Strings, identifiers and comments are never rewritten: the processor works
 // on tokens (command/sql_lexer.h), keeps the original text and only replaces
 // the byte ranges of rewritten calls. SQL that does not lex is passed through

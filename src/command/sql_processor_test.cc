@@ -207,13 +207,27 @@ TEST(SqlProcessorTest, NamesThatAreNotCallsAreUnchanged) {
   });
 }
 
-// Stored SQL (trigger bodies, defaults) is rewritten like any other, so every
-// replica stores the same definition; its value is then fixed, not per row.
-TEST(SqlProcessorTest, StoredSqlIsFrozenIdenticallyOnEveryReplica) {
+// Random values in stored SQL (triggers, views, DEFAULT (...)) are left to
+// the writer's seeded random() (db/seeded_random.h): a literal would give
+// every row the same value. Time is still frozen: no replicated clock.
+TEST(SqlProcessorTest, RandomInStoredSqlIsLeftToTheSeededWriter) {
   ExpectRewrites({
       {"CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET b = random(); END",
-       "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET b = <R>; END"},
+       "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET b = random(); END"},
+      {"CREATE TEMP TRIGGER tr AFTER INSERT ON t WHEN random() > 0 BEGIN "
+       "UPDATE t SET b = CASE WHEN a THEN random() END; INSERT INTO u VALUES (randomblob(4)); END; "
+       "INSERT INTO t VALUES (random())",
+       "CREATE TEMP TRIGGER tr AFTER INSERT ON t WHEN random() > 0 BEGIN "
+       "UPDATE t SET b = CASE WHEN a THEN random() END; INSERT INTO u VALUES (randomblob(4)); END; "
+       "INSERT INTO t VALUES (<R>)"},
+      {"CREATE VIEW v AS SELECT random() AS r, randomblob(2)", "CREATE VIEW v AS SELECT random() AS r, randomblob(2)"},
+      {"CREATE TABLE e (id INTEGER PRIMARY KEY, r INTEGER DEFAULT (random()), b BLOB DEFAULT (randomblob(4)))",
+       "CREATE TABLE e (id INTEGER PRIMARY KEY, r INTEGER DEFAULT (random()), b BLOB DEFAULT (randomblob(4)))"},
+      {"CREATE TABLE u (x DEFAULT (abs(random()) % 10), y CHECK (y < random())); SELECT random()",
+       "CREATE TABLE u (x DEFAULT (abs(random()) % 10), y CHECK (y < <R>)); SELECT <R>"},
       {"CREATE TABLE u (x DEFAULT (date('now')))", "CREATE TABLE u (x DEFAULT (date(<JD>)))"},
+      {"CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET c = date('now'); END",
+       "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET c = date(<JD>); END"},
   });
 }
 

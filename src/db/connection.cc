@@ -259,6 +259,7 @@ Status Connection::Configure(const ConnectionOptions& options) {
     RQ_RETURN_IF_ERROR(Exec("PRAGMA synchronous=OFF"));
     RQ_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=0"));
     RQ_RETURN_IF_ERROR(Exec(options.foreign_keys ? "PRAGMA foreign_keys=ON" : "PRAGMA foreign_keys=OFF"));
+    RQ_RETURN_IF_ERROR(InstallSeededRandom(db_, &random_));
   } else {
     RQ_RETURN_IF_ERROR(Exec("PRAGMA query_only=1"));
   }

@@ -20,6 +20,7 @@
 
 #include "base/status.h"
 #include "command/types.h"
+#include "db/seeded_random.h"
 #include "db/sql_guard.h"
 
 namespace rq::db {
@@ -39,7 +40,8 @@ class Connection {
   enum class Role { kWriter, kReader };
 
   // Writer: read-write, creates the file, WAL, synchronous=OFF,
-  // wal_autocheckpoint=0. Reader: SQLITE_OPEN_READONLY and query_only=1.
+  // wal_autocheckpoint=0, seeded random()/randomblob(). Reader:
+  // SQLITE_OPEN_READONLY and query_only=1.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path, Role role,
                                                   const ConnectionOptions& options);
   ~Connection();
@@ -49,6 +51,9 @@ class Connection {
   sqlite3* handle() const { return db_; }
   GuardState& guard() { return guard_; }
   Role role() const { return role_; }
+  // What the writer's random() and randomblob() draw from (db/seeded_random.h);
+  // a reader's are SQLite's own and ignore it.
+  Random& random() { return random_; }
 
   // Runs SQL that returns no rows the caller needs (BEGIN, PRAGMA ...).
   Status Exec(std::string_view sql);
@@ -69,6 +74,7 @@ class Connection {
   sqlite3* db_;
   Role role_;
   GuardState guard_;
+  Random random_{0};
 };
 
 // How RunStatement treats each SQL statement inside one request statement.

@@ -128,6 +128,11 @@ void Database::ReleaseReader(std::unique_ptr<Connection> conn) {
   pool_cv_.notify_all();
 }
 
+void Database::SeedRandom(uint64_t seed) {
+  std::lock_guard lock(writer_mu_);
+  writer_->random() = Random(seed);
+}
+
 command::Response Database::Execute(const command::Request& request) {
   std::lock_guard lock(writer_mu_);
   return RunWriteRequest(request, RunMode::kExecute);
@@ -198,12 +203,15 @@ static command::Response StopOnEnvironment(Connection& conn, command::Response r
 command::Response Database::RunWriteRequest(const command::Request& request, RunMode mode) {
   RQ_ASSERT(writer_ != nullptr);
   if (CanBatchInOneTransaction(request)) {
+    const uint64_t random_state = writer_->random().state();
     std::optional<command::Response> batched = RunBatched(request, mode);
     if (batched) return std::move(*batched);
     // The transaction ended inside the batch (a ROLLBACK conflict clause, a
     // trigger's RAISE(ROLLBACK), an interrupt, or COMMIT failed
     // on a deferred constraint): nothing of it remains, so run it again
-    // statement by statement, exactly as autocommit would have.
+    // statement by statement, exactly as autocommit would have, drawing
+    // the same random values as if the batch had never run.
+    writer_->random().Restore(random_state);
   }
   const auto start = Clock::now();
   command::Response response;

@@ -90,6 +90,14 @@ class Database {
   Status Close();
 
   // --- writer side -------------------------------------------------------
+  // Seeds random() and randomblob() for the writes that follow (Execute,
+  // ExecuteOrQuery, LoadDump), until the next call: SQL that SQLite
+  // evaluates inside them (DEFAULT (random()), triggers, views) draws from
+  // this seed's sequence (db/seeded_random.h), so the same writes with the
+  // same seeds store the same values. A request run again from its start (a
+  // batch falling back to autocommit) draws what it drew the first time.
+  void SeedRandom(uint64_t seed);
+
   // /db/execute: statements in order, per-statement errors; with
   // `transaction` stops at the first error and rolls everything back. A
   // transaction the SQL left open is rolled back at the end.

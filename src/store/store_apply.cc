@@ -4,10 +4,12 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 #include "base/logging.h"
+#include "base/random.h"
 #include "command/codec.h"
 #include "store/store_internal.h"
 
@@ -21,6 +23,14 @@ namespace {
 bool IsSqliteImage(std::string_view data) {
   static constexpr std::string_view kMagic("SQLite format 3\0", 16);
   return data.substr(0, kMagic.size()) == kMagic;
+}
+
+// The seed of random()/randomblob() while an entry runs (db::Database::
+// SeedRandom): a function of the entry alone, so every replica, and a
+// restart replaying the log, draws the same values for it; neighbouring
+// entries get unrelated sequences.
+uint64_t RandomSeedOf(const raft::Entry& entry) {
+  return Random(Random(entry.index.value()).Next() ^ entry.term.value()).Next();
 }
 
 }  // namespace
@@ -132,6 +142,10 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry) {
   RQ_ASSERT_MSG(command.ok(), command.status().ToString().c_str());
   command::Response response;
   if (command->type != command::CommandType::kQuery) {
+    // SQL that SQLite itself evaluates in the write (DEFAULT (random()),
+    // trigger bodies, views) draws from the entry's seed, not from SQLite's
+    // per-process PRNG; the leader's rewriting cannot reach it.
+    db_->SeedRandom(RandomSeedOf(entry));
     // db_timeout interrupts a statement by this replica's clock: a write the
     // leader finished and a slower follower interrupted (or the reverse)
     // would leave them different, an acknowledged write missing from a

@@ -263,6 +263,57 @@ class ClusterTest(unittest.TestCase):
         finally:
             os.kill(n1.proc.pid, signal.SIGCONT)
 
+    def test_random_in_defaults_and_triggers_differs_per_row_and_is_identical_everywhere(self):
+        # DEFAULT (random()) and a trigger's random() run inside the write on
+        # every replica: each row must get its own values, the same on every
+        # node and again when a restarted node replays the log.
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        n3 = self.start("3", join=n1.raft_addr)
+        nodes = [n1, n2, n3]
+        leader = leader_of(nodes)
+        r = leader.execute(["CREATE TABLE e (id INTEGER PRIMARY KEY, r INTEGER DEFAULT (random()), "
+                            "b BLOB DEFAULT (randomblob(4)))",
+                            "CREATE TABLE log (id INTEGER, r INTEGER)",
+                            "CREATE TRIGGER tr AFTER INSERT ON e BEGIN INSERT INTO log VALUES (new.id, random()); END"])
+        self.assertEqual(r.status, 200, r.text())
+        self.assertNotIn("error", r.text())
+        r = leader.execute(["INSERT INTO e(id) VALUES(1)", "INSERT INTO e(id) VALUES(2)", "INSERT INTO e(id) VALUES(3)"])
+        self.assertEqual(r.status, 200, r.text())
+        self.assertNotIn("error", r.text())
+        # One follower snapshots here, so after its restart it replays only
+        # the last write, in a fresh process.
+        followers = [n for n in nodes if n is not leader]
+        wait_for(lambda: len(file_rows(followers[1], "SELECT id FROM e")) == 3, what="rows 1-3 on a follower")
+        r = followers[1].post("/snapshot")
+        self.assertEqual(r.status, 200, r.text())
+        r = leader.execute(["INSERT INTO e(id) VALUES(4)"])
+        self.assertEqual(r.status, 200, r.text())
+        self.assertNotIn("error", r.text())
+        e_sql = "SELECT id, r, hex(b) FROM e ORDER BY id"
+        log_sql = "SELECT id, r FROM log ORDER BY id"
+        for n in nodes:
+            wait_for(lambda n=n: len(file_rows(n, e_sql)) == 4 and len(file_rows(n, log_sql)) == 4,
+                     what="four rows on node " + n.node_id)
+        expected_e, expected_log = file_rows(leader, e_sql), file_rows(leader, log_sql)
+        self.assertEqual([row[0] for row in expected_e], [1, 2, 3, 4])
+        self.assertEqual(len({row[1] for row in expected_e}), 4, "r repeats: %s" % expected_e)
+        self.assertEqual(len({row[2] for row in expected_e}), 4, "b repeats: %s" % expected_e)
+        self.assertTrue(all(len(row[2]) == 8 for row in expected_e), expected_e)
+        self.assertEqual(len({row[1] for row in expected_log}), 4, "trigger's random() repeats: %s" % expected_log)
+        for n in nodes:
+            self.assertEqual(file_rows(n, e_sql), expected_e, "node %s differs" % n.node_id)
+            self.assertEqual(file_rows(n, log_sql), expected_log, "node %s differs" % n.node_id)
+            self.assertEqual(rows(n, e_sql), [list(row) for row in expected_e], "node %s via level=none" % n.node_id)
+        # A follower restarted on its data directory discards its SQLite WAL
+        # and applies the log again (all of it, or what followed its
+        # snapshot): it must compute the same values.
+        for follower in followers:
+            follower.kill()
+            follower.start(wait_leader=False)
+            wait_for(lambda f=follower: file_rows(f, e_sql) == expected_e and file_rows(f, log_sql) == expected_log,
+                     what="the same values after replay on node " + follower.node_id)
+
     def test_new_node_catches_up_by_snapshot(self):
         n1 = self.start("1", extra=["-raft-snap", "20", "-raft-snap-int", "100ms"])
         n1.execute(["CREATE TABLE t (v INTEGER)"])

@@ -38,7 +38,9 @@ TEST(CommandFuzzEntriesTest, SqlProcessorSurvivesRandomSqlFragments) {
       "SELECT ", "INSERT INTO t VALUES(", "random()", "RANDOM ( )", "randomblob(", "8", ")", "(", ",",
       "date(", "'now'", "\"now\"", "now", "strftime('%s'", "timediff(", "datetime()", "ORDER BY ",
       "LIMIT ", " RETURNING *", "EXPLAIN ", ";", "'", "\"", "[", "`", "x'", "--", "/*", "*/", "\n",
-      "?", ":p", "$", "1.5e", "0x", "WITH ", "UPDATE t SET a=", " OVER (", "abc", "\xc3\xa9", "#"};
+      "?", ":p", "$", "1.5e", "0x", "WITH ", "UPDATE t SET a=", " OVER (", "abc", "\xc3\xa9", "#",
+      "CREATE TRIGGER tr AFTER INSERT ON t BEGIN ", " END", "CREATE TEMP VIEW v AS ", "CREATE TABLE u (a DEFAULT (",
+      " DEFAULT ", " CASE WHEN 1 THEN "};
   Random random(12);
   for (int round = 0; round < 5000; ++round) {
     std::string input(1, static_cast<char>(random.Uniform(4)));
