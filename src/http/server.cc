@@ -21,6 +21,7 @@
 #include "base/thread_name.h"
 #include "http/handler.h"
 #include "http/handler_internal.h"
+#include "http/header_parser.h"
 
 namespace rq::http {
 
@@ -115,24 +116,6 @@ struct Server::Impl {
 
 namespace {
 
-// Beast keeps a header field's name and value lengths in 16 bits and throws
-// std::length_error for a longer one from inside the read, where no handler
-// of ours could answer. This parser refuses such a field with header_limit
-// instead, so the client gets a 431 like any other oversized header; the
-// whole header may still reach kHeaderBytesMax (long GET ?q= targets).
-constexpr size_t kFieldBytesMax = 65000;
-
-class HeaderParser : public bhttp::request_parser<bhttp::empty_body> {
-  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
-                     beast::error_code& ec) override {
-    if (name_string.size() > kFieldBytesMax || value.size() > kFieldBytesMax) {
-      ec = bhttp::error::header_limit;
-      return;
-    }
-    get().insert(name, name_string, value);
-  }
-};
-
 // One connection. Stream is beast::tcp_stream or ssl_stream over it. All
 // handlers run on the connection's strand (the stream's executor).
 template <typename Stream>
@@ -153,8 +136,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
  private:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
-  // Go's http.Server default (DefaultMaxHeaderBytes): long GET ?q= queries fit.
-  static constexpr uint32_t kHeaderBytesMax = 1 << 20;
   // Unread request bytes are drained this long before closing, so the
   // kernel does not answer them with a RST that could destroy our reply.
   static constexpr auto kLingerTime = std::chrono::seconds(2);
@@ -176,9 +157,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     busy_ = false;
     if (server_->stopping) return Close();
     header_parser_.emplace();
-    // Content-Length is checked by hand after the header, per route.
-    header_parser_->body_limit(boost::none);
-    header_parser_->header_limit(kHeaderBytesMax);
     beast::get_lowest_layer(stream_).expires_after(server_->config.read_timeout);
     bhttp::async_read_header(stream_, buffer_, *header_parser_,
                              [self = this->shared_from_this()](beast::error_code ec, size_t) {

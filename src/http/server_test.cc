@@ -17,9 +17,11 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <random>
 #include <thread>
 
 #include "http/fake_backend_test_util.h"
+#include "http/header_parser.h"
 
 namespace rq::http {
 namespace {
@@ -549,6 +551,44 @@ TEST_F(TlsServerTest, VerifyClientRefusesClientsWithoutCertificate) {
   StartServer();
   EXPECT_EQ(HttpsGet("/status").first, "");
   EXPECT_EQ(HttpsGet("/status", "client").first.substr(0, 15), "HTTP/1.1 200 OK");
+}
+
+}  // namespace
+}  // namespace rq::http
+
+namespace rq::http {
+namespace {
+
+// The gtest twin of the libFuzzer target http_wire_fuzz: mutated requests
+// through the server's head parser and the handler (FuzzHttpWire aborts on
+// a broken rule).
+TEST(WireFuzzTest, MutatedRequestsNeverCrash) {
+  std::mt19937_64 random(20261206);
+  const std::vector<std::string> seeds = {
+      "POST /db/execute?pretty&timings&timeout=2s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 44\r\n\r\n[\"INSERT INTO t VALUES(?)\", [\"SELECT ?\", 1]]",
+      "GET /db/query?q=SELECT%20*%20FROM%20t&level=none&freshness=1s HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Basic YWxpY2U6c2VjcmV0\r\n\r\n",
+      "POST /db/request?transaction&db_timeout=10ms HTTP/1.1\r\nContent-Length: 12\r\n\r\n[\"SELECT 1\"]",
+      "POST /db/load HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n\r\nCREATE TABLE t(a);",
+      "DELETE /remove HTTP/1.1\r\nContent-Length: 10\r\n\r\n{\"id\": \"\"}",
+      "GET /status?pretty HTTP/1.1\r\n\r\n", "GET /nodes?nonvoters&timeout=-1s HTTP/1.1\r\n\r\n",
+      "POST /leader HTTP/1.1\r\nContent-Length: 11\r\n\r\n{\"id\": \"2\"}", "GET /readyz?noleader HTTP/1.1\r\n\r\n",
+      "GET /db/backup?fmt=sql&compress HTTP/1.1\r\n\r\n",
+      "POST /db/execute HTTP/1.1\r\nX-Long: " + std::string(70000, 'v') + "\r\n\r\n"};
+  for (int i = 0; i < 3000; i++) {
+    std::string input = seeds[static_cast<size_t>(i) % seeds.size()];
+    const int mutations = static_cast<int>(random() % 6);
+    for (int m = 0; m < mutations && !input.empty(); m++) {
+      const size_t at = random() % input.size();
+      switch (random() % 3) {
+        case 0: input[at] = static_cast<char>(random()); break;
+        case 1: input.erase(at, 1 + random() % 4); break;
+        default: input.insert(at, 1, static_cast<char>(random())); break;
+      }
+    }
+    FuzzHttpWire(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+  }
 }
 
 }  // namespace
