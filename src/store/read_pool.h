@@ -1,10 +1,18 @@
 // ReadPool: a few threads that run local reads (and other short blocking
 // work) so the HTTP I/O threads never wait on SQLite.
 //
+// It starts with `threads` workers and adds one, up to `max_threads`,
+// when a task arrives that no idle worker can take and no worker has
+// started a task for kStuckAfter: the workers are held by slow queries (a
+// client's recursive CTE), and every other read would wait behind them.
+// Under a load of quick reads workers keep starting tasks, so the pool
+// stays at `threads` (few threads on 2 cores). Workers added stay until Stop.
+//
 // Thread-safety: Post is safe from any thread. Tasks run in FIFO order on
 // whichever worker is free.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -18,8 +26,10 @@ namespace rq::store {
 
 class ReadPool {
  public:
-  // REQUIRES: threads > 0, capacity > 0.
-  ReadPool(int threads, size_t capacity);
+  static constexpr std::chrono::milliseconds kStuckAfter{100};
+
+  // REQUIRES: 0 < threads <= max_threads, capacity > 0.
+  ReadPool(int threads, int max_threads, size_t capacity);
   ~ReadPool();
   ReadPool(const ReadPool&) = delete;
   ReadPool& operator=(const ReadPool&) = delete;
@@ -31,13 +41,19 @@ class ReadPool {
 
  private:
   void Work();
+  void AddWorker();  // REQUIRES: mutex_ held
+
 
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mutex_)
   bool stopping_ = false;                    // GUARDED_BY(mutex_)
-  size_t capacity_;
-  std::vector<std::thread> workers_;
+  size_t idle_ = 0;                          // GUARDED_BY(mutex_): workers waiting for a task
+  size_t starting_ = 0;                      // GUARDED_BY(mutex_): workers added, not yet waiting
+  std::chrono::steady_clock::time_point last_start_{};  // GUARDED_BY(mutex_): a worker last took a task
+  const size_t capacity_;
+  const size_t max_threads_;
+  std::vector<std::thread> workers_;         // GUARDED_BY(mutex_) until Stop
 };
 
 // The transport of a node with no peers: drops everything. Replaced by the

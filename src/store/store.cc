@@ -205,7 +205,8 @@ Status Store::Start(bool bootstrap_single, Transport* transport) {
         for (const raft::Entry& entry : entries) directory_.Observe(entry);
         if (membership) UpdatePeers(*membership);
       });
-  read_pool_ = std::make_unique<ReadPool>(options_.read_threads, 4096);
+  // Up to 16 readers when slow queries hold the first ones (ReadPool).
+  read_pool_ = std::make_unique<ReadPool>(options_.read_threads, std::max(options_.read_threads, 16), 4096);
   apply_thread_ = std::thread([this] {
     NameThisThread("apply");
     ApplyLoop();
