@@ -202,6 +202,26 @@ class HostileRequestTest(unittest.TestCase):
             self.assertLess(grown, RSS_GROWTH_BOUND_KB, "RSS of the %s grew by %d kB" % (target, grown))
         self.assert_replicas_agree()
 
+    def test_status_code_table(self):
+        # docs/status_codes.md is the contract: each row, on every node type.
+        doc = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "status_codes.md")
+        rows = []
+        with open(doc) as f:
+            for line in f:
+                cells = [c.strip() for c in line.strip().strip("|").split("|")]
+                if len(cells) == 5 and cells[0].startswith("`") and cells[3].isdigit():
+                    method, target, body = (c.strip("`") for c in cells[:3])
+                    body = b"" if body == "-" else body.encode().replace(b"\\x00", b"\x00")
+                    rows.append((method, target, body, int(cells[3]), cells[4]))
+        self.assertGreater(len(rows), 20, "the table in docs/status_codes.md was not found")
+        for method, target, body, status, why in rows:
+            for name, node in self.targets.items():
+                with self.subTest(request="%s %s" % (method, target), target=name):
+                    got, reply, _ = raw(node.http_port, request(method, target, body))
+                    self.assertEqual(got, status, "%s %s on the %s (%s): %r" % (method, target, name, why, reply[:200]))
+        for node in self.targets.values():
+            self.assert_serving(node, "after the status table")
+
     def test_abandoned_and_slow_connections_do_not_starve_others(self):
         for target, node in self.targets.items():
             idle = []
