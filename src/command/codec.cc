@@ -60,6 +60,7 @@ Result<Value> ValueFromProto(const proto::Value& value) {
 void RequestToProto(const Request& request, proto::Request* out) {
   out->set_transaction(request.transaction);
   out->set_db_timeout_ns(request.db_timeout_ns);
+  out->set_vm_step_budget(request.vm_step_budget);
   out->mutable_statements()->Reserve(static_cast<int>(request.statements.size()));
   for (const Statement& statement : request.statements) {
     proto::Statement* s = out->add_statements();
@@ -77,6 +78,7 @@ Result<Request> RequestFromProto(const proto::Request& in) {
   Request request;
   request.transaction = in.transaction();
   request.db_timeout_ns = in.db_timeout_ns();
+  request.vm_step_budget = in.vm_step_budget();
   request.statements.reserve(static_cast<size_t>(in.statements_size()));
   for (const proto::Statement& s : in.statements()) {
     Statement statement;

@@ -45,6 +45,10 @@ struct Request {
   bool transaction = false;  // ?transaction: all or nothing
   // ?db_timeout: SQLite interrupt deadline per statement; 0 = none.
   int64_t db_timeout_ns = 0;
+  // db_timeout of a replicated write, as SQLite VM steps per statement (set
+  // by the leader when it proposes, see db::VmStepBudgetFor); 0 = none.
+  // Replicas apply it instead of their own clocks.
+  int64_t vm_step_budget = 0;
   // ?qualify_columns: query columns named "table.column" where SQLite knows
   // the origin table (reads only; not carried in log entries).
   bool qualify_columns = false;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
+#include <optional>
 #include <vector>
 
 #include "db/render.h"
@@ -83,29 +85,49 @@ command::StatementResult ErrorResult(std::string message) {
   return r;
 }
 
-// Interrupts the connection's current statement once the deadline passes.
-// Installed for the life of one RunStatement call.
-class DeadlineGuard {
+// Interrupts the connection's current statement once its deadline passes
+// (reads: this node's clock) or once it has spent its VM-step budget
+// (replicated writes: a count every replica reaches at the same instruction,
+// so all of them stop the same write, or none). Installed for the life of
+// one RunStatement call.
+class StatementLimits {
  public:
-  DeadlineGuard(sqlite3* db, int64_t timeout_ns) : db_(db) {
-    if (timeout_ns <= 0) return;
-    deadline_ = Clock::now() + std::chrono::nanoseconds(timeout_ns);
-    armed_ = true;
-    // Every 1000 VM instructions: cheap, and fine-grained enough for ms deadlines.
-    sqlite3_progress_handler(db_, 1000, &DeadlineGuard::Check, this);
+  StatementLimits(sqlite3* db, int64_t timeout_ns, int64_t vm_step_budget) : db_(db) {
+    if (timeout_ns > 0) deadline_ = Clock::now() + std::chrono::nanoseconds(timeout_ns);
+    if (vm_step_budget > 0) budget_checks_ = (vm_step_budget + kStepsPerCheck - 1) / kStepsPerCheck;
+    armed_ = deadline_.has_value() || budget_checks_ > 0;
+    // Cheap, and fine-grained enough for ms deadlines.
+    if (armed_) sqlite3_progress_handler(db_, kStepsPerCheck, &StatementLimits::Check, this);
   }
-  ~DeadlineGuard() {
+  ~StatementLimits() {
     if (armed_) sqlite3_progress_handler(db_, 0, nullptr, nullptr);
   }
-  DeadlineGuard(const DeadlineGuard&) = delete;
-  DeadlineGuard& operator=(const DeadlineGuard&) = delete;
+  StatementLimits(const StatementLimits&) = delete;
+  StatementLimits& operator=(const StatementLimits&) = delete;
 
-  bool Expired() const { return armed_ && Clock::now() >= deadline_; }
+  // Only steps of the request's own statements count against the budget,
+  // not those SQLite runs while preparing (a schema load happens on one
+  // replica's first statement after a restart and not on another's).
+  void BeginStepping() { stepping_ = true; }
+  void EndStepping() { stepping_ = false; }
+
+  bool Expired() const { return budget_spent_ || (deadline_ && Clock::now() >= *deadline_); }
 
  private:
-  static int Check(void* self) { return static_cast<DeadlineGuard*>(self)->Expired() ? 1 : 0; }
+  static constexpr int kStepsPerCheck = 1000;
+
+  static int Check(void* self) { return static_cast<StatementLimits*>(self)->ShouldInterrupt() ? 1 : 0; }
+  bool ShouldInterrupt() {
+    if (stepping_ && budget_checks_ > 0 && ++checks_ >= budget_checks_) budget_spent_ = true;
+    return Expired();
+  }
+
   sqlite3* db_;
-  Clock::time_point deadline_{};
+  std::optional<Clock::time_point> deadline_;
+  int64_t budget_checks_ = 0;  // progress callbacks allowed while stepping; 0 = no budget
+  int64_t checks_ = 0;
+  bool stepping_ = false;
+  bool budget_spent_ = false;
   bool armed_ = false;
 };
 
@@ -164,21 +186,21 @@ class Binder {
   size_t next_ = 0;
 };
 
-std::string StepError(sqlite3* db, int rc, const DeadlineGuard& deadline, bool rows) {
-  if ((rc & 0xff) == SQLITE_INTERRUPT && deadline.Expired()) {
+std::string StepError(sqlite3* db, int rc, const StatementLimits& limits, bool rows) {
+  if ((rc & 0xff) == SQLITE_INTERRUPT && limits.Expired()) {
     return std::string(rows ? kQueryTimeout : kExecuteTimeout);
   }
   return sqlite3_errmsg(db);
 }
 
-command::StatementResult SqliteErrorResult(sqlite3* db, int rc, const DeadlineGuard& deadline, bool rows) {
-  command::StatementResult r = ErrorResult(StepError(db, rc, deadline, rows));
+command::StatementResult SqliteErrorResult(sqlite3* db, int rc, const StatementLimits& limits, bool rows) {
+  command::StatementResult r = ErrorResult(StepError(db, rc, limits, rows));
   r.environmental = IsEnvironmentalFailure(db);
   return r;
 }
 
 command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, const RunOptions& options,
-                                  const DeadlineGuard& deadline) {
+                                  const StatementLimits& limits) {
   command::StatementResult r;
   r.has_rows = true;
   const int n = sqlite3_column_count(stmt);
@@ -192,7 +214,7 @@ command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, const RunOpti
   for (;;) {
     const int rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return SqliteErrorResult(db, rc, deadline, true);
+    if (rc != SQLITE_ROW) return SqliteErrorResult(db, rc, limits, true);
     std::vector<command::Value> row;
     row.reserve(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {
@@ -209,11 +231,11 @@ command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, const RunOpti
   return r;
 }
 
-command::StatementResult StepCounts(sqlite3* db, sqlite3_stmt* stmt, const DeadlineGuard& deadline) {
+command::StatementResult StepCounts(sqlite3* db, sqlite3_stmt* stmt, const StatementLimits& limits) {
   for (;;) {
     const int rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return SqliteErrorResult(db, rc, deadline, false);
+    if (rc != SQLITE_ROW) return SqliteErrorResult(db, rc, limits, false);
   }
   command::StatementResult r;
   // Connection-wide values, exactly as go-sqlite3 reports them: an UPDATE
@@ -227,6 +249,18 @@ command::StatementResult StepCounts(sqlite3* db, sqlite3_stmt* stmt, const Deadl
 }
 
 }  // namespace
+
+int64_t VmStepBudgetFor(int64_t db_timeout_ns) {
+  if (db_timeout_ns <= 0) return 0;
+  constexpr int64_t kNanosPerSecond = 1'000'000'000;
+  // Whole seconds and the rest apart: the product of the ns and the rate
+  // would overflow past 184 s; this cannot, even for the longest timeout.
+  static_assert(std::numeric_limits<int64_t>::max() / kNanosPerSecond <
+                std::numeric_limits<int64_t>::max() / kVmStepsPerSecond);
+  const int64_t seconds = db_timeout_ns / kNanosPerSecond;
+  const int64_t rest = db_timeout_ns % kNanosPerSecond * kVmStepsPerSecond / kNanosPerSecond;
+  return std::max<int64_t>(1, seconds * kVmStepsPerSecond + rest);
+}
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -321,7 +355,7 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
                                       const RunOptions& options) {
   const auto start = Clock::now();
   sqlite3* db = conn.handle();
-  DeadlineGuard deadline(db, options.timeout_ns);
+  StatementLimits limits(db, options.timeout_ns, options.vm_step_budget);
   Binder binder(statement.parameters);
   command::StatementResult result;
   const char* next = statement.sql.data();
@@ -332,7 +366,7 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
     const int rc = sqlite3_prepare_v2(db, next, static_cast<int>(end - next), &raw, &tail);
     StmtPtr stmt(raw);
     if (rc != SQLITE_OK) {
-      result = SqliteErrorResult(db, rc, deadline, options.mode == RunMode::kQuery);
+      result = SqliteErrorResult(db, rc, limits, options.mode == RunMode::kQuery);
       break;
     }
     next = tail;
@@ -347,8 +381,9 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
     }
     const bool rows = options.mode == RunMode::kQuery ||
                       (options.mode == RunMode::kAuto && sqlite3_column_count(stmt.get()) > 0);
-    result = rows ? StepRows(db, stmt.get(), options, deadline)
-                  : StepCounts(db, stmt.get(), deadline);
+    limits.BeginStepping();
+    result = rows ? StepRows(db, stmt.get(), options, limits) : StepCounts(db, stmt.get(), limits);
+    limits.EndStepping();
     if (!result.error.empty()) break;
   }
   result.time_s = SecondsSince(start);

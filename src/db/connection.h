@@ -30,6 +30,15 @@ inline constexpr std::string_view kQueryTimeout = "query timeout";
 inline constexpr std::string_view kExecuteTimeout = "execute timeout";
 inline constexpr std::string_view kWriteOnQueryPath = "attempt to change database via query operation";
 
+// A replicated write's db_timeout becomes a budget of SQLite VM steps per
+// statement, fixed by the leader in the log entry: every replica interrupts
+// the same write at the same instruction, whatever its clock and load. The
+// rate is what SQLite ran here for INSERT ... SELECT, UPDATE and DELETE over
+// 1-2M rows (46-85 M steps/s on one core, docs/db_timeout.md); a slower
+// machine takes longer than db_timeout to give up, a faster one less.
+inline constexpr int64_t kVmStepsPerSecond = 50'000'000;
+int64_t VmStepBudgetFor(int64_t db_timeout_ns);
+
 struct ConnectionOptions {
   bool foreign_keys = false;
   std::chrono::milliseconds busy_timeout{5000};
@@ -93,6 +102,9 @@ struct RunOptions {
   // 2.4) unless set: then the first row's value types fill them in, as
   // rqlite 8.x db.go populateEmptyTypes did.
   bool fill_expression_types = false;
+  // Interrupt after about this many SQLite VM steps (0: no budget). Unlike
+  // the deadline, every replica stops at the same instruction.
+  int64_t vm_step_budget = 0;
 };
 
 // Runs every SQL statement in `statement.sql` in order (SQLite's own

@@ -227,8 +227,7 @@ command::Response Database::RunWriteRequest(const command::Request& request, Run
   for (const command::Statement& statement : request.statements) {
     if (statement.sql.empty()) continue;  // rqlite skips these without a result
     RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
-                   request.db_timeout_ns,
-                   options_.fill_expression_types};
+                   request.db_timeout_ns, options_.fill_expression_types, request.vm_step_budget};
     response.results.push_back(RunStatement(conn, statement, run));
     if (response.results.back().environmental) {
       return StopOnEnvironment(conn, std::move(response), response.results.back().error);
@@ -261,7 +260,7 @@ std::optional<command::Response> Database::RunBatched(const command::Request& re
   command::Response response;
   for (const command::Statement& statement : request.statements) {
     RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
-                   request.db_timeout_ns, options_.fill_expression_types};
+                   request.db_timeout_ns, options_.fill_expression_types, request.vm_step_budget};
     response.results.push_back(RunStatement(conn, statement, run));
     if (response.results.back().environmental) {
       return StopOnEnvironment(conn, std::move(response), response.results.back().error);

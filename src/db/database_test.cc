@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 namespace rq::db {
@@ -297,6 +298,56 @@ TEST_F(DatabaseTest, DbTimeoutInterruptsALongQuery) {
   w.db_timeout_ns = 50'000'000;
   EXPECT_EQ(db_->Execute(w).results[0].error, kExecuteTimeout);
   EXPECT_EQ(QueryOne("SELECT count(*) FROM t").values, (std::vector<Row>{{int64_t{0}}}));
+}
+
+TEST(VmStepBudget, FollowsDbTimeoutAndNeverOverflows) {
+  EXPECT_EQ(VmStepBudgetFor(0), 0);
+  EXPECT_EQ(VmStepBudgetFor(-5), 0);
+  EXPECT_EQ(VmStepBudgetFor(1), 1);  // any timeout at all bounds the write
+  EXPECT_EQ(VmStepBudgetFor(1'000'000'000), kVmStepsPerSecond);
+  EXPECT_EQ(VmStepBudgetFor(2'500'000'000), kVmStepsPerSecond * 5 / 2);
+  const int64_t longest = std::numeric_limits<int64_t>::max();  // about 292 years
+  EXPECT_EQ(VmStepBudgetFor(longest), longest / 1'000'000'000 * kVmStepsPerSecond +
+                                          longest % 1'000'000'000 * kVmStepsPerSecond / 1'000'000'000);
+}
+
+// What makes the budget safe to replicate: the same write under the same
+// budget has the same outcome on any database holding the same data,
+// whatever the clock says, and a transaction it stops leaves nothing.
+TEST_F(DatabaseTest, VmStepBudgetStopsTheSameWriteAtTheSameRowEverywhere) {
+  const std::string insert =
+      "INSERT INTO t WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) "
+      "SELECT x FROM c";
+  auto outcome = [&](Database& db, int64_t budget, bool transaction) {
+    Request w = Req({"CREATE TABLE IF NOT EXISTS t (a)", "DELETE FROM t", insert}, transaction);
+    w.vm_step_budget = budget;
+    Response r = db.Execute(w);
+    Request count = Req({"SELECT count(*) FROM t"});
+    return std::make_pair(r.results.back().error, db.Query(count).results[0].values);
+  };
+  std::unique_ptr<Database> other = OpenAt(Path("other.sqlite"));
+  int interrupted = 0;
+  int completed = 0;
+  for (int64_t budget : {1'000, 50'000, 200'000, 400'000, 600'000, 1'000'000, 5'000'000}) {
+    for (bool transaction : {false, true}) {
+      const auto here = outcome(*db_, budget, transaction);
+      EXPECT_EQ(here, outcome(*other, budget, transaction)) << budget;
+      EXPECT_EQ(here, outcome(*db_, budget, transaction)) << budget;
+      if (here.first == kExecuteTimeout) {
+        ++interrupted;
+        EXPECT_EQ(here.second, (std::vector<Row>{{int64_t{0}}})) << "an interrupted INSERT leaves no row";
+      } else {
+        ++completed;
+        EXPECT_EQ(here.first, "") << budget;
+        EXPECT_EQ(here.second, (std::vector<Row>{{int64_t{20000}}}));
+      }
+    }
+  }
+  // The budgets straddle the write's cost, so both outcomes were seen.
+  EXPECT_GT(interrupted, 0);
+  EXPECT_GT(completed, 0);
+  // No budget: the write runs to its end.
+  EXPECT_EQ(outcome(*db_, 0, false).second, (std::vector<Row>{{int64_t{20000}}}));
 }
 
 TEST_F(DatabaseTest, ReadConnectionRefusesWrites) {

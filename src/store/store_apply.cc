@@ -146,10 +146,12 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry) {
     // trigger bodies, views) draws from the entry's seed, not from SQLite's
     // per-process PRNG; the leader's rewriting cannot reach it.
     db_->SeedRandom(RandomSeedOf(entry));
-    // db_timeout interrupts a statement by this replica's clock: a write the
-    // leader finished and a slower follower interrupted (or the reverse)
+    // db_timeout would interrupt a statement by this replica's clock: a write
+    // the leader finished and a slower follower interrupted (or the reverse)
     // would leave them different, an acknowledged write missing from a
-    // replica. So every replica runs a replicated write to its end.
+    // replica. Writes are bounded by the entry's VM-step budget instead,
+    // which every replica spends alike (entries written before it existed
+    // carry none and run to their end, as they did then).
     command->request.db_timeout_ns = 0;
   }
   switch (command->type) {

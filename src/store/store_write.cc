@@ -3,6 +3,7 @@
 #include "store/store.h"
 
 #include "command/codec.h"
+#include "db/connection.h"
 #include "store/store_internal.h"
 
 namespace rq::store {
@@ -35,6 +36,8 @@ void Store::ProposeRequest(command::CommandType type, command::Request request, 
       return;
     }
   }
+  // Set here, on the leader, once: followers never compute their own.
+  request.vm_step_budget = type == command::CommandType::kQuery ? 0 : db::VmStepBudgetFor(request.db_timeout_ns);
   command::Command command;
   command.type = type;
   command.request = std::move(request);

@@ -82,29 +82,49 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual([x["id"] for x in nodes], ["1", "2"])
         self.assertTrue(all(x["reachable"] for x in nodes))
 
-    def test_db_timeout_never_splits_a_replicated_write(self):
+    def test_db_timeout_stops_a_replicated_write_on_every_replica_or_none(self):
         n1 = self.start("1")
         n2 = self.start("2", join=n1.raft_addr)
         n3 = self.start("3", join=n1.raft_addr)
         self.assertEqual(n1.execute(["CREATE TABLE t (k INTEGER, x INTEGER)"]).status, 200)
-        # Each write takes far longer than db_timeout. Interrupted by each
-        # replica's own clock, some replicas kept it and others did not (seen
-        # before: the leader acknowledged a write both followers lacked).
-        sizes = {k: 100000 + 20000 * k for k in range(1, 6)}
-        for k, n in sizes.items():
+        # Interrupted by each replica's own clock, some replicas kept a write
+        # and others did not (seen before: the leader acknowledged a write
+        # both followers lacked). The sizes straddle what db_timeout=10ms
+        # allows, so some writes finish and some are stopped; half are sent
+        # through a follower.
+        completed, stopped = {}, []
+        for k in range(1, 21):
+            n = 3000 * k
             sql = ("INSERT INTO t WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %d) "
                    "SELECT %d, x FROM c" % (n, k))
-            r = n1.execute([sql], "?db_timeout=1ms")
+            r = (n1 if k % 2 else n2).execute([sql], "?db_timeout=10ms")
             self.assertEqual(r.status, 200, r.text())
-            self.assertEqual(r.json()["results"][0].get("rows_affected"), n, r.text())
-        expected = sorted(sizes.items())
+            result = r.json()["results"][0]
+            if result.get("error") == "execute timeout":
+                stopped.append(k)
+            else:
+                self.assertEqual(result.get("rows_affected"), n, r.text())
+                completed[k] = n
+        self.assertTrue(completed and stopped, (completed, stopped))
+        expected = sorted(completed.items())
         for n in (n1, n2, n3):
             wait_for(lambda n=n: file_rows(n, "SELECT k, count(*) FROM t GROUP BY k ORDER BY k") == expected,
-                     what="every write whole on node " + n.node_id)
-        # Queries keep their db_timeout.
+                     what="the same writes, each whole, on node " + n.node_id)
+        # A write that would run for minutes and grow the file by gigabytes
+        # gives up, and the writes behind it are not held up.
+        huge = ("INSERT INTO t SELECT 0, x FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                "SELECT x FROM c LIMIT 300000000)")
+        r = n1.execute([huge], "?db_timeout=500ms")
+        self.assertEqual(r.json()["results"][0].get("error"), "execute timeout", r.text())
+        r = n2.execute(["INSERT INTO t VALUES(99, 1)"])
+        self.assertEqual(r.json()["results"][0].get("rows_affected"), 1, r.text())
+        for n in (n1, n2, n3):
+            wait_for(lambda n=n: file_rows(n, "SELECT count(*) FROM t WHERE k IN (0, 99)") == [(1,)],
+                     what="the stopped write absent and the next one present on node " + n.node_id)
+        # Queries keep their db_timeout, by the node's clock.
         slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000) SELECT max(x) FROM c"
         r = n1.query([slow], "?db_timeout=50ms")
-        self.assertIn("timeout", r.text())
+        self.assertIn("query timeout", r.text())
 
     def test_three_nodes_forwarding_redirect_and_reads(self):
         n1 = self.start("1")
