@@ -1,6 +1,7 @@
 #include "client/http_client.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -337,8 +338,11 @@ TEST(HttpClientTest, PrefixAndAddressHelpers) {
 
 // A self-signed certificate for 127.0.0.1, written as PEM files.
 struct TestCertificate {
-  std::string cert_path = ::testing::TempDir() + "/client_test_cert.pem";
-  std::string key_path = ::testing::TempDir() + "/client_test_key.pem";
+  // Per process: ctest runs the TLS tests side by side, and one rewriting
+  // the file another's server had just loaded failed the handshake.
+  std::string stem = ::testing::TempDir() + "/client_test_" + std::to_string(::getpid());
+  std::string cert_path = stem + "_cert.pem";
+  std::string key_path = stem + "_key.pem";
 
   TestCertificate() {
     EVP_PKEY* key = EVP_RSA_gen(2048);
@@ -366,6 +370,12 @@ struct TestCertificate {
     X509_free(cert);
     EVP_PKEY_free(key);
   }
+  ~TestCertificate() {
+    std::remove(cert_path.c_str());
+    std::remove(key_path.c_str());
+  }
+  TestCertificate(const TestCertificate&) = delete;
+  TestCertificate& operator=(const TestCertificate&) = delete;
 };
 
 class HttpsClientTest : public ::testing::Test {

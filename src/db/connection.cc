@@ -92,10 +92,11 @@ command::StatementResult ErrorResult(std::string message) {
 // one RunStatement call.
 class StatementLimits {
  public:
-  StatementLimits(sqlite3* db, int64_t timeout_ns, int64_t vm_step_budget) : db_(db) {
+  StatementLimits(sqlite3* db, int64_t timeout_ns, int64_t vm_step_budget, const std::atomic<bool>* abandoned)
+      : db_(db), abandoned_(abandoned) {
     if (timeout_ns > 0) deadline_ = Clock::now() + std::chrono::nanoseconds(timeout_ns);
     if (vm_step_budget > 0) budget_checks_ = (vm_step_budget + kStepsPerCheck - 1) / kStepsPerCheck;
-    armed_ = deadline_.has_value() || budget_checks_ > 0;
+    armed_ = deadline_.has_value() || budget_checks_ > 0 || abandoned_ != nullptr;
     // Cheap, and fine-grained enough for ms deadlines.
     if (armed_) sqlite3_progress_handler(db_, kStepsPerCheck, &StatementLimits::Check, this);
   }
@@ -112,6 +113,7 @@ class StatementLimits {
   void EndStepping() { stepping_ = false; }
 
   bool Expired() const { return budget_spent_ || (deadline_ && Clock::now() >= *deadline_); }
+  bool Abandoned() const { return abandoned_ != nullptr && abandoned_->load(std::memory_order_relaxed); }
 
  private:
   static constexpr int kStepsPerCheck = 1000;
@@ -119,10 +121,11 @@ class StatementLimits {
   static int Check(void* self) { return static_cast<StatementLimits*>(self)->ShouldInterrupt() ? 1 : 0; }
   bool ShouldInterrupt() {
     if (stepping_ && budget_checks_ > 0 && ++checks_ >= budget_checks_) budget_spent_ = true;
-    return Expired();
+    return Expired() || Abandoned();
   }
 
   sqlite3* db_;
+  const std::atomic<bool>* abandoned_;
   std::optional<Clock::time_point> deadline_;
   int64_t budget_checks_ = 0;  // progress callbacks allowed while stepping; 0 = no budget
   int64_t checks_ = 0;
@@ -187,6 +190,7 @@ class Binder {
 };
 
 std::string StepError(sqlite3* db, int rc, const StatementLimits& limits, bool rows) {
+  if ((rc & 0xff) == SQLITE_INTERRUPT && limits.Abandoned()) return std::string(kAbandoned);
   if ((rc & 0xff) == SQLITE_INTERRUPT && limits.Expired()) {
     return std::string(rows ? kQueryTimeout : kExecuteTimeout);
   }
@@ -277,6 +281,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, Ro
     return Status::IOError("open " + path + ": " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
   }
   RQ_RETURN_IF_ERROR(conn->Configure(options).WithContext("open " + path));
+  conn->abandoned_ = options.abandoned;
   return conn;
 }
 
@@ -355,7 +360,8 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
                                       const RunOptions& options) {
   const auto start = Clock::now();
   sqlite3* db = conn.handle();
-  StatementLimits limits(db, options.timeout_ns, options.vm_step_budget);
+  StatementLimits limits(db, options.timeout_ns, options.vm_step_budget, conn.abandoned_flag());
+  if (limits.Abandoned()) return ErrorResult(std::string(kAbandoned));
   Binder binder(statement.parameters);
   command::StatementResult result;
   const char* next = statement.sql.data();

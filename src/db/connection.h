@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -39,9 +40,15 @@ inline constexpr std::string_view kWriteOnQueryPath = "attempt to change databas
 inline constexpr int64_t kVmStepsPerSecond = 50'000'000;
 int64_t VmStepBudgetFor(int64_t db_timeout_ns);
 
+// What an abandoned statement answers (Database::Abandon).
+inline constexpr std::string_view kAbandoned = "node is shutting down";
+
 struct ConnectionOptions {
   bool foreign_keys = false;
   std::chrono::milliseconds busy_timeout{5000};
+  // Once true, the statement running on the connection is interrupted and
+  // every later one fails with kAbandoned (shared by a Database's connections).
+  std::shared_ptr<const std::atomic<bool>> abandoned;
 };
 
 class Connection {
@@ -72,12 +79,15 @@ class Connection {
   Result<std::string> QueryText(std::string_view sql);
 
   bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  // See ConnectionOptions::abandoned; nullptr when never abandoned.
+  const std::atomic<bool>* abandoned_flag() const { return abandoned_.get(); }
   // Rolls back an open transaction, if any; a no-op otherwise.
   void RollbackIfOpen();
 
  private:
   Connection(sqlite3* db, Role role) : db_(db), role_(role) {}
   Status Configure(const ConnectionOptions& options);
+  std::shared_ptr<const std::atomic<bool>> abandoned_;
   Status Error(std::string_view context) const;
 
   sqlite3* db_;

@@ -54,16 +54,20 @@ Status Options::Validate() const {
   return Status::OK();
 }
 
-Database::Database(std::string path, const Options& options, std::unique_ptr<Connection> writer)
-    : path_(std::move(path)), options_(options), writer_(std::move(writer)) {}
+Database::Database(std::string path, const Options& options, std::shared_ptr<std::atomic<bool>> abandoned,
+                   std::unique_ptr<Connection> writer)
+    : path_(std::move(path)), options_(options), abandoned_(std::move(abandoned)), writer_(std::move(writer)) {}
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const Options& options) {
   RQ_RETURN_IF_ERROR(options.Validate());
-  ConnectionOptions conn_options{options.foreign_keys, options.busy_timeout};
+  auto abandoned = std::make_shared<std::atomic<bool>>(false);
+  ConnectionOptions conn_options{options.foreign_keys, options.busy_timeout, abandoned};
   Result<std::unique_ptr<Connection>> writer = Connection::Open(path, Connection::Role::kWriter, conn_options);
   if (!writer.ok()) return writer.status();
-  return std::unique_ptr<Database>(new Database(path, options, std::move(writer).value()));
+  return std::unique_ptr<Database>(new Database(path, options, std::move(abandoned), std::move(writer).value()));
 }
+
+void Database::Abandon() { abandoned_->store(true); }
 
 Status Database::DiscardWal(const std::string& path) {
   RQ_RETURN_IF_ERROR(RemoveIfExists(path + "-wal"));
@@ -107,7 +111,7 @@ Result<Database::ReaderLease> Database::AcquireReader() {
   }
   ++open_readers_;
   lock.unlock();
-  ConnectionOptions conn_options{options_.foreign_keys, options_.busy_timeout};
+  ConnectionOptions conn_options{options_.foreign_keys, options_.busy_timeout, abandoned_};
   Result<std::unique_ptr<Connection>> conn = Connection::Open(path_, Connection::Role::kReader, conn_options);
   if (!conn.ok()) {
     lock.lock();
@@ -237,7 +241,7 @@ command::Response Database::RunWriteRequest(const command::Request& request, Run
       break;
     }
   }
-  if (request.transaction && !failed && conn.InTransaction()) {
+  if (request.transaction && !failed && conn.InTransaction() && !abandoned()) {
     if (Status s = conn.Exec("COMMIT"); !s.ok()) {
       response.error = sqlite3_errmsg(conn.handle());
       if (IsEnvironmentalFailure(conn.handle())) return StopOnEnvironment(conn, std::move(response), response.error);
@@ -264,6 +268,11 @@ std::optional<command::Response> Database::RunBatched(const command::Request& re
     response.results.push_back(RunStatement(conn, statement, run));
     if (response.results.back().environmental) {
       return StopOnEnvironment(conn, std::move(response), response.results.back().error);
+    }
+    // Nothing of an abandoned request is kept, nor run again.
+    if (abandoned()) {
+      conn.RollbackIfOpen();
+      return response;
     }
     // A failed statement normally undoes only itself (as in autocommit);
     // if it took the whole transaction with it, fall back.

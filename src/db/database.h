@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -89,6 +90,14 @@ class Database {
   // Idempotent. No other method may be called afterwards.
   Status Close();
 
+  // For a shutdown that must not wait: interrupts the statements running on
+  // every connection and fails every later one with kAbandoned. A write
+  // stopped this way may have changed the WAL in part; the caller must not
+  // count it as applied, nor checkpoint, and the next start discards the WAL
+  // and replays the log (store/store.cc Recover). Thread-safe; irreversible.
+  void Abandon();
+  bool abandoned() const { return abandoned_->load(); }
+
   // --- writer side -------------------------------------------------------
   // Seeds random() and randomblob() for the writes that follow (Execute,
   // ExecuteOrQuery, LoadDump), until the next call: SQL that SQLite
@@ -147,7 +156,8 @@ class Database {
  private:
   class ReaderLease;
 
-  Database(std::string path, const Options& options, std::unique_ptr<Connection> writer);
+  Database(std::string path, const Options& options, std::shared_ptr<std::atomic<bool>> abandoned,
+           std::unique_ptr<Connection> writer);
   Result<ReaderLease> AcquireReader();
   void ReleaseReader(std::unique_ptr<Connection> conn);
   command::Response RunWriteRequest(const command::Request& request, RunMode mode);
@@ -158,6 +168,7 @@ class Database {
 
   const std::string path_;
   const Options options_;
+  const std::shared_ptr<std::atomic<bool>> abandoned_;
 
   std::mutex writer_mu_;
   std::unique_ptr<Connection> writer_;  // GUARDED_BY(writer_mu_)

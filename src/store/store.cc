@@ -130,7 +130,9 @@ Status Store::RecoverFromPeersFile() {
   for (LogIndex next = applied_ + 1; next <= last;) {
     auto entries = log_->entries(next, last + 1, 8 << 20);
     if (!entries.ok()) return entries.status();
-    for (const raft::Entry& entry : *entries) ApplyEntry(entry);
+    for (const raft::Entry& entry : *entries) {
+      if (!ApplyEntry(entry)) return Status::Aborted("store: stopped while recovering");
+    }
     next = entries->back().index + 1;
   }
   SnapshotRecord record;
@@ -210,6 +212,11 @@ Status Store::Start(bool bootstrap_single, Transport* transport) {
   apply_thread_ = std::thread([this] {
     NameThisThread("apply");
     ApplyLoop();
+    {
+      std::lock_guard lock(apply_mutex_);
+      apply_exited_ = true;
+    }
+    apply_exit_.notify_all();
   });
   raft_node_->Start();
   UpdatePeers(raft_node_->state().membership);
@@ -228,6 +235,20 @@ void Store::Stop() {
     apply_stopping_ = true;
   }
   apply_wake_.notify_all();
+  {
+    // What is queued usually finishes in moments. A write without a
+    // db_timeout can run for hours and would hold the exit as long: past the
+    // grace it is abandoned, not counted as applied, and the next start
+    // discards its changes with the SQLite WAL and applies it again.
+    std::unique_lock lock(apply_mutex_);
+    if (!apply_exit_.wait_for(lock, options_.apply_drain_grace, [&] { return apply_exited_; })) {
+      RQ_LOG_WARN("store: the apply thread is still busy after {} ms; abandoning its work (applied again at the "
+                  "next start)",
+                  options_.apply_drain_grace.count());
+    }
+  }
+  // Reads too: a query without a db_timeout would hold the read pool's join.
+  db_->Abandon();
   if (apply_thread_.joinable()) apply_thread_.join();
   // Reads still waiting for an index: answer them (the pool refuses new work
   // once stopping, which answers Busy) rather than leave callers hanging.

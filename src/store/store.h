@@ -54,6 +54,9 @@ struct StoreOptions {
   uint64_t snapshot_wal_bytes = 4 << 20;   // -raft-snap-wal-size (0: off)
   std::chrono::milliseconds snapshot_interval{10000};  // -raft-snap-int
   std::chrono::milliseconds apply_timeout{10000};      // -raft-apply-timeout
+  // How long Stop lets queued entries finish before abandoning them (they
+  // are applied again at the next start).
+  std::chrono::milliseconds apply_drain_grace{2000};
   bool foreign_keys = false;
   int64_t max_read_connections = 256;
   int read_threads = 2;
@@ -228,7 +231,9 @@ class Store final : public Applier {
 
   // Apply thread.
   void ApplyLoop();
-  void ApplyEntry(const raft::Entry& entry);
+  // False when the database was abandoned (Stop): the entry is not applied
+  // and nothing after it may be.
+  bool ApplyEntry(const raft::Entry& entry);
   std::optional<command::Response> ApplyCommand(const raft::Entry& entry);
   void CompletePending(const raft::Entry& entry, std::optional<command::Response> response);
   void ExpirePending(std::chrono::steady_clock::time_point now);
@@ -299,6 +304,8 @@ class Store final : public Applier {
   std::condition_variable applied_changed_;
   std::deque<ApplyItem> apply_queue_;  // GUARDED_BY(apply_mutex_)
   bool apply_stopping_ = false;        // GUARDED_BY(apply_mutex_)
+  bool apply_exited_ = false;          // GUARDED_BY(apply_mutex_)
+  std::condition_variable apply_exit_;
   LogIndex applied_;                   // GUARDED_BY(apply_mutex_)
   std::multimap<LogIndex, std::function<void()>> apply_waiters_;  // GUARDED_BY(apply_mutex_)
   std::multimap<std::chrono::steady_clock::time_point, std::function<void()>>

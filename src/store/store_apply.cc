@@ -51,12 +51,15 @@ void Store::ApplyLoop() {
       std::unique_lock lock(apply_mutex_);
       apply_wake_.wait_until(lock, std::min(next_snapshot_check, SteadyClock::now() + std::chrono::seconds(1)),
                              [&] { return apply_stopping_ || !apply_queue_.empty(); });
-      if (apply_stopping_ && apply_queue_.empty()) break;
+      if (db_->abandoned() || (apply_stopping_ && apply_queue_.empty())) break;
       items.swap(apply_queue_);
     }
     for (ApplyItem& item : items) {
+      if (db_->abandoned()) break;
       if (auto* entries = std::get_if<std::vector<raft::Entry>>(&item)) {
-        for (const raft::Entry& entry : *entries) ApplyEntry(entry);
+        for (const raft::Entry& entry : *entries) {
+          if (!ApplyEntry(entry)) break;
+        }
         RunApplyWaiters();
       } else if (auto* task = std::get_if<SnapshotTask>(&item)) {
         MaybeSnapshot(true, task->trailing_entries, std::move(task->done));
@@ -74,6 +77,8 @@ void Store::ApplyLoop() {
         boot->done(loaded);
       }
     }
+    // No snapshot may checkpoint what an abandoned write left in the WAL.
+    if (db_->abandoned()) break;
     auto now = SteadyClock::now();
     ExpirePending(now);
     ExpireStaleReads(now);
@@ -90,14 +95,15 @@ void Store::ApplyLoop() {
   }
 }
 
-void Store::ApplyEntry(const raft::Entry& entry) {
+bool Store::ApplyEntry(const raft::Entry& entry) {
   {
     std::lock_guard lock(apply_mutex_);
-    if (entry.index <= applied_) return;  // already in the snapshot
+    if (entry.index <= applied_) return true;  // already in the snapshot
     RQ_ASSERT(entry.index == applied_ + 1);
   }
   std::optional<command::Response> response;
   if (entry.type == raft::EntryType::kNormal) response = ApplyCommand(entry);
+  if (db_->abandoned()) return false;
   {
     std::lock_guard lock(apply_mutex_);
     applied_ = entry.index;
@@ -111,6 +117,7 @@ void Store::ApplyEntry(const raft::Entry& entry) {
                    raft_node_ && !raft_node_->state().membership.Contains(options_.node_id);
     if (removed) on_removed_();
   }
+  return true;
 }
 
 // The snapshot checkpoint stops the node too, so this one is shared (store_internal.h).
