@@ -6,8 +6,11 @@
 
 namespace rq::store {
 
-ReadPool::ReadPool(int threads, int max_threads, size_t capacity)
-    : capacity_(capacity), max_threads_(static_cast<size_t>(max_threads)) {
+ReadPool::ReadPool(int threads, int max_threads, size_t capacity, std::chrono::milliseconds retire_after)
+    : capacity_(capacity),
+      base_threads_(static_cast<size_t>(threads)),
+      max_threads_(static_cast<size_t>(max_threads)),
+      retire_after_(retire_after) {
   RQ_ASSERT(threads > 0 && threads <= max_threads);
   RQ_ASSERT(capacity > 0);
   std::lock_guard lock(mutex_);
@@ -17,12 +20,15 @@ ReadPool::ReadPool(int threads, int max_threads, size_t capacity)
 ReadPool::~ReadPool() { Stop(); }
 
 void ReadPool::AddWorker() {
+  // A retired worker has let go of the mutex for good: joining here is short.
+  for (std::thread& done : retired_) done.join();
+  retired_.clear();
   ++starting_;
-  const size_t n = workers_.size();
-  workers_.emplace_back([this, n] {
-    NameThisThread("read-" + std::to_string(n));
-    Work();
-  });
+  const uint64_t n = next_number_++;
+  workers_.emplace(n, std::thread([this, n] {
+                     NameThisThread("read-" + std::to_string(n));
+                     Work(n);
+                   }));
 }
 
 bool ReadPool::Post(std::function<void()> task) {
@@ -41,17 +47,31 @@ bool ReadPool::Post(std::function<void()> task) {
 }
 
 void ReadPool::Stop() {
+  std::map<uint64_t, std::thread> workers;
+  std::vector<std::thread> retired;
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
-  for (std::thread& worker : workers_) {
+  // Workers no longer retire once stopping, so the set is final.
+  {
+    std::lock_guard lock(mutex_);
+    workers.swap(workers_);
+    retired.swap(retired_);
+  }
+  for (auto& [n, worker] : workers) {
     if (worker.joinable()) worker.join();
   }
+  for (std::thread& worker : retired) worker.join();
 }
 
-void ReadPool::Work() {
+size_t ReadPool::threads() {
+  std::lock_guard lock(mutex_);
+  return workers_.size();
+}
+
+void ReadPool::Work(uint64_t number) {
   bool started = false;
   for (;;) {
     std::function<void()> task;
@@ -60,8 +80,17 @@ void ReadPool::Work() {
       if (!started) --starting_;  // counted in idle_ from here on
       started = true;
       ++idle_;
-      wake_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+      const bool woken = wake_.wait_for(lock, retire_after_, [&] { return stopping_ || !tasks_.empty(); });
       --idle_;
+      if (!woken) {
+        if (workers_.size() <= base_threads_) continue;
+        // One of the extra workers, idle for retire_after: the slow reads
+        // that called for it are over.
+        auto self = workers_.find(number);
+        retired_.push_back(std::move(self->second));
+        workers_.erase(self);
+        return;
+      }
       if (tasks_.empty()) return;  // stopping and drained
       task = std::move(tasks_.front());
       tasks_.pop_front();

@@ -6,7 +6,8 @@
 // started a task for kStuckAfter: the workers are held by slow queries (a
 // client's recursive CTE), and every other read would wait behind them.
 // Under a load of quick reads workers keep starting tasks, so the pool
-// stays at `threads` (few threads on 2 cores). Workers added stay until Stop.
+// stays at `threads` (few threads on 2 cores). A worker beyond `threads`
+// that has had nothing to do for `retire_after` exits.
 //
 // Thread-safety: Post is safe from any thread. Tasks run in FIFO order on
 // whichever worker is free.
@@ -16,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -28,8 +30,11 @@ class ReadPool {
  public:
   static constexpr std::chrono::milliseconds kStuckAfter{100};
 
+  static constexpr std::chrono::seconds kRetireAfter{30};
+
   // REQUIRES: 0 < threads <= max_threads, capacity > 0.
-  ReadPool(int threads, int max_threads, size_t capacity);
+  ReadPool(int threads, int max_threads, size_t capacity,
+           std::chrono::milliseconds retire_after = kRetireAfter);
   ~ReadPool();
   ReadPool(const ReadPool&) = delete;
   ReadPool& operator=(const ReadPool&) = delete;
@@ -38,11 +43,12 @@ class ReadPool {
   bool Post(std::function<void()> task);
   // Runs the queued tasks, then joins the workers.
   void Stop();
+  // Workers running now (for tests and /status).
+  size_t threads();
 
  private:
-  void Work();
+  void Work(uint64_t number);
   void AddWorker();  // REQUIRES: mutex_ held
-
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -52,8 +58,13 @@ class ReadPool {
   size_t starting_ = 0;                      // GUARDED_BY(mutex_): workers added, not yet waiting
   std::chrono::steady_clock::time_point last_start_{};  // GUARDED_BY(mutex_): a worker last took a task
   const size_t capacity_;
+  const size_t base_threads_;
   const size_t max_threads_;
-  std::vector<std::thread> workers_;         // GUARDED_BY(mutex_) until Stop
+  const std::chrono::milliseconds retire_after_;
+  uint64_t next_number_ = 0;                 // GUARDED_BY(mutex_)
+  std::map<uint64_t, std::thread> workers_;  // GUARDED_BY(mutex_)
+  // Workers that exited by themselves, joined by the next AddWorker or Stop.
+  std::vector<std::thread> retired_;         // GUARDED_BY(mutex_)
 };
 
 // The transport of a node with no peers: drops everything. Replaced by the
