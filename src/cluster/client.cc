@@ -271,6 +271,13 @@ Result<NodeMetaResponse> Client::GetNodeMeta(const std::string& address, const N
   });
 }
 
+Result<BackupResponse> Client::Backup(const std::string& address, const BackupRequest& request, Timeout timeout) {
+  return CallAndWait<BackupResponse>(impl_.get(), address, request, timeout, [](RpcReply r) {
+    return BackupResponse{std::move(r.status), std::move(r.backup_token), r.backup_total_bytes,
+                          std::move(r.backup_chunk)};
+  });
+}
+
 Result<ForwardResponse> Client::Forward(const std::string& address, const ForwardRequest& request,
                                         Timeout timeout) {
   return CallAndWait<ForwardResponse>(impl_.get(), address, request, timeout, ToForward);

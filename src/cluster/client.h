@@ -56,6 +56,7 @@ class Client {
   Result<StepDownResponse> StepDown(const std::string& address, const StepDownRequest& request,
                                     Timeout timeout);
   Result<NotifyResponse> Notify(const std::string& address, const NotifyRequest& request, Timeout timeout);
+  Result<BackupResponse> Backup(const std::string& address, const BackupRequest& request, Timeout timeout);
 
   // Forward without blocking: `done` runs exactly once, on the client's
   // I/O thread.

@@ -39,7 +39,7 @@ Result<command::Response> DecodeResponse(std::string_view bytes);
 
 // Never reorder: tests and dispatch rely on the alternatives only by type.
 using RpcBody = std::variant<JoinRequest, RemoveRequest, NodeMetaRequest, ForwardRequest,
-                             StepDownRequest, NotifyRequest>;
+                             StepDownRequest, NotifyRequest, BackupRequest>;
 struct RpcCall {
   uint64_t correlation_id = 0;
   RpcBody body;
@@ -56,6 +56,9 @@ struct RpcReply {
   std::string version;
   uint64_t commit_index = 0;
   command::Response response;    // FORWARD
+  std::string backup_token;      // BACKUP
+  uint64_t backup_total_bytes = 0;
+  std::string backup_chunk;
 };
 std::string EncodeRpcReply(const RpcReply& reply);
 Result<RpcReply> DecodeRpcReply(std::string_view bytes);

@@ -57,6 +57,15 @@ struct BodyEncoder {
     out->mutable_notify()->set_raft_addr(r.raft_addr);
     out->mutable_notify()->set_api_addr(r.api_addr);
   }
+  void operator()(const BackupRequest& r) const {
+    SetCredentials(r.credentials, out);
+    auto* p = out->mutable_backup();
+    p->set_format(static_cast<uint32_t>(r.format));
+    p->set_vacuum(r.vacuum);
+    for (const std::string& table : r.tables) p->add_tables(table);
+    p->set_token(r.token);
+    p->set_offset(r.offset);
+  }
   void operator()(const ForwardRequest& r) const;
 };
 
@@ -109,6 +118,20 @@ Result<RpcBody> ForwardFromProto(const pb::ForwardRequest& p, Credentials creden
   return RpcBody(std::move(r));
 }
 
+Result<RpcBody> BackupFromProto(const pb::BackupRequest& p, Credentials credentials) {
+  if (p.format() > static_cast<uint32_t>(BackupFormat::kDelete)) {
+    return Bad("unknown backup format " + std::to_string(p.format()));
+  }
+  BackupRequest r;
+  r.format = static_cast<BackupFormat>(p.format());
+  r.vacuum = p.vacuum();
+  r.tables.assign(p.tables().begin(), p.tables().end());
+  r.token = p.token();
+  r.offset = p.offset();
+  r.credentials = std::move(credentials);
+  return RpcBody(std::move(r));
+}
+
 Result<RpcBody> BodyFromProto(const pb::RpcRequest& p) {
   Credentials c = GetCredentials(p);
   switch (p.call_case()) {
@@ -129,6 +152,8 @@ Result<RpcBody> BodyFromProto(const pb::RpcRequest& p) {
     case pb::RpcRequest::kNotify:
       if (p.notify().id().empty()) return Bad("notify without node id");
       return RpcBody(NotifyRequest{p.notify().id(), p.notify().raft_addr(), p.notify().api_addr(), std::move(c)});
+    case pb::RpcRequest::kBackup:
+      return BackupFromProto(p.backup(), std::move(c));
     case pb::RpcRequest::CALL_NOT_SET:
       break;
   }
@@ -161,6 +186,9 @@ std::string EncodeRpcReply(const RpcReply& reply) {
   p.set_api_url(reply.api_url);
   p.set_version(reply.version);
   p.set_commit_index(reply.commit_index);
+  p.set_backup_token(reply.backup_token);
+  p.set_backup_total_bytes(reply.backup_total_bytes);
+  p.set_backup_chunk(reply.backup_chunk);
   detail::ResponseToProto(reply.response, p.mutable_response());
   return p.SerializeAsString();
 }
@@ -179,6 +207,9 @@ Result<RpcReply> DecodeRpcReply(std::string_view bytes) {
   r.api_url = p.api_url();
   r.version = p.version();
   r.commit_index = p.commit_index();
+  r.backup_token = p.backup_token();
+  r.backup_total_bytes = p.backup_total_bytes();
+  r.backup_chunk = p.backup_chunk();
   auto response = detail::ResponseFromProto(p.response());
   if (!response.ok()) return response.status();
   r.response = std::move(*response);

@@ -238,6 +238,14 @@ TEST(RpcCodecTest, EveryCallRoundTrips) {
   f.timeout_ns = 30'000'000'000;
   f.credentials = creds;
   bodies.push_back(f);
+  BackupRequest backup;
+  backup.format = BackupFormat::kSql;
+  backup.vacuum = true;
+  backup.tables = {"foo", "bar"};
+  backup.token = "t0k3n";
+  backup.offset = 4 << 20;
+  backup.credentials = creds;
+  bodies.push_back(backup);
   ForwardRequest load;
   load.kind = ForwardKind::kLoad;
   load.payload = std::string("SQLite format 3\0", 16);
@@ -260,6 +268,9 @@ TEST(RpcCodecTest, ReplyRoundTripsStatusAndFields) {
   reply.api_url = "http://10.0.0.1:4001";
   reply.version = "v10.0.0";
   reply.commit_index = 1234;
+  reply.backup_token = "t0k3n";
+  reply.backup_total_bytes = 9 << 20;
+  reply.backup_chunk = std::string("SQLite format 3\0", 16);
   reply.response = SampleResponse();
   auto decoded = DecodeRpcReply(EncodeRpcReply(reply));
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
@@ -270,6 +281,9 @@ TEST(RpcCodecTest, ReplyRoundTripsStatusAndFields) {
   EXPECT_EQ(decoded->api_url, reply.api_url);
   EXPECT_EQ(decoded->version, reply.version);
   EXPECT_EQ(decoded->commit_index, 1234u);
+  EXPECT_EQ(decoded->backup_token, reply.backup_token);
+  EXPECT_EQ(decoded->backup_total_bytes, reply.backup_total_bytes);
+  EXPECT_EQ(decoded->backup_chunk, reply.backup_chunk);
   ExpectSameResponse(decoded->response, reply.response);
   EXPECT_TRUE(DecodeRpcReply(EncodeRpcReply(RpcReply{})).value().status.ok());
 }
@@ -288,6 +302,9 @@ TEST(RpcCodecTest, CallWithoutBodyOrWithBadEnumsIsCorruption) {
   f.kind = static_cast<ForwardKind>(42);
   EXPECT_TRUE(DecodeRpcCall(EncodeRpcCall({1, f})).status().IsCorruption());
   EXPECT_TRUE(DecodeRpcCall(EncodeRpcCall({1, JoinRequest{}})).status().IsCorruption());
+  BackupRequest backup;
+  backup.format = static_cast<BackupFormat>(7);
+  EXPECT_TRUE(DecodeRpcCall(EncodeRpcCall({1, backup})).status().IsCorruption());
 }
 
 TEST(RpcCodecTest, GarbageNeverCrashes) {

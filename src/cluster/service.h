@@ -168,6 +168,29 @@ struct ForwardResponse {
   command::Response response;
 };
 
+// Wire format: never renumber (proto BackupRequest.format).
+enum class BackupFormat : uint8_t { kBinary = 0, kSql = 1, kDelete = 2 };
+
+// GET /db/backup on a follower, answered by the leader: the first call
+// (empty token) makes the backup file and returns its first chunk, a token
+// and the total size; the follower asks for the rest by token and offset.
+struct BackupRequest {
+  BackupFormat format = BackupFormat::kBinary;
+  bool vacuum = false;
+  std::vector<std::string> tables;
+  std::string token;
+  uint64_t offset = 0;
+  Credentials credentials;
+  bool operator==(const BackupRequest&) const = default;
+};
+
+struct BackupResponse {
+  Status status;
+  std::string token;
+  uint64_t total_bytes = 0;
+  std::string chunk;  // the bytes from the request's offset on
+};
+
 // Serves RPCs arriving on this node's Raft address. Each callback must be
 // called exactly once, from any thread.
 class RpcHandler {
@@ -180,6 +203,10 @@ class RpcHandler {
   virtual void Forward(const ForwardRequest& request, std::function<void(ForwardResponse)> done) = 0;
   virtual void StepDown(const StepDownRequest& request,
                         std::function<void(StepDownResponse)> done) = 0;
+  // Optional: a node without a database to back up refuses.
+  virtual void Backup(const BackupRequest& request, std::function<void(BackupResponse)> done) {
+    done(BackupResponse{Status::NotSupported("backup is not served by this node"), "", 0, ""});
+  }
   // Optional: a node that does no -bootstrap-expect discovery refuses.
   virtual void Notify(const NotifyRequest& request, std::function<void(NotifyResponse)> done) {
     done(NotifyResponse{Status::NotSupported("notify is not served by this node"), ""});

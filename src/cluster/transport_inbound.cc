@@ -96,6 +96,16 @@ void Dispatch(RpcHandler* handler, RpcBody body, const ReplyTarget& target) {
         t.Send(std::move(reply));
       });
     }
+    void operator()(BackupRequest& r) const {
+      handler->Backup(r, [t = t](BackupResponse x) {
+        RpcReply reply;
+        reply.status = x.status;
+        reply.backup_token = std::move(x.token);
+        reply.backup_total_bytes = x.total_bytes;
+        reply.backup_chunk = std::move(x.chunk);
+        t.Send(std::move(reply));
+      });
+    }
     void operator()(ForwardRequest& r) const {
       handler->Forward(r, [t = t](ForwardResponse x) {
         RpcReply reply;

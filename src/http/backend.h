@@ -65,6 +65,8 @@ struct BackupOptions {
   bool noleader = false;
   bool redirect = false;  // ?redirect: NotLeader instead of forwarding
   std::chrono::nanoseconds timeout{std::chrono::seconds(30)};
+  // A follower fetches the backup from the leader with these (API.md 4.4).
+  std::optional<Credentials> credentials;
 };
 
 struct QueueResult {

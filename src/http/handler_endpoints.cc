@@ -210,6 +210,7 @@ void Handler::HandleBackup(const std::shared_ptr<Call>& call) {
   options.noleader = params.Has("noleader");
   options.redirect = params.redirect();
   options.timeout = params.Timeout(std::chrono::seconds(30));
+  options.credentials = ParseBasicAuth(call->request.authorization);
   std::string tables = params.Get("tables");
   for (size_t start = 0; start < tables.size();) {
     const size_t comma = std::min(tables.find(',', start), tables.size());

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -219,13 +220,59 @@ void StoreBackend::WaitForQueue(std::chrono::nanoseconds timeout, std::function<
 
 Result<std::string> StoreBackend::Backup(const http::BackupOptions& options) {
   if (!options.noleader && !store_->is_leader()) {
-    return store_->leader_id().empty() ? rq::Status::Unavailable("leader not found")
-                                       : rq::Status::NotLeader("not leader");
+    if (store_->leader_id().empty()) return rq::Status::Unavailable("leader not found");
+    if (options.redirect) return rq::Status::NotLeader("not leader");
+    return BackupThroughLeader(options);
   }
   store::Store::BackupFormat format = store::Store::BackupFormat::kBinary;
   if (options.format == http::BackupOptions::Format::kSql) format = store::Store::BackupFormat::kSql;
   if (options.format == http::BackupOptions::Format::kDelete) format = store::Store::BackupFormat::kDelete;
   return store_->Backup(format, options.vacuum, options.tables);
+}
+
+Result<std::string> StoreBackend::BackupThroughLeader(const http::BackupOptions& options) {
+  std::optional<store::NodeAddress> leader = store_->LeaderAddress();
+  if (!leader || client_ == nullptr) return rq::Status::Unavailable("leader not found");
+  cluster::BackupRequest request;
+  request.format = options.format == http::BackupOptions::Format::kSql      ? cluster::BackupFormat::kSql
+                   : options.format == http::BackupOptions::Format::kDelete ? cluster::BackupFormat::kDelete
+                                                                            : cluster::BackupFormat::kBinary;
+  request.vacuum = options.vacuum;
+  request.tables = options.tables;
+  request.credentials = ToCluster(options.credentials);
+  const std::string path = store_->NewTempPath("backup-from-leader-");
+  auto fail = [&path](rq::Status status) -> Result<std::string> {
+    std::remove(path.c_str());
+    return status;
+  };
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return fail(rq::Status::IOError("cannot create " + path));
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  uint64_t received = 0;
+  for (;;) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds(0)) return fail(rq::Status::Timeout("backup through the leader timed out"));
+    Result<cluster::BackupResponse> reply = client_->Backup(leader->raft_addr, request, left);
+    if (!reply.ok()) return fail(rq::Status::Unavailable("leader not contactable: " + reply.status().message()));
+    if (!reply->status.ok()) {
+      // The leader forgot the backup (expired, or it restarted): the client
+      // may simply ask again, as after any unavailable leader.
+      if (reply->status.IsNotFound()) return fail(rq::Status::Unavailable("backup: " + reply->status.message()));
+      return fail(reply->status);
+    }
+    if (received + reply->chunk.size() > reply->total_bytes) {
+      return fail(rq::Status::Internal("backup through the leader: more bytes than announced"));
+    }
+    out.write(reply->chunk.data(), static_cast<std::streamsize>(reply->chunk.size()));
+    received += reply->chunk.size();
+    if (received == reply->total_bytes) break;
+    if (reply->chunk.empty()) return fail(rq::Status::Internal("backup through the leader: no progress"));
+    request.token = reply->token;
+    request.offset = received;
+  }
+  out.close();
+  if (!out) return fail(rq::Status::IOError("backup: cannot write " + path));
+  return path;
 }
 
 void StoreBackend::LoadDatabase(std::string image, const http::CallOptions& options, http::Done done) {
@@ -450,8 +497,15 @@ json::value StoreBackend::Status() {
                         (status.raft.membership.Contains(NodeId(identity_.node_id)) ? 1 : 0)},
       {"voter", status.raft.membership.IsVoter(NodeId(identity_.node_id))},
   };
-  json::object leader{{"node_id", status.raft.leader.value()},
-                      {"addr", status.raft.leader.value() == identity_.node_id ? identity_.raft_addr : ""}};
+  // The leader's Raft address on every node, as rqlite reports it: tools
+  // that wait for a cluster to form poll this field on each member.
+  std::string leader_addr;
+  if (status.raft.leader.value() == identity_.node_id) {
+    leader_addr = identity_.raft_addr;
+  } else if (std::optional<store::NodeAddress> known = store_->LeaderAddress()) {
+    leader_addr = known->raft_addr;
+  }
+  json::object leader{{"node_id", status.raft.leader.value()}, {"addr", std::move(leader_addr)}};
   json::object store{
       {"node_id", identity_.node_id},
       {"addr", identity_.raft_addr},

@@ -88,6 +88,9 @@ class StoreBackend final : public http::Backend {
   store::Store* store_;
   store::WriteQueue* queue_;
   cluster::Client* client_;
+  // GET /db/backup on a follower: the leader makes it (cluster BACKUP).
+  Result<std::string> BackupThroughLeader(const http::BackupOptions& options);
+
   NodeIdentity identity_;
   std::chrono::system_clock::time_point start_time_;
   std::vector<std::pair<std::string, std::function<boost::json::value()>>> status_sections_;

@@ -116,6 +116,14 @@ void ClusterBridge::Remove(const cluster::RemoveRequest& request, std::function<
                  [this, done = std::move(done)](Status status) { done(WithLeader(std::move(status))); });
 }
 
+void ClusterBridge::Backup(const cluster::BackupRequest& request, std::function<void(cluster::BackupResponse)> done) {
+  if (!Allowed(request.credentials, "backup")) {
+    done(cluster::BackupResponse{Unauthorized(), "", 0, ""});
+    return;
+  }
+  backups_.Serve(request, std::move(done));
+}
+
 void ClusterBridge::GetNodeMeta(const cluster::NodeMetaRequest&, std::function<void(cluster::NodeMetaResponse)> done) {
   cluster::NodeMetaResponse response;
   response.api_url = api_url_;

@@ -1,7 +1,7 @@
 // ClusterBridge: connects the store to the node-to-node transport. It is the
 // store's Transport (raft messages out), and implements the interfaces
 // cluster/ declares for what arrives (raft messages, snapshot streams, RPCs:
-// join, remove, node meta, forwarded requests, stepdown).
+// join, remove, node meta, forwarded requests, stepdown, backup).
 //
 // Lifetime: construct, then Attach(transport) before Store::Start(bridge);
 // the store and transport must outlive it.
@@ -14,6 +14,7 @@
 
 #include "cluster/service.h"
 #include "cluster/transport.h"
+#include "store/backup_server.h"
 #include "store/raft_node.h"
 #include "store/store.h"
 
@@ -48,6 +49,7 @@ class ClusterBridge final : public Transport,
   void Forward(const cluster::ForwardRequest& request, std::function<void(cluster::ForwardResponse)> done) override;
   void StepDown(const cluster::StepDownRequest& request,
                 std::function<void(cluster::StepDownResponse)> done) override;
+  void Backup(const cluster::BackupRequest& request, std::function<void(cluster::BackupResponse)> done) override;
   // NOTIFY goes to the -bootstrap-expect logic (node/bootstrap.h) when set,
   // before Transport::Start; otherwise it is refused.
   using NotifyHandler =
@@ -71,6 +73,7 @@ class ClusterBridge final : public Transport,
   std::string version_;
   NotifyHandler notify_handler_;
   Authorizer authorizer_;  // set before Transport::Start; then read only
+  BackupServer backups_{store_};
 };
 
 }  // namespace rq::store

@@ -126,6 +126,8 @@ class Store final : public Applier {
   enum class BackupFormat { kBinary, kDelete, kSql };
   // Writes a backup into a new file in the data dir's tmp/; returns its path.
   Result<std::string> Backup(BackupFormat format, bool vacuum, const std::vector<std::string>& tables);
+  // A path in the data dir's tmp/ that no other caller gets (not created).
+  std::string NewTempPath(std::string_view prefix);
 
   // Forces a snapshot now. false when nothing was applied since the last one.
   Result<bool> Snapshot(uint64_t trailing_entries);

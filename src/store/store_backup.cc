@@ -64,11 +64,13 @@ Status Store::Boot(const std::string& image_path) {
   return future.get();
 }
 
+std::string Store::NewTempPath(std::string_view prefix) {
+  std::lock_guard lock(random_mutex_);
+  return env::JoinPath(paths_.tmp_dir, std::string(prefix) + std::to_string(random_.Next()));
+}
+
 Result<std::string> Store::Backup(BackupFormat format, bool vacuum, const std::vector<std::string>& tables) {
-  std::string path = env::JoinPath(paths_.tmp_dir, "backup-" + [this] {
-    std::lock_guard lock(random_mutex_);
-    return std::to_string(random_.Next());
-  }());
+  std::string path = NewTempPath("backup-");
   if (format == BackupFormat::kSql) {
     std::ofstream out(path, std::ios::binary);
     if (!out) return Status::IOError("cannot create " + path);

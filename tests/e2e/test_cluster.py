@@ -20,6 +20,7 @@ import harness  # noqa: E402
 
 ARGS = None
 leader_of = harness.leader_of
+http = harness.http
 
 
 def wait_for(predicate, timeout=20, interval=0.05, what="condition"):
@@ -155,6 +156,41 @@ class ClusterTest(unittest.TestCase):
         wait_for(lambda: rows(n3, "SELECT v FROM t") == [[7]], what="replication to n3")
         r = n2.get("/leader")
         self.assertEqual(r.json()["id"], "1")
+        # Every node names the leader's Raft address (tools that wait for a
+        # cluster to form poll it on each member).
+        for n in (n1, n2, n3):
+            wait_for(lambda n=n: n.get("/status").json()["store"]["leader"] ==
+                     {"addr": n1.raft_addr, "node_id": "1"}, what="the leader in /status of node " + n.node_id)
+
+    def test_backup_from_a_follower_is_made_by_the_leader(self):
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        # Large enough for several chunks of the BACKUP RPC (4 MiB each).
+        r = n1.execute(["CREATE TABLE big (a INTEGER PRIMARY KEY, b TEXT)",
+                        "INSERT INTO big SELECT x, hex(randomblob(50)) FROM (WITH RECURSIVE c(x) AS "
+                        "(SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c LIMIT 120000)"])
+        self.assertEqual(r.status, 200, r.text())
+        r = http("GET", n2.url + "/db/backup", timeout=60)
+        self.assertEqual(r.status, 200, r.text())
+        self.assertGreater(len(r.body), 8 << 20)
+        path = os.path.join(n2.data_dir, "..", "backup-%s.db" % n2.node_id)
+        with open(path, "wb") as f:
+            f.write(r.body)
+        try:
+            conn = sqlite3.connect(path)
+            self.assertEqual(conn.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
+            self.assertEqual(conn.execute("SELECT count(*) FROM big").fetchall(), [(120000,)])
+            conn.close()
+        finally:
+            os.unlink(path)
+        r = http("GET", n2.url + "/db/backup?fmt=sql&tables=big", timeout=60)
+        self.assertEqual(r.status, 200, r.text())
+        self.assertIn(b"CREATE TABLE big", r.body[:4096])
+        r = http("GET", n2.url + "/db/backup?redirect")
+        self.assertEqual(r.status, 301)
+        # Nothing is left behind on either node once the backups are served.
+        for n in (n1, n2):
+            self.assertEqual(os.listdir(os.path.join(n.data_dir, "tmp")), [], n.node_id)
 
     def test_leader_kill9_failover_loses_nothing_acknowledged(self):
         n1 = self.start("1")

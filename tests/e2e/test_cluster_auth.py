@@ -54,7 +54,7 @@ class ClusterAuthTest(unittest.TestCase):
         with open(cls.leader_auth, "w") as f:
             json.dump(users(["query"]), f)
         with open(cls.follower_auth, "w") as f:
-            json.dump(users(["execute", "query", "leader-ops", "remove"]), f)
+            json.dump(users(["execute", "query", "leader-ops", "remove", "backup"]), f)
 
     @classmethod
     def tearDownClass(cls):
@@ -119,6 +119,15 @@ class ClusterAuthTest(unittest.TestCase):
                          headers=auth("mallory", "m-pass"))
         self.assertEqual(r.status, 200, r.text())
         self.assertEqual(served_by(r), n2.http_addr)
+
+    def test_leader_checks_the_credentials_of_a_backup_asked_of_a_follower(self):
+        n1, n2 = self.cluster()
+        # mallory holds backup on the follower only; the leader makes it.
+        r = harness.http("GET", n2.url + "/db/backup", headers=auth("mallory", "m-pass"))
+        self.assertEqual(r.status, 401, r.text())
+        r = harness.http("GET", n2.url + "/db/backup", headers=auth("admin", "secret"))
+        self.assertEqual(r.status, 200, r.text())
+        self.assertEqual(r.body[:16], b"SQLite format 3\x00")
 
     def test_leader_checks_forwarded_stepdown_and_remove_credentials(self):
         n1, n2 = self.cluster()
