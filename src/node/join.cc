@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -21,6 +22,22 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 
 }  // namespace
+
+bool LeadsItsOwnClusterButJoinsAnother(const config::Config& config, const raft::Membership& membership) {
+  const NodeId self(config.node_id);
+  const bool alone = membership.learners.empty() && membership.voters.size() == 1 && membership.voters[0] == self;
+  if (!alone) return false;
+  auto is_self = [&config](const config::JoinTarget& target) {
+    if (!target.raft_addr.empty()) return target.raft_addr == config.raft_adv_addr || target.raft_addr == config.raft_addr;
+    const std::string host = target.http_url.substr(target.http_url.find("://") == std::string::npos
+                                                        ? 0
+                                                        : target.http_url.find("://") + 3);
+    return host == config.http_adv_addr || host == config.http_addr || host == config.http_adv_addr + "/" ||
+           host == config.http_addr + "/";
+  };
+  return std::any_of(config.join_targets.begin(), config.join_targets.end(),
+                     [&](const config::JoinTarget& target) { return !is_self(target); });
+}
 
 Result<cluster::Credentials> JoinAsCredentials(const std::string& auth_file, const std::string& username) {
   std::ifstream in(auth_file);

@@ -15,6 +15,7 @@
 #include "base/status.h"
 #include "cluster/client.h"
 #include "config/config.h"
+#include "raft/types.h"
 
 namespace rq::node {
 
@@ -33,6 +34,11 @@ Status JoinCluster(cluster::Client* client, const JoinPlan& plan,
 // -join-as: the named user's credentials from the -auth file, sent with
 // join, notify and remove requests. NotFound when the user is not there.
 Result<cluster::Credentials> JoinAsCredentials(const std::string& auth_file, const std::string& username);
+
+// True when a node with state that is the only voter of its cluster is told
+// to -join targets other than itself: it led a cluster of its own, and
+// joining another would mix the two clusters' histories (rqlite refuses).
+bool LeadsItsOwnClusterButJoinsAnother(const config::Config& config, const raft::Membership& membership);
 
 // GET <url>/status?key=store.addr: the node's Raft address.
 Result<std::string> RaftAddressFromApi(const std::string& url, std::chrono::nanoseconds timeout);

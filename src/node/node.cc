@@ -35,6 +35,7 @@ Status Failed(std::string_view step, const Status& cause) {
   return Status::FromCode(cause.code(), std::string(step) + ": " + cause.ToString());
 }
 
+
 }  // namespace
 
 // Declared in the order the parts depend on each other, so that members are
@@ -221,6 +222,15 @@ Status Node::StartParts() {
     return Failed("failed to start store", started);
   }
   p.store_started = true;
+  // Checked once the store knows its membership, before anything reaches
+  // the network: joining would splice two histories, the other leader's
+  // entries landing on this node's own log at the same indexes.
+  if (has_state && LeadsItsOwnClusterButJoinsAnother(config_, store->status().raft.membership)) {
+    return Failed("refusing to join",
+                  Status::InvalidArgument("node " + config_.node_id + " already leads a cluster of its own (state in " +
+                                          config_.data_path + "), so it cannot join another one; start it without "
+                                          "-join, or with an empty data directory to join as a new node"));
+  }
   if (Status listening = p.transport->Start(); !listening.ok()) {
     return Failed("failed to listen on the Raft address", listening);
   }

@@ -10,6 +10,7 @@ import hashlib
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -161,6 +162,25 @@ class ClusterTest(unittest.TestCase):
         for n in (n1, n2, n3):
             wait_for(lambda n=n: n.get("/status").json()["store"]["leader"] ==
                      {"addr": n1.raft_addr, "node_id": "1"}, what="the leader in /status of node " + n.node_id)
+
+    def test_a_node_that_led_its_own_cluster_refuses_to_join_another(self):
+        own = self.start("a")
+        self.assertEqual(own.execute(["CREATE TABLE mine (v)", "INSERT INTO mine VALUES(1)"]).status, 200)
+        own.stop()
+        other = self.start("b")
+        self.assertEqual(other.execute(["CREATE TABLE theirs (v)"]).status, 200)
+        own.extra_args = ["-join", other.raft_addr]
+        own.log = open(own.log_path, "ab")
+        own.proc = subprocess.Popen(own.args(), stdout=own.log, stderr=subprocess.STDOUT)
+        self.assertEqual(own.proc.wait(timeout=60), 1, own.read_log())
+        self.assertIn("already leads a cluster of its own", own.read_log())
+        # Nothing of either history reached the other.
+        self.assertEqual(len(other.get("/nodes?ver=2").json()["nodes"]), 1)
+        self.assertEqual(file_rows(own, "SELECT name FROM sqlite_master"), [("mine",)])
+        # Without -join it is its own cluster's leader again.
+        own.extra_args = []
+        own.start()
+        self.assertEqual(rows(own, "SELECT v FROM mine"), [[1]])
 
     def test_backup_from_a_follower_is_made_by_the_leader(self):
         n1 = self.start("1")
