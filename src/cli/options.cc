@@ -9,7 +9,7 @@ namespace {
 
 enum class Flag {
   kAlternatives, kScheme, kHost, kPort, kPrefix, kInsecure, kCaCert, kClientCert,
-  kClientKey, kUser, kVersion, kTimeout, kHelp,
+  kClientKey, kUser, kVersion, kTimeout, kHelp, kBail,
 };
 
 struct FlagSpec {
@@ -33,6 +33,7 @@ constexpr FlagSpec kFlags[] = {
     {'v', "version", Flag::kVersion, false},
     {'t', "http-timeout", Flag::kTimeout, true},
     {'h', "help", Flag::kHelp, false},
+    {'\0', "bail", Flag::kBail, false},
 };
 
 const FlagSpec* FindFlag(std::string_view name) {
@@ -105,11 +106,13 @@ Status Apply(const FlagSpec& spec, std::string_view value, CliOptions& options) 
     }
     case Flag::kInsecure:
     case Flag::kVersion:
+    case Flag::kBail:
     case Flag::kHelp: {
       Result<bool> on = ParseBool(spec.long_name, value);
       if (!on.ok()) return on.status();
       bool& target = spec.flag == Flag::kInsecure  ? options.insecure
                      : spec.flag == Flag::kVersion ? options.version
+                     : spec.flag == Flag::kBail    ? options.bail
                                                    : options.help;
       target = *on;
       break;
@@ -125,8 +128,10 @@ struct Token {
 };
 
 Token SplitToken(std::string_view arg) {
-  bool is_long = arg.starts_with("--");
-  std::string_view body = arg.substr(is_long ? 2 : 1);
+  // sqlite3's spelling, which users of -bail type from habit.
+  const bool double_dash = arg.starts_with("--");
+  const bool is_long = double_dash || arg == "-bail" || arg.starts_with("-bail=");
+  std::string_view body = arg.substr(double_dash ? 2 : 1);
   size_t eq = body.find('=');
   if (eq != std::string_view::npos) return {body.substr(0, eq), body.substr(eq + 1)};
   if (!is_long && body.size() > 1) return {body.substr(0, 1), body.substr(1)};
@@ -290,12 +295,17 @@ Options:
   -t, --http-timeout[=30s]
       set timeout on HTTP requests
 
+  --bail[=false]
+      stop SQL read from standard input at the first error, exit status 1
+
 Environment:
   RQLITE_HOST           URL such as https://host:4001, used when -H, -p and -s are not given
   RQLITE_HISTFILESIZE   entries kept in ~/.rqlite_history (default 100, 0 disables)
 
 SQL given as arguments, or read from a standard input that is not a terminal,
-is run without a prompt; the exit status is non-zero if any statement failed.
+is run without a prompt. Arguments: the exit status is non-zero if any
+statement failed. Standard input: every line runs, errors are printed on
+standard output and the status is 0, unless --bail is given.
 )";
 }
 

@@ -31,6 +31,10 @@ struct CliOptions {
   std::chrono::milliseconds http_timeout{30000};
   bool help = false;
   bool version = false;
+  // --bail (-bail, as sqlite3 spells it): SQL from stdin stops at the first
+  // error and the exit status is 1. Without it every line runs, errors are
+  // printed, and the status is 0 (rqlite's shell).
+  bool bail = false;
   std::vector<std::string> statements;  // positional SQL, run non-interactively
 
   // Which of -H/-p/-s were given: RQLITE_HOST applies only when none was.

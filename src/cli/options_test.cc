@@ -49,6 +49,15 @@ TEST(OptionsTest, BooleanFlagAcceptsExplicitValue) {
   EXPECT_TRUE(MustParse({"--version"}).version);
 }
 
+TEST(OptionsTest, BailTakesBothSqlite3sAndOurSpelling) {
+  EXPECT_FALSE(MustParse({}).bail);
+  EXPECT_TRUE(MustParse({"--bail"}).bail);
+  EXPECT_TRUE(MustParse({"-bail"}).bail);
+  EXPECT_FALSE(MustParse({"-bail=false"}).bail);
+  // It has no one-letter form.
+  EXPECT_FALSE(ParseOptions({"-b"}, nullptr).ok());
+}
+
 TEST(OptionsTest, PositionalArgumentsAreStatements) {
   CliOptions options = MustParse({"-p", "4002", "SELECT 1", "--", "-- a comment"});
   EXPECT_EQ(options.port, 4002);

@@ -92,14 +92,13 @@ Shell::~Shell() = default;
 
 std::ostream& Shell::out() { return output_file_ ? *output_file_ : base_out_; }
 
-void Shell::Fail(std::string_view message) {
-  failed_ = true;
-  err_ << "ERR! " << message << "\n" << std::flush;
-}
+void Shell::Fail(std::string_view message) { Report("ERR! ", message); }
 
-void Shell::FailSql(std::string_view message) {
-  failed_ = true;
-  err_ << "Error: " << message << "\n" << std::flush;
+void Shell::FailSql(std::string_view message) { Report("Error: ", message); }
+
+void Shell::Report(std::string_view prefix, std::string_view message) {
+  if (options_.errors_fail) failed_ = true;
+  (options_.errors_on_stdout ? out() : err_) << prefix << message << "\n" << std::flush;
 }
 
 void Shell::NoteHost() { host_ = api_.current_host(); }

@@ -25,6 +25,10 @@ namespace rq::cli {
 
 struct ShellOptions {
   bool show_progress = false;  // progress on stderr for large transfers
+  // SQL piped in: errors go to stdout between the results, as rqlite's
+  // shell prints them, and only count as a failure when errors_fail.
+  bool errors_on_stdout = false;
+  bool errors_fail = true;
 };
 
 class Shell {
@@ -70,6 +74,7 @@ class Shell {
   std::ostream& out();
   void Fail(std::string_view message);        // "ERR! message"
   void FailSql(std::string_view message);     // "Error: message"
+  void Report(std::string_view prefix, std::string_view message);
   void NoteHost();
   Result<client::Response> Send(client::Request request);
   // A 200 response parsed as JSON, or a failure already reported.

@@ -56,6 +56,7 @@ int RunScripted(rq::cli::Shell& shell, const rq::cli::CliOptions& options) {
     std::string line;
     while (std::getline(std::cin, line)) {
       if (shell.FeedLine(line) == rq::cli::Shell::LineResult::kQuit) break;
+      if (options.bail && shell.failed()) return 1;
     }
   }
   shell.FinishInput();
@@ -118,6 +119,10 @@ int main(int argc, char** argv) {
   bool interactive = options->statements.empty() && isatty(STDIN_FILENO) == 1;
   rq::cli::ShellOptions shell_options;
   shell_options.show_progress = interactive && isatty(STDERR_FILENO) == 1;
+  if (!interactive && options->statements.empty()) {  // SQL piped in
+    shell_options.errors_on_stdout = true;
+    shell_options.errors_fail = options->bail;
+  }
   rq::cli::Shell shell(**client, std::cout, std::cerr, shell_options);
   return interactive ? RunInteractive(shell, **client) : RunScripted(shell, *options);
 }

@@ -186,9 +186,17 @@ class ShellTest(unittest.TestCase):
         # The DDL line's count is the server's business (rqlite repeats the
         # previous statement's count); the shell prints whatever it gets.
         self.assertRegex(r.stdout, r"^\d rows? affected\n1 row affected\n1 row affected\nx\n1\n2\n$")
-        r = self.run_cli(stdin="SELECT 1;\nSELEC 2;\n")
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("syntax error", r.stderr)
+        # An error is printed between the results and the script goes on,
+        # exit 0, as rqlite's shell does; --bail (sqlite3's -bail) stops there.
+        r = self.run_cli(stdin="SELECT 1 AS a;\nSELEC 2;\nINSERT INTO nosuch VALUES(1);\nSELECT 3 AS b;\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"(?s)\| a \|.*Error: near \"SELEC\": syntax error\n"
+                                   r"Error: no such table: nosuch\n.*\| b \|")
+        for bail in ("--bail", "-bail"):
+            r = self.run_cli(bail, stdin="SELECT 1 AS a;\nSELEC 2;\nSELECT 3 AS b;\n")
+            self.assertEqual(r.returncode, 1, bail)
+            self.assertIn("syntax error", r.stdout)
+            self.assertNotIn("| b |", r.stdout)
 
     def test_5_backup_and_dump_stream_to_files(self):
         tmp = tempfile.mkdtemp(prefix="rqshell-files-")
