@@ -254,6 +254,17 @@ TEST(JoinTargetTest, MixedListKeepsOrderAndKinds) {
   EXPECT_EQ(c.legacy_notes.size(), 2u);
 }
 
+TEST(JoinTargetTest, AHostWithoutAPortGetsRqlitesDefault) {
+  Config c = MustParse({"-join", "h1,http://h2,https://h3/x,[::1],http://[::2]:5001", "/d"});
+  ASSERT_TRUE(c.Validate().ok());
+  ASSERT_EQ(c.join_targets.size(), 5u);
+  EXPECT_EQ(c.join_targets[0], (JoinTarget{"h1:4002", ""}));
+  EXPECT_EQ(c.join_targets[1], (JoinTarget{"", "http://h2:4001"}));
+  EXPECT_EQ(c.join_targets[2], (JoinTarget{"", "https://h3:4001/x"}));
+  EXPECT_EQ(c.join_targets[3], (JoinTarget{"[::1]:4002", ""}));
+  EXPECT_EQ(c.join_targets[4], (JoinTarget{"", "http://[::2]:5001"}));
+}
+
 TEST(JoinTargetTest, EmptyJoinMeansNoTargets) {
   EXPECT_TRUE(ParseJoinTargets("").empty());
   EXPECT_EQ(ParseJoinTargets("a:1,").size(), 2u);  // the empty entry is refused by Validate
@@ -422,10 +433,8 @@ TEST_F(ValidateTest, ClusterRules) {
       {"join self by legacy url", {"-join", "http://localhost:4001"}, "cannot join itself"},
       {"join self when bootstrapping", {"-join", "localhost:4002,b:4002", "-bootstrap-expect",
                                         "2"}, nullptr},
-      {"join without port", {"-join", "other"}, "missing port in address"},
       {"join empty entry", {"-join", "a:1,,b:2"}, "has an empty address"},
       {"join bad url", {"-join", "http://"}, "is not a valid HTTP URL"},
-      {"join url without port", {"-join", "http://host/"}, "is not a valid HTTP URL"},
       {"join and auto-restore", {"-join", "o:1", "-auto-restore", File("auth.json")},
        "-auto-restore cannot be used when joining"},
       {"join and disco", {"-join", "o:1", "-disco-mode", "etcd-kv"},

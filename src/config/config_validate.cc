@@ -195,6 +195,27 @@ Result<std::string> JoinUrlAuthority(const std::string& url) {
   return authority;
 }
 
+// A host given without a port gets rqlite's default: 4001 for an API URL,
+// 4002 for a Raft address (`-join http://node1`, `-join node1`).
+bool HasPort(std::string_view authority) {
+  const size_t colon = authority.rfind(':');
+  const size_t bracket = authority.rfind(']');
+  return colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket);
+}
+
+void ApplyDefaultJoinPorts(std::vector<JoinTarget>& targets) {
+  for (JoinTarget& target : targets) {
+    if (!target.http_url.empty()) {
+      const size_t start = target.http_url.find("://") + 3;
+      const size_t end = std::min(target.http_url.find_first_of("/?#", start), target.http_url.size());
+      const std::string_view authority = std::string_view(target.http_url).substr(start, end - start);
+      if (!authority.empty() && !HasPort(authority)) target.http_url.insert(end, ":4001");
+    } else if (!target.raft_addr.empty() && !HasPort(target.raft_addr)) {
+      target.raft_addr += ":4002";
+    }
+  }
+}
+
 Status CheckJoin(const Config& c) {
   if (c.join_targets.empty()) return Status::OK();
   if (!c.disco_mode.empty()) {
@@ -355,6 +376,7 @@ Status Config::Validate() {
   RQ_RETURN_IF_ERROR(CheckTls(*this));
   RQ_RETURN_IF_ERROR(CheckAddresses(*this));
   RQ_RETURN_IF_ERROR(CheckRoleAndDiscovery(*this));
+  ApplyDefaultJoinPorts(join_targets);
   RQ_RETURN_IF_ERROR(CheckJoin(*this));
   RQ_RETURN_IF_ERROR(CheckOtlp(*this));
   RQ_RETURN_IF_ERROR(CheckDurations(*this));

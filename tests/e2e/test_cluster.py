@@ -163,6 +163,30 @@ class ClusterTest(unittest.TestCase):
             wait_for(lambda n=n: n.get("/status").json()["store"]["leader"] ==
                      {"addr": n1.raft_addr, "node_id": "1"}, what="the leader in /status of node " + n.node_id)
 
+    def test_a_node_that_cannot_join_yet_serves_its_api_while_it_retries(self):
+        # A name DNS does not know yet (peers appear later on Kubernetes), given
+        # without a port: rqlite's default Raft port applies.
+        early = harness.Node(ARGS.rqlited, node_id="e",
+                             extra_args=["-join", "nosuch.invalid", "-join-attempts", "1000", "-join-interval", "100ms"])
+        self.nodes.append(early)
+        early.start(wait_leader=False)
+        self.assertEqual(early.get("/status").status, 200)
+        self.assertEqual(early.get("/readyz").status, 503)
+        self.assertEqual(early.get("/readyz?noleader").status, 200)
+        wait_for(lambda: "via nosuch.invalid:4002" in early.read_log(), what="join attempts with the default port")
+        # A peer that appears later is joined: the leader starts after the node.
+        leader_http, leader_raft = harness.free_port(), harness.free_port()
+        late = harness.Node(ARGS.rqlited, node_id="l", http_port=leader_http, raft_port=leader_raft)
+        joiner = harness.Node(ARGS.rqlited, node_id="j",
+                              extra_args=["-join", "127.0.0.1:%d" % leader_raft, "-join-attempts", "1000",
+                                          "-join-interval", "100ms"])
+        self.nodes += [late, joiner]
+        joiner.start(wait_leader=False)
+        self.assertEqual(joiner.get("/readyz").status, 503)
+        late.start()
+        joiner.wait_ready()
+        self.assertEqual(len(late.get("/nodes?ver=2").json()["nodes"]), 2)
+
     def test_a_node_that_led_its_own_cluster_refuses_to_join_another(self):
         own = self.start("a")
         self.assertEqual(own.execute(["CREATE TABLE mine (v)", "INSERT INTO mine VALUES(1)"]).status, 200)
