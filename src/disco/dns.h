@@ -1,7 +1,8 @@
 // DNS discovery for -bootstrap-expect (API.md 4.11): -disco-mode dns
 // resolves the A/AAAA records of {"name": ...} and assumes every node uses
 // this node's Raft port; dns-srv looks up _<service>._tcp.<name> SRV records,
-// which name each node's host and port. The node set is read again on every
+// which name each node's host and port. RQLITE_DISCO_DNS_HOSTS replaces
+// the lookup in dns mode. The node set is read again on every
 // bootstrap round, so nodes that appear later are found.
 //
 // -disco-config is JSON text or the path of a JSON file; $VAR and ${VAR}
@@ -13,6 +14,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -29,6 +31,11 @@ Result<std::string> ReadDiscoConfig(const std::string& value);
 // `raft_port` is this node's Raft port (the port of -raft-adv-addr).
 Result<Discovery> MakeDnsDiscovery(const std::string& mode, const std::string& config_text,
                                    const std::string& raft_port);
+
+// When set, -disco-mode dns answers with this comma-separated host:port list
+// instead of resolving the name, as rqlite's DNS client does.
+inline constexpr const char* kDnsHostsOverrideEnv = "RQLITE_DISCO_DNS_HOSTS";
+Result<std::vector<std::string>> HostsFromOverride(std::string_view list);
 
 // Lookups (exposed for tests).
 Result<std::vector<std::string>> ResolveHosts(const std::string& name);

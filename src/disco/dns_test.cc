@@ -46,6 +46,21 @@ TEST(DnsDiscoveryTest, DnsModeResolvesTheNameWithThisNodesRaftPort) {
   EXPECT_TRUE(has_ipv4_loopback);
 }
 
+TEST(DnsDiscoveryTest, TheHostsOverrideReplacesTheLookupAsInRqlite) {
+  auto discovery = MakeDnsDiscovery("dns", R"({"name": "no-such-host.invalid"})", "4002");
+  ASSERT_TRUE(discovery.ok());
+  setenv(kDnsHostsOverrideEnv, "localhost:4002,10.0.0.2:4004,[::1]:4006", 1);
+  auto targets = (*discovery)();
+  setenv(kDnsHostsOverrideEnv, "localhost:4002,nope", 1);
+  auto bad = (*discovery)();
+  unsetenv(kDnsHostsOverrideEnv);
+  ASSERT_TRUE(targets.ok()) << targets.status().ToString();
+  EXPECT_EQ(*targets, (std::vector<std::string>{"localhost:4002", "10.0.0.2:4004", "[::1]:4006"}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "RQLITE_DISCO_DNS_HOSTS: invalid address nope");
+  EXPECT_FALSE((*discovery)().ok()) << "unset again: the name is looked up";
+}
+
 TEST(DnsDiscoveryTest, AnUnknownNameIsAnErrorNotAnEmptyList) {
   auto discovery = MakeDnsDiscovery("dns", R"({"name": "no-such-host.invalid"})", "4002");
   ASSERT_TRUE(discovery.ok());

@@ -177,6 +177,20 @@ class MembershipTest(unittest.TestCase):
         for n in nodes:
             wait_for(lambda n=n: count(n) == 0, what="table on node " + n.node_id)
 
+    def test_dns_hosts_override_forms_a_cluster_as_in_rqlite(self):
+        # rqlite's DNS client answers with RQLITE_DISCO_DNS_HOSTS instead of a
+        # lookup (rqlite's own end-to-end tests cluster this way).
+        nodes = [self.make(str(i), ["-disco-mode", "dns", "-disco-config", '{"name": "rqlite.cluster"}',
+                                    "-bootstrap-expect", "3"]) for i in (1, 2, 3)]
+        os.environ["RQLITE_DISCO_DNS_HOSTS"] = ",".join(n.raft_addr for n in nodes)
+        try:
+            for n in nodes:
+                n.start(wait_leader=False)
+        finally:
+            del os.environ["RQLITE_DISCO_DNS_HOSTS"]
+        wait_for(lambda: leader_of(nodes) is not None, timeout=30, what="a leader")
+        self.assertEqual(member_ids(leader_of(nodes)), ["1", "2", "3"])
+
     def test_sigterm_while_waiting_for_peers_stops_the_node_promptly(self):
         absent = harness.free_port()
         n1 = self.make("1", ["-bootstrap-expect", "2", "-join", "127.0.0.1:%d" % absent])
