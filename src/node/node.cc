@@ -58,6 +58,7 @@ struct Node::Parts {
   bool joining = false;
   bool bootstrapping = false;
   bool kv_forming = false;
+  bool rejoining = false;  // has state and -join targets: a join that is allowed to fail
   // A removed node is told so by the leader (see Store::SetOnMemberRemoved);
   // the notices run off the Raft and apply threads and are waited for at exit.
   std::mutex notices_mutex;
@@ -146,8 +147,13 @@ Status Node::StartParts() {
   // Discovery and joining are for nodes that belong to no cluster yet.
   p.bootstrapping = config_.bootstrap_expect > 0 && !has_state;
   p.joining = !config_.join_targets.empty() && !has_state && !p.bootstrapping;
-  if ((!config_.join_targets.empty() || config_.bootstrap_expect > 0) && has_state) {
-    RQ_LOG_INFO("node already belongs to a cluster; ignoring -join and -bootstrap-expect");
+  // As rqlite does, a node with state still asks to join: one that removed
+  // itself on shutdown (-raft-cluster-remove-shutdown) and comes back with
+  // its usual flags is a member again; for a member it changes nothing.
+  p.rejoining = has_state && !config_.join_targets.empty();
+  if (has_state && config_.bootstrap_expect > 0) {
+    RQ_LOG_INFO("node already belongs to a cluster; not bootstrapping{}",
+                p.rejoining ? ", asking the -join nodes to keep it a member" : "");
   }
   // Consul/etcd: every node reports to the key while it leads; only a node
   // with no state forms or joins the cluster through it.
@@ -264,11 +270,22 @@ Status Node::StartParts() {
 
 Status Node::FormCluster() {
   Parts& p = *parts_;
-  if (!p.joining && !p.bootstrapping && !p.kv_forming) return Status::OK();
+  if (!p.joining && !p.bootstrapping && !p.kv_forming && !p.rejoining) return Status::OK();
   store::Store* store = p.store.get();
   auto on_target = [store](const std::string& address) { store->SetJoinHint(address); };
   Status formed = Status::OK();
   FormationInterrupt interruptible;
+  if (p.rejoining) {
+    // The cluster in this node's log may still have it: a failure here is
+    // not fatal, the node goes on as that log says.
+    Status joined = JoinCluster(p.client.get(), p.join_plan, on_target);
+    if (joined.ok()) {
+      RQ_LOG_INFO("node is a member of the cluster it joined through -join");
+    } else {
+      RQ_LOG_WARN("could not confirm membership through -join ({}); going on with the cluster in the log",
+                  joined.ToString());
+    }
+  }
   if (p.joining) formed = JoinCluster(p.client.get(), p.join_plan, on_target);
   if (p.bootstrapping) formed = p.bootstrapper->Run(on_target);
   if (p.kv_forming) formed = FormClusterWithKv(p.kv_discovery.get(), store, p.client.get(), p.join_plan, on_target);

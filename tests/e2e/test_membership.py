@@ -263,6 +263,32 @@ class MembershipTest(unittest.TestCase):
         wait_for(lambda: member_ids(n2) == ["2"], what="node 1 removed")
         self.assertEqual(n2.execute(["CREATE TABLE t (v INTEGER)"]).status, 200)
 
+    def test_a_node_that_removed_itself_comes_back_with_the_same_flags(self):
+        # rqlite's own scenario: -bootstrap-expect 3 with every node in -join,
+        # one stopped (it removes itself), then started again as it was.
+        nodes = [self.make(str(i)) for i in (1, 2, 3)]
+        everyone = ",".join(n.raft_addr for n in nodes)
+        for n in nodes:
+            n.extra_args += ["-bootstrap-expect", "3", "-join", everyone, "-raft-cluster-remove-shutdown"]
+            n.start(wait_leader=False)
+        wait_for(lambda: leader_of(nodes) is not None, timeout=30, what="a leader")
+        n3 = nodes[2]
+        if leader_of(nodes) is n3:
+            self.assertEqual(n3.post("/leader").status, 200)
+            wait_for(lambda: leader_of(nodes[:2]) is not None, what="leadership moved off node 3")
+        n3.stop()
+        leader = leader_of(nodes[:2])
+        wait_for(lambda: member_ids(leader) == ["1", "2"], what="node 3 removed")
+        n3.start(wait_leader=False)
+        try:
+            wait_for(lambda: member_ids(leader) == ["1", "2", "3"], timeout=30, what="node 3 a member again")
+            n3.wait_ready()
+        except (AssertionError, RuntimeError):
+            raise AssertionError("node 3 did not come back; its log:\n" + n3.read_log()[-3000:])
+        self.assertEqual(leader.execute(["CREATE TABLE t (v INTEGER)", "INSERT INTO t VALUES(1)"]).status, 200)
+        wait_for(lambda: count(n3) == 1, what="the write on node 3")
+        self.assertEqual(leader_of(nodes), leader)
+
     # ---- -raft-shutdown-stepdown ---------------------------------------------
 
     def test_a_stopping_leader_hands_over_leadership_first(self):
