@@ -100,6 +100,43 @@ class ClusterTlsTest(unittest.TestCase):
         self.assertEqual(sorted(x["id"] for x in nodes), ["1", "2", "3"])
         self.assertTrue(all(x["reachable"] for x in nodes), nodes)
 
+    def test_advertised_addresses_over_tls_survive_a_leader_stop(self):
+        # Bound on every interface, advertised by name: what containers do.
+        def adv(node_id, join=None):
+            http_port, raft_port = harness.free_port(), harness.free_port()
+            extra = tls_args() + ["-http-addr", "0.0.0.0:%d" % http_port, "-http-adv-addr", "localhost:%d" % http_port,
+                                  "-raft-addr", "0.0.0.0:%d" % raft_port, "-raft-adv-addr", "localhost:%d" % raft_port]
+            if join:
+                extra += ["-join", join]
+            node = harness.Node(ARGS.rqlited, node_id=node_id, extra_args=extra, http_port=http_port,
+                                raft_port=raft_port)
+            node.args = lambda node=node: [node.binary, "-node-id", node.node_id, *node.extra_args, node.data_dir]
+            self.nodes.append(node)
+            return node.start()
+        n1 = adv("1")
+        join = "localhost:%d" % n1.raft_port
+        n2, n3 = adv("2", join), adv("3", join)
+        self.assertEqual(n1.execute(["CREATE TABLE t (v INTEGER)"]).status, 200)
+        for stop in ("graceful", "kill"):
+            leader = harness.leader_of(self.nodes)
+            others = [n for n in self.nodes if n is not leader]
+            if stop == "graceful":
+                leader.stop()
+            else:
+                leader.kill()
+
+            def agreed(stopped=leader.node_id):
+                ids = {n.get("/status").json()["store"]["leader"]["node_id"] for n in others}
+                return len(ids) == 1 and not ids & {"", stopped} and harness.leader_of(others) is not None
+            try:
+                wait_for(agreed, timeout=20, what="a leader both others name after a %s stop" % stop)
+            except AssertionError:
+                raise AssertionError("\n".join(n.read_log()[-2500:] for n in others))
+            new_leader = harness.leader_of(others)
+            self.assertEqual(new_leader.execute(["INSERT INTO t VALUES(1)"]).status, 200)
+            leader.start()
+            wait_for(lambda: leader.get("/readyz").status == 200, what="the old leader back")
+
     def test_joining_node_catches_up_by_compressed_snapshot_over_tls(self):
         snap = ["-raft-snap", "20", "-raft-snap-int", "100ms", "-compress-snap-transport"]
         n1 = self.start("1", extra=tls_args() + snap)
