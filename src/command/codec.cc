@@ -61,6 +61,7 @@ void RequestToProto(const Request& request, proto::Request* out) {
   out->set_transaction(request.transaction);
   out->set_db_timeout_ns(request.db_timeout_ns);
   out->set_vm_step_budget(request.vm_step_budget);
+  out->set_qualify_columns(request.qualify_columns);
   out->mutable_statements()->Reserve(static_cast<int>(request.statements.size()));
   for (const Statement& statement : request.statements) {
     proto::Statement* s = out->add_statements();
@@ -79,6 +80,7 @@ Result<Request> RequestFromProto(const proto::Request& in) {
   request.transaction = in.transaction();
   request.db_timeout_ns = in.db_timeout_ns();
   request.vm_step_budget = in.vm_step_budget();
+  request.qualify_columns = in.qualify_columns();
   request.statements.reserve(static_cast<size_t>(in.statements_size()));
   for (const proto::Statement& s : in.statements()) {
     Statement statement;

@@ -42,6 +42,7 @@ TEST(CommandCodecTest, EveryValueKindRoundTrips) {
   command.request.transaction = true;
   command.request.db_timeout_ns = 1'500'000'000;
   command.request.vm_step_budget = 75'000'000;
+  command.request.qualify_columns = true;
   EXPECT_EQ(RoundTrip(command), command);
 }
 

@@ -50,7 +50,7 @@ struct Request {
   // Replicas apply it instead of their own clocks.
   int64_t vm_step_budget = 0;
   // ?qualify_columns: query columns named "table.column" where SQLite knows
-  // the origin table (reads only; not carried in log entries).
+  // the origin table (reads only; a level=strong read carries it in its entry).
   bool qualify_columns = false;
   bool operator==(const Request&) const = default;
 };

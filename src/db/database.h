@@ -46,10 +46,10 @@ struct Options {
   // Checkpoint() retries when readers pin old WAL frames, then gives up.
   uint32_t checkpoint_attempts_max = 10;
   std::chrono::milliseconds checkpoint_retry_delay{100};
-  // Types of expression columns: "" by default (API.md 2.4, the v10
-  // contract); true reproduces rqlite 8.x, which reported the first row's
-  // value types (db.go populateEmptyTypes).
-  bool fill_expression_types = false;
+  // Types of expression columns (SELECT 1 AS a, count(*), hex(b)): the first
+  // row's value types, as rqlite 8+ reports them (db.go populateEmptyTypes)
+  // and clients such as pyrqlite convert by; false leaves "" (API.md 2.4).
+  bool fill_expression_types = true;
 
   Status Validate() const;
 };

@@ -133,7 +133,11 @@ TEST_F(DatabaseTest, ValuesRenderPerDeclaredType) {
   EXPECT_EQ(q.values[2][7], Value(1.25));
 }
 
-TEST_F(DatabaseTest, ExpressionColumnsHaveEmptyTypesAndTextLikeBlobs) {
+TEST_F(DatabaseTest, UnfilledExpressionColumnsHaveEmptyTypesAndTextLikeBlobs) {
+  Options options;
+  options.fill_expression_types = false;
+  db_.reset();
+  db_ = OpenAt(Path("unfilled.sqlite"), options);
   MustExecute({"CREATE TABLE t (a INTEGER)", "INSERT INTO t VALUES(1)", "INSERT INTO t VALUES(2)"});
   StatementResult q = QueryOne("SELECT a, a + 1, 1.5, X'41', NULL FROM t ORDER BY a");
   EXPECT_EQ(q.types, (std::vector<std::string>{"integer", "", "", "", ""}));
@@ -143,11 +147,7 @@ TEST_F(DatabaseTest, ExpressionColumnsHaveEmptyTypesAndTextLikeBlobs) {
   EXPECT_EQ(c.values, (std::vector<Row>{{int64_t{5}}, {std::string("A")}}));
 }
 
-TEST_F(DatabaseTest, ExpressionTypesCanComeFromTheFirstRowLikeRqlite8) {
-  Options options;
-  options.fill_expression_types = true;
-  db_.reset();
-  db_ = OpenAt(Path("fill.sqlite"), options);
+TEST_F(DatabaseTest, ExpressionTypesComeFromTheFirstRowLikeRqlite8ByDefault) {
   MustExecute({"CREATE TABLE t (a INTEGER)", "INSERT INTO t VALUES(1)", "INSERT INTO t VALUES(2)"});
   StatementResult q = QueryOne("SELECT a, a + 1, 1.5, 'x', NULL, a * 2, X'41', upper('q') FROM t");
   // Filled from the first row, stopping at the first NULL.

@@ -39,6 +39,7 @@ Result<command::Request> ParseStatements(const HttpRequest& request, const Query
 void ApplyRequestParams(const QueryParams& params, command::Request* request) {
   request->transaction = params.transaction();
   request->db_timeout_ns = params.Duration("db_timeout", Nanos(0)).count();
+  request->qualify_columns = params.qualify_columns();
 }
 
 // rqlite writes "[+]node ok\n[+]leader ok\n[+]store ok": lines joined by

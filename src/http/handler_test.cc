@@ -157,6 +157,10 @@ TEST_F(HandlerTest, QueryByGetUsesQ) {
   EXPECT_EQ(backend_.calls[0].method, "query");
   EXPECT_EQ(backend_.calls[0].request.statements[0].sql, "SELECT 1");
   EXPECT_EQ(backend_.calls[0].options.level, command::Consistency::kStrong);
+  EXPECT_FALSE(backend_.calls[0].request.qualify_columns);
+  Send("GET", "/db/query?q=SELECT+a+FROM+t&qualify_columns");
+  ASSERT_EQ(backend_.calls.size(), 2u);
+  EXPECT_TRUE(backend_.calls[1].request.qualify_columns);
 }
 
 TEST_F(HandlerTest, RequestLevelErrorIs200) {

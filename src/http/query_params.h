@@ -65,6 +65,7 @@ class QueryParams {
   bool raft_index() const { return Has("raft_index"); }
   bool redirect() const { return Has("redirect"); }
   bool transaction() const { return Has("transaction"); }
+  bool qualify_columns() const { return Has("qualify_columns"); }  // rqlite 10: "table.column" names
 
  private:
   std::vector<std::pair<std::string, std::string>> pairs_;

@@ -206,6 +206,22 @@ class ClusterTest(unittest.TestCase):
         own.start()
         self.assertEqual(rows(own, "SELECT v FROM mine"), [[1]])
 
+    def test_qualified_columns_and_expression_types_at_every_level(self):
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        self.assertEqual(n1.execute(["CREATE TABLE t (a INTEGER, b TEXT)", "INSERT INTO t VALUES(1, 'x')"]).status, 200)
+        wait_for(lambda: rows(n2, "SELECT count(*) FROM t") == [[1]], what="replication")
+        for node in (n1, n2):
+            for level in ("none", "weak", "strong"):
+                r = node.query(["SELECT a, b, count(*), hex(b), 1.5 AS f FROM t"], "?qualify_columns&level=" + level)
+                result = r.json()["results"][0]
+                where = "node %s level %s" % (node.node_id, level)
+                self.assertEqual(result["columns"], ["t.a", "t.b", "count(*)", "hex(b)", "f"], where)
+                # Expression columns take the first row's value types, as rqlite 8+ reports them.
+                self.assertEqual(result["types"], ["integer", "text", "integer", "text", "real"], where)
+        r = n2.query(["SELECT a FROM t"])
+        self.assertEqual(r.json()["results"][0]["columns"], ["a"])
+
     def test_backup_from_a_follower_is_made_by_the_leader(self):
         n1 = self.start("1")
         n2 = self.start("2", join=n1.raft_addr)
