@@ -120,7 +120,7 @@ class MembershipTest(unittest.TestCase):
         self.assertEqual(leader.execute(["INSERT INTO t VALUES(2)"]).status, 200)
         for n in nodes:
             wait_for(lambda n=n: count(n) == 2, what="both rows on node " + n.node_id)
-            self.assertIn("ignoring -join and -bootstrap-expect", n.read_log())
+            self.assertIn("node already belongs to a cluster; not bootstrapping", n.read_log())
         self.assertEqual(member_ids(leader), ["1", "2", "3"])
 
     def test_bootstrap_expect_with_a_later_node_joining(self):
