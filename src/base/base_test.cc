@@ -7,6 +7,7 @@
 #include "base/base64.h"
 #include "base/coding.h"
 #include "base/crc32c.h"
+#include "base/go_format.h"
 #include "base/random.h"
 #include "base/status.h"
 #include "base/contain.h"
@@ -16,6 +17,41 @@
 
 namespace rq {
 namespace {
+
+// go-humanize's own cases (bytes_test.go), where kB = 1000 bytes.
+TEST(HumanizeBytesTest, MatchesGoHumanizeBytes) {
+  EXPECT_EQ(HumanizeBytes(0), "0 B");
+  EXPECT_EQ(HumanizeBytes(1), "1 B");
+  EXPECT_EQ(HumanizeBytes(9), "9 B");
+  EXPECT_EQ(HumanizeBytes(10), "10 B");
+  EXPECT_EQ(HumanizeBytes(803), "803 B");
+  EXPECT_EQ(HumanizeBytes(999), "999 B");
+  EXPECT_EQ(HumanizeBytes(1000), "1.0 kB");
+  EXPECT_EQ(HumanizeBytes(1024), "1.0 kB");
+  EXPECT_EQ(HumanizeBytes(1500), "1.5 kB");
+  EXPECT_EQ(HumanizeBytes(9999), "10 kB");
+  EXPECT_EQ(HumanizeBytes(999999), "1000 kB");
+  EXPECT_EQ(HumanizeBytes(1000000), "1.0 MB");
+  EXPECT_EQ(HumanizeBytes(1024 * 1024), "1.0 MB");
+  EXPECT_EQ(HumanizeBytes(82854982), "83 MB");
+  EXPECT_EQ(HumanizeBytes(999999000), "1000 MB");
+  EXPECT_EQ(HumanizeBytes(1000000000), "1.0 GB");
+  EXPECT_EQ(HumanizeBytes(5500000000), "5.5 GB");
+  EXPECT_EQ(HumanizeBytes(1000000000000), "1.0 TB");
+  EXPECT_EQ(HumanizeBytes(1000000000000000), "1.0 PB");
+  EXPECT_EQ(HumanizeBytes(1000000000000000000), "1.0 EB");
+  EXPECT_EQ(HumanizeBytes(UINT64_MAX), "18 EB");
+}
+
+TEST(FormatRfc3339NanoTest, DropsTrailingZerosOfTheFraction) {
+  using std::chrono::system_clock;
+  const system_clock::time_point epoch;
+  EXPECT_EQ(FormatRfc3339Nano(epoch), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339Nano(epoch + std::chrono::milliseconds(1500)), "1970-01-01T00:00:01.5Z");
+  EXPECT_EQ(FormatRfc3339Nano(epoch + std::chrono::seconds(1714558830) + std::chrono::microseconds(123456)),
+            "2024-05-01T10:20:30.123456Z");
+  EXPECT_EQ(FormatRfc3339Nano(epoch - std::chrono::milliseconds(250)), "1969-12-31T23:59:59.75Z");
+}
 
 TEST(Base64Test, EncodesWithPaddingAsRfc4648) {
   EXPECT_EQ(base64::Encode(""), "");

@@ -1,5 +1,8 @@
 #include "db/database.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <optional>
@@ -8,6 +11,7 @@
 #include <unordered_set>
 
 #include "base/logging.h"
+#include "db/db_metrics.h"
 #include "db/sql_guard.h"
 
 namespace rq::db {
@@ -46,7 +50,36 @@ Status ForEachPrepared(sqlite3* db, const std::string& sql, Visit visit) {
   return Status::OK();
 }
 
+// The PRAGMAs /status shows for each connection (rqlite's db.pragmas), as
+// text. REQUIRES: `conn` is used by no other thread meanwhile.
+Pragmas ReadPragmas(Connection& conn) {
+  Pragmas pragmas;
+  for (const char* name : {"synchronous", "journal_mode", "foreign_keys", "wal_autocheckpoint", "busy_timeout"}) {
+    Result<std::string> value = conn.QueryText(std::string("PRAGMA ") + name);
+    pragmas[name] = value.ok() ? *value : "";
+  }
+  return pragmas;
+}
+
+size_t FailedStatements(const command::Response& response) {
+  size_t failed = response.error.empty() ? 0 : 1;
+  for (const command::StatementResult& result : response.results) failed += result.error.empty() ? 0 : 1;
+  return failed;
+}
+
+std::optional<std::chrono::system_clock::time_point> ModifiedAt(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::seconds(info.st_mtim.tv_sec) + std::chrono::nanoseconds(info.st_mtim.tv_nsec)));
+}
+
 }  // namespace
+
+DbMetrics& DbCounters() {
+  static DbMetrics counters;
+  return counters;
+}
 
 Status Options::Validate() const {
   if (busy_timeout.count() < 0) return Status::InvalidArgument("busy_timeout must not be negative");
@@ -55,16 +88,28 @@ Status Options::Validate() const {
 }
 
 Database::Database(std::string path, const Options& options, std::shared_ptr<std::atomic<bool>> abandoned,
-                   std::unique_ptr<Connection> writer)
-    : path_(std::move(path)), options_(options), abandoned_(std::move(abandoned)), writer_(std::move(writer)) {}
+                   std::unique_ptr<Connection> writer, Pragmas writer_pragmas)
+    : path_(std::move(path)),
+      options_(options),
+      abandoned_(std::move(abandoned)),
+      writer_(std::move(writer)),
+      writer_pragmas_(std::move(writer_pragmas)) {}
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const Options& options) {
   RQ_RETURN_IF_ERROR(options.Validate());
+  const auto start = Clock::now();
   auto abandoned = std::make_shared<std::atomic<bool>>(false);
   ConnectionOptions conn_options{options.foreign_keys, options.busy_timeout, abandoned};
   Result<std::unique_ptr<Connection>> writer = Connection::Open(path, Connection::Role::kWriter, conn_options);
   if (!writer.ok()) return writer.status();
-  return std::unique_ptr<Database>(new Database(path, options, std::move(abandoned), std::move(writer).value()));
+  // Read once here: users cannot change them (the SQL guard refuses those
+  // PRAGMAs), and /status must never wait for the writer to ask it.
+  Pragmas writer_pragmas = ReadPragmas(**writer);
+  std::unique_ptr<Database> db(
+      new Database(path, options, std::move(abandoned), std::move(writer).value(), std::move(writer_pragmas)));
+  DbCounters().open_duration_ms.Set(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+  return db;
 }
 
 void Database::Abandon() { abandoned_->store(true); }
@@ -88,8 +133,14 @@ Status Database::Close() {
     idle_readers_.clear();
     open_readers_ = 0;
   }
-  std::lock_guard lock(writer_mu_);
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_closed_ = true;
+    stats_reader_.reset();
+  }
+  WriterLock lock(this);
   writer_.reset();
+  writer_open_.store(false, std::memory_order_relaxed);
   return Status::OK();
 }
 
@@ -97,10 +148,16 @@ Result<Database::ReaderLease> Database::AcquireReader() {
   std::unique_lock lock(pool_mu_);
   const uint64_t ticket = next_ticket_++;
   const uint32_t max = options_.max_read_connections;
-  pool_cv_.wait(lock, [&] {
+  const auto servable = [&] {
     return closed_ ||
            (ticket == serving_ticket_ && (!idle_readers_.empty() || max == 0 || open_readers_ < max));
-  });
+  };
+  if (!servable()) {
+    const auto start = Clock::now();
+    pool_cv_.wait(lock, servable);
+    ++reader_wait_count_;
+    reader_wait_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+  }
   ++serving_ticket_;
   pool_cv_.notify_all();  // the next ticket may now be servable
   if (closed_) return Status::Aborted("database is closed");
@@ -133,18 +190,27 @@ void Database::ReleaseReader(std::unique_ptr<Connection> conn) {
 }
 
 void Database::SeedRandom(uint64_t seed) {
-  std::lock_guard lock(writer_mu_);
+  WriterLock lock(this);
   writer_->random() = Random(seed);
 }
 
 command::Response Database::Execute(const command::Request& request) {
-  std::lock_guard lock(writer_mu_);
-  return RunWriteRequest(request, RunMode::kExecute);
+  WriterLock lock(this);
+  command::Response response = RunWriteRequest(request, RunMode::kExecute);
+  DbMetrics& counters = DbCounters();
+  counters.executions.Add(static_cast<int64_t>(request.statements.size()));
+  counters.execution_errors.Add(static_cast<int64_t>(FailedStatements(response)));
+  if (request.transaction) counters.execute_transactions.Add();
+  return response;
 }
 
 command::Response Database::ExecuteOrQuery(const command::Request& request) {
-  std::lock_guard lock(writer_mu_);
-  return RunWriteRequest(request, RunMode::kAuto);
+  WriterLock lock(this);
+  command::Response response = RunWriteRequest(request, RunMode::kAuto);
+  DbMetrics& counters = DbCounters();
+  counters.requests.Add(static_cast<int64_t>(request.statements.size()));
+  if (request.transaction) counters.request_transactions.Add();
+  return response;
 }
 
 namespace {
@@ -226,6 +292,7 @@ command::Response Database::RunWriteRequest(const command::Request& request, Run
       if (IsEnvironmentalFailure(conn.handle())) return StopOnEnvironment(conn, std::move(response), response.error);
       return response;
     }
+    NoteWriterTransaction();
   }
   bool failed = false;
   for (const command::Statement& statement : request.statements) {
@@ -233,6 +300,7 @@ command::Response Database::RunWriteRequest(const command::Request& request, Run
     RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
                    request.db_timeout_ns, options_.fill_expression_types, request.vm_step_budget};
     response.results.push_back(RunStatement(conn, statement, run));
+    NoteWriterTransaction();  // the SQL may have opened one (BEGIN)
     if (response.results.back().environmental) {
       return StopOnEnvironment(conn, std::move(response), response.results.back().error);
     }
@@ -261,6 +329,7 @@ std::optional<command::Response> Database::RunBatched(const command::Request& re
     conn.RollbackIfOpen();
     return std::nullopt;
   }
+  NoteWriterTransaction();
   command::Response response;
   for (const command::Statement& statement : request.statements) {
     RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
@@ -312,6 +381,10 @@ command::Response Database::Query(const command::Request& request) {
   }
   conn.RollbackIfOpen();  // a read transaction has nothing to commit
   response.time_s = SecondsSince(start);
+  DbMetrics& counters = DbCounters();
+  counters.queries.Add(static_cast<int64_t>(request.statements.size()));
+  counters.query_errors.Add(static_cast<int64_t>(FailedStatements(response)));
+  if (request.transaction) counters.query_transactions.Add();
   return response;
 }
 
@@ -356,7 +429,17 @@ Status Database::CheckAllowed(const command::Request& request) {
 }
 
 Status Database::Checkpoint() {
-  std::lock_guard lock(writer_mu_);
+  const auto start = Clock::now();
+  Status checkpointed = CheckpointOnWriter();
+  DbMetrics& counters = DbCounters();
+  (checkpointed.ok() ? counters.checkpoints : counters.checkpoint_errors).Add();
+  counters.checkpoint_duration_ms.Set(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+  return checkpointed;
+}
+
+Status Database::CheckpointOnWriter() {
+  WriterLock lock(this);
   Connection& conn = *writer_;
   RQ_RETURN_IF_ERROR(conn.ExecInternal("PRAGMA synchronous=FULL"));
   Status result = Status::Busy("checkpoint did not complete: readers still use older WAL frames");
@@ -389,24 +472,69 @@ Result<uint64_t> Database::WalSizeBytes() const {
   return size;
 }
 
+Result<Connection*> Database::StatsReader() {
+  if (stats_closed_) return Status::Aborted("database is closed");
+  if (stats_reader_ == nullptr) {
+    ConnectionOptions conn_options{options_.foreign_keys, options_.busy_timeout, abandoned_};
+    Result<std::unique_ptr<Connection>> conn = Connection::Open(path_, Connection::Role::kReader, conn_options);
+    if (!conn.ok()) return conn.status();
+    stats_reader_ = std::move(conn).value();
+    // Fixed for the life of the process (the library) and of a reader (it
+    // sets only query_only): computed once.
+    Result<std::string> options =
+        stats_reader_->QueryText("SELECT group_concat(compile_options, char(10)) FROM pragma_compile_options");
+    if (!options.ok()) return options.status();
+    for (size_t start = 0; start < options->size();) {
+      const size_t end = std::min(options->find('\n', start), options->size());
+      compile_options_.push_back(options->substr(start, end - start));
+      start = end + 1;
+    }
+    reader_pragmas_ = ReadPragmas(*stats_reader_);
+  }
+  return stats_reader_.get();
+}
+
 Result<Stats> Database::GetStats() {
   Stats stats;
   stats.sqlite_version = sqlite3_libversion();
   stats.path = path_;
   stats.foreign_keys = options_.foreign_keys;
-  stats.max_read_connections = options_.max_read_connections;
   {
-    Result<ReaderLease> lease = AcquireReader();
-    if (!lease.ok()) return lease.status();
-    Result<std::string> size =
-        (*lease)->QueryText("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
-    if (!size.ok()) return size.status();
-    stats.db_size_bytes = std::stoull(size.value());
+    std::lock_guard lock(stats_mu_);
+    Result<Connection*> reader = StatsReader();
+    if (!reader.ok()) return reader.status();
+    for (const char* name : {"max_page_count", "page_count", "page_size", "hard_heap_limit", "soft_heap_limit",
+                             "cache_size", "freelist_count"}) {
+      Result<std::string> value = (*reader)->QueryText(std::string("PRAGMA ") + name);
+      if (!value.ok()) return value.status();
+      stats.mem_stats[name] = std::stoll(value.value());
+    }
+    stats.compile_options = compile_options_;
+    stats.ro_pragmas = reader_pragmas_;
   }
+  stats.db_size_bytes = static_cast<uint64_t>(stats.mem_stats["page_count"] * stats.mem_stats["page_size"]);
+  stats.rw_pragmas = writer_pragmas_;
+  // The parameters each role applies (db/connection.cc Configure), in the
+  // key order of rqlite's url.Values.Encode.
+  stats.rw_dsn = "file:" + path_ + "?_fk=" + (options_.foreign_keys ? "true" : "false") + "&_journal=WAL&_sync=0";
+  stats.ro_dsn = "file:" + path_ + "?_query_only=true&mode=ro";
+  const bool writer_open = writer_open_.load(std::memory_order_relaxed);
+  const bool writer_in_use = writer_in_use_.load(std::memory_order_relaxed);
+  stats.rw_in_transaction = writer_in_transaction_.load(std::memory_order_relaxed);
+  stats.rw_pool.max_open_connections = 1;
+  stats.rw_pool.open_connections = writer_open ? 1 : 0;
+  stats.rw_pool.in_use = writer_open && writer_in_use ? 1 : 0;
+  stats.rw_pool.idle = stats.rw_pool.open_connections - stats.rw_pool.in_use;
+  stats.rw_pool.wait_count = writer_wait_count_.load(std::memory_order_relaxed);
+  stats.rw_pool.wait_duration_ns = writer_wait_ns_.load(std::memory_order_relaxed);
   {
     std::lock_guard lock(pool_mu_);
-    stats.open_read_connections = open_readers_;
-    stats.idle_read_connections = static_cast<uint32_t>(idle_readers_.size());
+    stats.ro_pool.max_open_connections = options_.max_read_connections;
+    stats.ro_pool.open_connections = open_readers_;
+    stats.ro_pool.idle = static_cast<uint32_t>(idle_readers_.size());
+    stats.ro_pool.in_use = open_readers_ - stats.ro_pool.idle;
+    stats.ro_pool.wait_count = reader_wait_count_;
+    stats.ro_pool.wait_duration_ns = reader_wait_ns_;
   }
   std::error_code ec;
   stats.file_size_bytes = std::filesystem::file_size(path_, ec);
@@ -414,6 +542,10 @@ Result<Stats> Database::GetStats() {
   Result<uint64_t> wal = WalSizeBytes();
   if (!wal.ok()) return wal.status();
   stats.wal_size_bytes = wal.value();
+  stats.last_modified = ModifiedAt(path_);
+  if (auto wal_modified = ModifiedAt(wal_path()); wal_modified && (!stats.last_modified || *wal_modified > *stats.last_modified)) {
+    stats.last_modified = wal_modified;
+  }
   return stats;
 }
 

@@ -22,8 +22,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -59,16 +60,42 @@ enum class BackupFormat {
   kBinaryDelete,  // rollback-journal (DELETE) mode: ?fmt=delete
 };
 
-// Figures for /status ("store.sqlite3" in rqlite).
+// A connection pool's figures, as Go's database/sql DBStats reports them.
+struct PoolStats {
+  uint32_t max_open_connections = 0;  // 0: unlimited
+  uint32_t open_connections = 0;
+  uint32_t in_use = 0;
+  uint32_t idle = 0;
+  uint64_t wait_count = 0;        // acquisitions that had to wait
+  int64_t wait_duration_ns = 0;   // total time they waited
+};
+
+// PRAGMA values of one connection, by pragma name.
+using Pragmas = std::map<std::string, std::string>;
+
+// Figures for /status ("store.sqlite3" in rqlite). Gathering them never
+// waits for the writer, which a long write holds (GetStats).
 struct Stats {
   std::string sqlite_version;
   std::string path;
+  std::vector<std::string> compile_options;  // PRAGMA compile_options
+  // PRAGMAs max_page_count, page_count, page_size, hard_heap_limit,
+  // soft_heap_limit, cache_size and freelist_count, as a reader sees them.
+  std::map<std::string, int64_t> mem_stats;
   uint64_t db_size_bytes = 0;    // page_count * page_size
   uint64_t file_size_bytes = 0;  // db.sqlite on disk
   uint64_t wal_size_bytes = 0;   // db.sqlite-wal on disk
-  uint32_t open_read_connections = 0;
-  uint32_t idle_read_connections = 0;
-  uint32_t max_read_connections = 0;
+  // The later modification time of db.sqlite and its WAL.
+  std::optional<std::chrono::system_clock::time_point> last_modified;
+  // The connections' settings, in the DSN form rqlite reports (db/state.go
+  // MakeDSN): only the parameters this node applies.
+  std::string rw_dsn;
+  std::string ro_dsn;
+  Pragmas rw_pragmas;  // read from the writer when it was opened
+  Pragmas ro_pragmas;
+  bool rw_in_transaction = false;
+  PoolStats rw_pool;
+  PoolStats ro_pool;
   bool foreign_keys = false;
 };
 
@@ -148,6 +175,9 @@ class Database {
   static Status ValidateImage(const std::string& path);
 
   Result<uint64_t> WalSizeBytes() const;
+  // Reads on a connection of its own (opened on first use, never leased
+  // from the pool, so a pool full of slow queries cannot hold it up) and
+  // from figures the writer publishes; never takes the writer's mutex.
   Result<Stats> GetStats();
   const std::string& path() const { return path_; }
   std::string wal_path() const { return path_ + "-wal"; }
@@ -155,9 +185,15 @@ class Database {
 
  private:
   class ReaderLease;
+  class WriterLock;
 
   Database(std::string path, const Options& options, std::shared_ptr<std::atomic<bool>> abandoned,
-           std::unique_ptr<Connection> writer);
+           std::unique_ptr<Connection> writer, Pragmas writer_pragmas);
+  // REQUIRES: stats_mu_ held.
+  Result<Connection*> StatsReader();
+  // The writer's transaction state, published for GetStats after a BEGIN.
+  // REQUIRES: writer_mu_ held.
+  void NoteWriterTransaction() { writer_in_transaction_.store(writer_->InTransaction(), std::memory_order_relaxed); }
   Result<ReaderLease> AcquireReader();
   void ReleaseReader(std::unique_ptr<Connection> conn);
   command::Response RunWriteRequest(const command::Request& request, RunMode mode);
@@ -165,13 +201,22 @@ class Database {
   // when the transaction ended early. REQUIRES: writer_mu_ held.
   std::optional<command::Response> RunBatched(const command::Request& request, RunMode mode);
   command::StatementResult RunDumpInTransaction(Connection& writer, const std::string& sql);
+  Status CheckpointOnWriter();
 
   const std::string path_;
   const Options options_;
   const std::shared_ptr<std::atomic<bool>> abandoned_;
 
-  std::mutex writer_mu_;
+  std::mutex writer_mu_;  // taken through WriterLock only
   std::unique_ptr<Connection> writer_;  // GUARDED_BY(writer_mu_)
+  // What GetStats may know of the writer without its mutex; WriterLock
+  // keeps them current.
+  const Pragmas writer_pragmas_;
+  std::atomic<bool> writer_open_{true};
+  std::atomic<bool> writer_in_use_{false};
+  std::atomic<bool> writer_in_transaction_{false};
+  std::atomic<uint64_t> writer_wait_count_{0};
+  std::atomic<int64_t> writer_wait_ns_{0};
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
@@ -180,6 +225,15 @@ class Database {
   uint64_t next_ticket_ = 0;    // FIFO order of waiters; GUARDED_BY(pool_mu_)
   uint64_t serving_ticket_ = 0;  // GUARDED_BY(pool_mu_)
   bool closed_ = false;          // GUARDED_BY(pool_mu_)
+  uint64_t reader_wait_count_ = 0;  // GUARDED_BY(pool_mu_)
+  int64_t reader_wait_ns_ = 0;      // GUARDED_BY(pool_mu_)
+
+  // GetStats' own read-only connection and what it computes once.
+  std::mutex stats_mu_;
+  std::unique_ptr<Connection> stats_reader_;       // GUARDED_BY(stats_mu_)
+  bool stats_closed_ = false;                      // GUARDED_BY(stats_mu_)
+  std::vector<std::string> compile_options_;       // GUARDED_BY(stats_mu_)
+  Pragmas reader_pragmas_;                         // GUARDED_BY(stats_mu_)
 };
 
 // A leased read connection; returns itself to the pool when destroyed.
@@ -197,6 +251,38 @@ class Database::ReaderLease {
  private:
   Database* db_;
   std::unique_ptr<Connection> conn_;
+};
+
+// Holds the writer's mutex, and publishes for GetStats what it must not
+// lock the mutex to learn: whether the writer is in use, how long callers
+// waited for it, and whether it is inside a transaction once released.
+class Database::WriterLock {
+ public:
+  explicit WriterLock(Database* db) : db_(db), lock_(db->writer_mu_, std::try_to_lock) {
+    if (!lock_.owns_lock()) {
+      const auto start = std::chrono::steady_clock::now();
+      lock_.lock();
+      const auto waited = std::chrono::steady_clock::now() - start;
+      db_->writer_wait_count_.fetch_add(1, std::memory_order_relaxed);
+      db_->writer_wait_ns_.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count(),
+                                     std::memory_order_relaxed);
+    }
+    db_->writer_in_use_.store(true, std::memory_order_relaxed);
+  }
+  ~WriterLock() {
+    if (db_->writer_ != nullptr) {
+      db_->NoteWriterTransaction();
+    } else {
+      db_->writer_in_transaction_.store(false, std::memory_order_relaxed);
+    }
+    db_->writer_in_use_.store(false, std::memory_order_relaxed);
+  }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+ private:
+  Database* db_;
+  std::unique_lock<std::mutex> lock_;
 };
 
 }  // namespace rq::db

@@ -382,7 +382,7 @@ Status Database::ValidateImage(const std::string& path) {
 
 Status Database::LoadImage(const std::string& path) {
   RQ_RETURN_IF_ERROR(CheckHeader(path));
-  std::lock_guard lock(writer_mu_);
+  WriterLock lock(this);
   Connection& writer = *writer_;
   writer.RollbackIfOpen();
   Result<std::string> writer_page = writer.QueryText("PRAGMA page_size");
@@ -407,7 +407,7 @@ Status Database::LoadImage(const std::string& path) {
 command::Response Database::LoadDump(const std::string& sql) {
   const auto start = std::chrono::steady_clock::now();
   command::Response response;
-  std::lock_guard lock(writer_mu_);
+  WriterLock lock(this);
   Connection& writer = *writer_;
   writer.RollbackIfOpen();
   // A dump lists tables by name, not by dependency; its own "PRAGMA
@@ -430,6 +430,7 @@ command::StatementResult Database::RunDumpInTransaction(Connection& writer, cons
     result.environmental = IsEnvironmentalFailure(writer.handle());
     return result;
   }
+  NoteWriterTransaction();
   const char* next = sql.data();
   const char* const end = next + sql.size();
   while (next < end && result.error.empty()) {

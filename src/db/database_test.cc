@@ -541,19 +541,6 @@ TEST_F(DatabaseTest, ReadsRunWhileTheWriterWrites) {
   EXPECT_EQ(QueryOne("SELECT count(*) FROM t").values, (std::vector<Row>{{int64_t{500}}}));
 }
 
-TEST_F(DatabaseTest, StatsReportSizesAndPool) {
-  MustExecute({"CREATE TABLE t (a)", "INSERT INTO t VALUES(randomblob(5000))"});
-  Result<Stats> stats = db_->GetStats();
-  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
-  EXPECT_EQ(stats->sqlite_version, sqlite3_libversion());
-  EXPECT_EQ(stats->path, db_->path());
-  EXPECT_GE(stats->db_size_bytes, 3u * 4096);
-  EXPECT_GT(stats->wal_size_bytes, 5000u);
-  EXPECT_EQ(stats->open_read_connections, 1u);  // the lease GetStats itself used
-  EXPECT_EQ(stats->idle_read_connections, 1u);
-  EXPECT_EQ(stats->max_read_connections, 256u);
-}
-
 TEST_F(DatabaseTest, ForeignKeysOptionIsEnforced) {
   Options options;
   options.foreign_keys = true;

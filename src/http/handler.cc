@@ -14,6 +14,7 @@
 #include "base/contain.h"
 #include "base/thread_name.h"
 #include "http/handler_internal.h"
+#include "http/http_metrics.h"
 #include "http/json_writer.h"
 #include "http/request_parser.h"
 #include "http/response_json.h"
@@ -194,6 +195,35 @@ boost::json::value SelectPath(const boost::json::value& root, std::string_view p
 
 using namespace internal;
 
+HttpMetrics& HttpCounters() {
+  static HttpMetrics counters;
+  return counters;
+}
+
+namespace {
+
+// The per-endpoint counters of the http map (rqlite counts in ServeHTTP).
+void CountRequest(Endpoint endpoint) {
+  HttpMetrics& counters = HttpCounters();
+  switch (endpoint) {
+    case Endpoint::kExecute: counters.executions.Add(); return;
+    case Endpoint::kQuery: counters.queries.Add(); return;
+    case Endpoint::kRequest: counters.requests.Add(); return;
+    case Endpoint::kSql: counters.sql_analyze.Add(); return;
+    case Endpoint::kBackup: counters.backups.Add(); return;
+    case Endpoint::kLoad: counters.loads.Add(); return;
+    case Endpoint::kBoot: counters.boot.Add(); return;
+    case Endpoint::kSnapshot: counters.user_snapshots.Add(); return;
+    case Endpoint::kReap: counters.user_reaps.Add(); return;
+    case Endpoint::kReadyz: counters.num_readyz.Add(); return;
+    case Endpoint::kStatus: counters.num_status.Add(); return;
+    case Endpoint::kConsole: counters.ui.Add(); return;
+    default: return;
+  }
+}
+
+}  // namespace
+
 Endpoint ClassifyPath(std::string_view path) {
   if (path.empty()) return Endpoint::kRoot;
   for (const Route& route : kRoutes) {
@@ -308,7 +338,9 @@ bool Handler::Precheck(const HttpRequest& request, HttpReply* reply) const {
   const EndpointRule rule = RuleFor(endpoint);
   const std::optional<Credentials> credentials = ParseBasicAuth(request.authorization);
   for (std::string_view perm : rule.perms) {
-    if (!auth_->IsAllowed(credentials, perm)) return answer(HttpReply{401, {}, "", ""});
+    const bool allowed = auth_->IsAllowed(credentials, perm);
+    (allowed ? HttpCounters().auth_ok : HttpCounters().auth_fail).Add();
+    if (!allowed) return answer(HttpReply{401, {}, "", ""});
   }
   bool method_ok = false;
   for (std::string_view method : rule.methods) method_ok = method_ok || method == request.method;
@@ -330,6 +362,7 @@ void Handler::Handle(HttpRequest request, ReplyFn done) {
   call->request = std::move(request);
   call->done = AnswerOnce(std::move(done));
   const Endpoint endpoint = ClassifyPath(call->path);
+  CountRequest(endpoint);
   if (Blocks(endpoint)) {
     RunOnOwnThread([this, endpoint, call] { DispatchContained(endpoint, call); });
     return;

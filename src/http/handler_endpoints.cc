@@ -8,6 +8,7 @@
 
 #include "base/utf8.h"
 #include "http/handler_internal.h"
+#include "http/http_metrics.h"
 #include "http/json_writer.h"
 #include "http/request_parser.h"
 #include "http/response_json.h"
@@ -91,6 +92,7 @@ void Handler::ReplyError(const std::shared_ptr<Call>& call, const Status& status
     case Status::Code::kNotLeader: {
       const std::string leader = call->params.redirect() ? backend_->LeaderApiUrl() : "";
       if (leader.empty()) {
+        HttpCounters().leader_not_found.Add();
         reply = PlainReply(503, "leader not found");
         break;
       }
@@ -106,7 +108,10 @@ void Handler::ReplyError(const std::shared_ptr<Call>& call, const Status& status
     case Status::Code::kNotFound: reply = PlainReply(404, status.message()); break;
     case Status::Code::kUnavailable:
     case Status::Code::kTimeout:
-    case Status::Code::kBusy: reply = PlainReply(503, status.message()); break;
+    case Status::Code::kBusy:
+      if (status.message() == "leader not found") HttpCounters().leader_not_found.Add();
+      reply = PlainReply(503, status.message());
+      break;
     default: reply = PlainReply(500, status.message()); break;
   }
   if (call->served_by) reply.SetHeader("X-RQLITE-SERVED-BY", backend_->ServedBy());
@@ -147,7 +152,12 @@ void Handler::HandleExecute(const std::shared_ptr<Call>& call) {
   if (!request.ok() && !barrier) return ReplyError(call, request.status());
   command::Request parsed = request.ok() ? std::move(request).value() : command::Request();
   ApplyRequestParams(call->params, &parsed);
-  if (queued) return HandleQueued(call, std::move(parsed));
+  HttpCounters().execute_stmts_rx.Add(static_cast<int64_t>(parsed.statements.size()));
+  if (queued) {
+    HttpCounters().queued_executions.Add();
+    if (call->params.Has("wait")) HttpCounters().queued_executions_wait.Add();
+    return HandleQueued(call, std::move(parsed));
+  }
   backend_->Execute(std::move(parsed), OptionsFor(call->params, call->request), DataDone(call, true));
 }
 
@@ -179,6 +189,7 @@ void Handler::HandleQueued(const std::shared_ptr<Call>& call, command::Request r
 void Handler::HandleQuery(const std::shared_ptr<Call>& call) {
   Result<command::Request> request = ParseStatements(call->request, call->params, true);
   if (!request.ok()) return ReplyError(call, request.status());
+  HttpCounters().query_stmts_rx.Add(static_cast<int64_t>(request->statements.size()));
   ApplyRequestParams(call->params, &request.value());
   backend_->Query(std::move(request).value(), OptionsFor(call->params, call->request), DataDone(call, false));
 }
@@ -186,6 +197,7 @@ void Handler::HandleQuery(const std::shared_ptr<Call>& call) {
 void Handler::HandleRequest(const std::shared_ptr<Call>& call) {
   Result<command::Request> request = ParseJsonRequest(call->request.body);
   if (!request.ok()) return ReplyError(call, request.status());
+  HttpCounters().request_stmts_rx.Add(static_cast<int64_t>(request->statements.size()));
   ApplyRequestParams(call->params, &request.value());
   backend_->Request(std::move(request).value(), OptionsFor(call->params, call->request), DataDone(call, true));
 }

@@ -1,7 +1,5 @@
 #include "node/store_backend.h"
 
-#include <unistd.h>
-
 #include <boost/json.hpp>
 #include <algorithm>
 #include <filesystem>
@@ -9,7 +7,10 @@
 #include <future>
 #include <thread>
 
-#include <sqlite3.h>
+#include "db/db_metrics.h"
+#include "http/http_metrics.h"
+#include "node/proxy_metrics.h"
+#include "store/store_metrics.h"
 
 namespace rq::node {
 namespace {
@@ -53,34 +54,41 @@ http::Done TranslateNotLeader(store::Store* store, http::Done done) {
   };
 }
 
-std::string RoleName(raft::Role role) {
-  switch (role) {
-    case raft::Role::kLeader: return "Leader";
-    case raft::Role::kCandidate: return "Candidate";
-    case raft::Role::kPreCandidate: return "Candidate";
-    case raft::Role::kFollower: return "Follower";
+// proxy.remote_*: counts a request forwarded to the leader, and its failure.
+http::Done CountingForward(cluster::ForwardKind kind, http::Done done) {
+  ProxyMetrics& counters = ProxyCounters();
+  metrics::Counter* failed = nullptr;
+  switch (kind) {
+    case cluster::ForwardKind::kExecute:
+      counters.remote_executions.Add();
+      failed = &counters.remote_executions_failed;
+      break;
+    case cluster::ForwardKind::kQuery:
+      counters.remote_queries.Add();
+      failed = &counters.remote_queries_failed;
+      break;
+    case cluster::ForwardKind::kRequest:
+      counters.remote_requests.Add();
+      failed = &counters.remote_requests_failed;
+      break;
+    case cluster::ForwardKind::kLoad:
+    case cluster::ForwardKind::kLoadDump:
+      counters.remote_loads.Add();  // rqlite has no failure key for these
+      break;
   }
-  return "Unknown";
-}
-
-uint64_t DirSize(const std::string& dir) {
-  std::error_code ec;
-  uint64_t total = 0;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  }
-  return total;
-}
-
-std::string FormatDuration(std::chrono::nanoseconds d) {
-  double seconds = std::chrono::duration<double>(d).count();
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6fs", seconds);
-  return buf;
+  if (failed == nullptr) return done;
+  return [failed, done = std::move(done)](Result<command::Response> result) {
+    if (!result.ok()) failed->Add();
+    done(std::move(result));
+  };
 }
 
 }  // namespace
+
+ProxyMetrics& ProxyCounters() {
+  static ProxyMetrics counters;
+  return counters;
+}
 
 StoreBackend::StoreBackend(store::Store* store, store::WriteQueue* queue, cluster::Client* client,
                            NodeIdentity identity)
@@ -88,7 +96,13 @@ StoreBackend::StoreBackend(store::Store* store, store::WriteQueue* queue, cluste
       queue_(queue),
       client_(client),
       identity_(std::move(identity)),
-      start_time_(std::chrono::system_clock::now()) {}
+      start_time_(std::chrono::system_clock::now()) {
+  // Every map of /debug/vars lists its keys from the start, at 0.
+  store::RegisterMetrics();
+  db::DbCounters();
+  http::HttpCounters();
+  ProxyCounters();
+}
 
 cluster::ForwardRequest StoreBackend::MakeForward(cluster::ForwardKind kind, const http::CallOptions& options) const {
   cluster::ForwardRequest forward;
@@ -116,7 +130,9 @@ void StoreBackend::ForwardToLeader(cluster::ForwardRequest request, const http::
     done(rq::Status::NotLeader("not leader"));  // the handler answers 301
     return;
   }
-  SendForward(leader->raft_addr, std::move(request), options.timeout, options.retries, std::move(done));
+  const cluster::ForwardKind kind = request.kind;
+  SendForward(leader->raft_addr, std::move(request), options.timeout, options.retries,
+              CountingForward(kind, std::move(done)));
 }
 
 namespace {
@@ -219,6 +235,14 @@ void StoreBackend::WaitForQueue(std::chrono::nanoseconds timeout, std::function<
 }
 
 Result<std::string> StoreBackend::Backup(const http::BackupOptions& options) {
+  Result<std::string> path = MakeBackup(options);
+  if (path.ok()) {
+    last_backup_ns_.store(std::chrono::system_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
+  return path;
+}
+
+Result<std::string> StoreBackend::MakeBackup(const http::BackupOptions& options) {
   if (!options.noleader && !store_->is_leader()) {
     if (store_->leader_id().empty()) return rq::Status::Unavailable("leader not found");
     if (options.redirect) return rq::Status::NotLeader("not leader");
@@ -233,6 +257,7 @@ Result<std::string> StoreBackend::Backup(const http::BackupOptions& options) {
 Result<std::string> StoreBackend::BackupThroughLeader(const http::BackupOptions& options) {
   std::optional<store::NodeAddress> leader = store_->LeaderAddress();
   if (!leader || client_ == nullptr) return rq::Status::Unavailable("leader not found");
+  ProxyCounters().remote_backups.Add();
   cluster::BackupRequest request;
   request.format = options.format == http::BackupOptions::Format::kSql      ? cluster::BackupFormat::kSql
                    : options.format == http::BackupOptions::Format::kDelete ? cluster::BackupFormat::kDelete
@@ -384,6 +409,7 @@ rq::Status StoreBackend::StepDownAs(const std::string& target_id, bool wait, std
   } else {
     std::optional<store::NodeAddress> leader = store_->LeaderAddress();
     if (!leader || client_ == nullptr) return rq::Status::Unavailable("leader not found");
+    ProxyCounters().remote_stepdowns.Add();
     cluster::StepDownRequest request;
     request.target_id = target_id;
     request.wait = wait;
@@ -412,6 +438,7 @@ rq::Status StoreBackend::RemoveNodeAs(const std::string& id, std::chrono::nanose
   if (!store_->is_leader()) {
     std::optional<store::NodeAddress> leader = store_->LeaderAddress();
     if (!leader || client_ == nullptr) return rq::Status::Unavailable("leader not found");
+    ProxyCounters().remote_remove_node.Add();
     cluster::RemoveRequest request;
     request.id = id;
     request.credentials = ToCluster(credentials);
@@ -475,87 +502,5 @@ std::string StoreBackend::LeaderApiUrl() {
 }
 
 std::string StoreBackend::ServedBy() { return identity_.api_addr; }
-
-json::value StoreBackend::Status() {
-  store::StoreStatus status = store_->status();
-  const store::StoreOptions& options = store_->options();
-  auto now = std::chrono::system_clock::now();
-  char hostname[256] = {0};
-  ::gethostname(hostname, sizeof hostname - 1);
-
-  json::object raft{
-      {"state", RoleName(status.raft.role)},
-      {"term", status.raft.term.value()},
-      {"commit_index", status.raft.commit.value()},
-      {"applied_index", status.applied.value()},
-      {"last_log_index", status.raft.last_index.value()},
-      {"last_snapshot_index", status.snapshot_index.value()},
-      {"last_snapshot_term", status.snapshot_term.value()},
-      {"snapshots_taken", status.snapshots_taken},
-      // Members other than this node (a joining node may not be one yet).
-      {"num_peers", status.raft.membership.voters.size() + status.raft.membership.learners.size() -
-                        (status.raft.membership.Contains(NodeId(identity_.node_id)) ? 1 : 0)},
-      {"voter", status.raft.membership.IsVoter(NodeId(identity_.node_id))},
-  };
-  // The leader's Raft address on every node, as rqlite reports it: tools
-  // that wait for a cluster to form poll this field on each member.
-  std::string leader_addr;
-  if (status.raft.leader.value() == identity_.node_id) {
-    leader_addr = identity_.raft_addr;
-  } else if (std::optional<store::NodeAddress> known = store_->LeaderAddress()) {
-    leader_addr = known->raft_addr;
-  }
-  json::object leader{{"node_id", status.raft.leader.value()}, {"addr", std::move(leader_addr)}};
-  json::object store{
-      {"node_id", identity_.node_id},
-      {"addr", identity_.raft_addr},
-      {"raft", std::move(raft)},
-      {"leader", std::move(leader)},
-      {"ready", status.ready},
-      {"dir", options.data_dir},
-      {"dir_size", DirSize(options.data_dir)},
-      {"sqlite3", json::object{{"path", options.data_dir + "/db.sqlite"},
-                               {"db_size", status.db_size_bytes},
-                               {"wal_size", status.db_wal_bytes},
-                               {"version", sqlite3_libversion()},
-                               {"fk_constraints", options.foreign_keys ? "enabled" : "disabled"}}},
-      {"snapshot_threshold", options.snapshot_entries},
-      {"snapshot_interval", FormatDuration(options.snapshot_interval)},
-      {"apply_timeout", FormatDuration(options.apply_timeout)},
-      {"election_timeout", FormatDuration(options.tick * options.election_ticks)},
-      {"heartbeat_timeout", FormatDuration(options.tick * options.heartbeat_ticks)},
-  };
-  json::object http{{"bind_addr", identity_.http_bind_addr},
-                    {"auth", identity_.auth_enabled ? "enabled" : "disabled"},
-                    {"tls", json::object{{"enabled", identity_.tls_enabled}}},
-                    {"allow_origin", identity_.allow_origin},
-                    {"queue", json::object{{"_default", json::object{{"sequence_number", queue_->committed_sequence()}}}}}};
-  auto uptime = std::chrono::duration_cast<std::chrono::nanoseconds>(now - start_time_);
-  json::object out{
-      {"os", json::object{{"pid", ::getpid()}, {"ppid", ::getppid()}, {"page_size", ::getpagesize()},
-                          {"hostname", hostname}}},
-      {"runtime", json::object{{"GOARCH", "amd64"}, {"GOOS", "linux"},
-                               {"num_cpu", std::thread::hardware_concurrency()}, {"version", identity_.compiler}}},
-      {"node", json::object{{"start_time", std::chrono::duration_cast<std::chrono::seconds>(start_time_.time_since_epoch()).count()},
-                            {"uptime", FormatDuration(uptime)}}},
-      {"build", json::object{{"version", identity_.version}, {"commit", identity_.commit},
-                             {"build_time", identity_.build_time}, {"compiler", identity_.compiler}}},
-      {"store", std::move(store)},
-      {"http", std::move(http)},
-      {"last_backup_time", nullptr},
-  };
-  for (const auto& [name, section] : status_sections_) out[name] = section();
-  return out;
-}
-
-json::value StoreBackend::DebugVars() {
-  store::StoreStatus status = store_->status();
-  return json::object{
-      {"store", json::object{{"applied_index", status.applied.value()},
-                             {"commit_index", status.raft.commit.value()},
-                             {"snapshots_taken", status.snapshots_taken}}},
-      {"cmdline", json::array{}},
-  };
-}
 
 }  // namespace rq::node

@@ -6,6 +6,7 @@
 // thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -90,9 +91,14 @@ class StoreBackend final : public http::Backend {
   cluster::Client* client_;
   // GET /db/backup on a follower: the leader makes it (cluster BACKUP).
   Result<std::string> BackupThroughLeader(const http::BackupOptions& options);
+  Result<std::string> MakeBackup(const http::BackupOptions& options);
+  // /status store.sqlite3 and store.db_conf (store_backend_status.cc).
+  boost::json::value DatabaseStatus();
 
   NodeIdentity identity_;
   std::chrono::system_clock::time_point start_time_;
+  // When a backup last succeeded on this node (system_clock ns; 0: never).
+  std::atomic<int64_t> last_backup_ns_{0};
   std::vector<std::pair<std::string, std::function<boost::json::value()>>> status_sections_;
 };
 

@@ -384,6 +384,7 @@ NodeId Raft::leader() const { return impl_->leader(); }
 LogIndex Raft::commit_index() const { return impl_->commit_index(); }
 LogIndex Raft::applied_index() const { return impl_->applied_index(); }
 LogIndex Raft::last_index() const { return impl_->last_index(); }
+Term Raft::last_term() const { return impl_->last_term(); }
 const Membership& Raft::membership() const { return impl_->membership(); }
 std::vector<std::pair<NodeId, LogIndex>> Raft::progress() const { return impl_->progress(); }
 

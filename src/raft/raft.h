@@ -165,6 +165,7 @@ class Raft {
   LogIndex commit_index() const;
   LogIndex applied_index() const;
   LogIndex last_index() const;
+  Term last_term() const;  // of the entry at last_index()
   const Membership& membership() const;
   // Leader only: the match index of every peer (for /nodes and lag stats).
   std::vector<std::pair<NodeId, LogIndex>> progress() const;

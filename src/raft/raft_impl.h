@@ -78,6 +78,7 @@ class Raft::Impl {
   LogIndex commit_index() const { return log_.committed(); }
   LogIndex applied_index() const { return log_.applied(); }
   LogIndex last_index() const { return log_.last_index(); }
+  Term last_term() const { return log_.last_term(); }
   const Membership& membership() const { return membership_; }
   std::vector<std::pair<NodeId, LogIndex>> progress() const;
 

@@ -1,5 +1,7 @@
 #include "store/cluster_bridge.h"
 
+#include "store/store_metrics.h"
+
 namespace rq::store {
 namespace {
 
@@ -73,6 +75,17 @@ namespace {
 // join error (http::kUnauthorized).
 Status Unauthorized() { return Status::InvalidArgument("unauthorized"); }
 
+void CountForwarded(cluster::ForwardKind kind) {
+  ClusterServiceMetrics& counters = ClusterCounters();
+  switch (kind) {
+    case cluster::ForwardKind::kExecute: counters.num_execute_req.Add(); return;
+    case cluster::ForwardKind::kQuery: counters.num_query_req.Add(); return;
+    case cluster::ForwardKind::kRequest: counters.num_request_req.Add(); return;
+    case cluster::ForwardKind::kLoad:
+    case cluster::ForwardKind::kLoadDump: counters.num_load_req.Add(); return;
+  }
+}
+
 const char* ForwardPermission(cluster::ForwardKind kind) {
   switch (kind) {
     case cluster::ForwardKind::kExecute: return "execute";
@@ -87,6 +100,7 @@ const char* ForwardPermission(cluster::ForwardKind kind) {
 }  // namespace
 
 void ClusterBridge::Join(const cluster::JoinRequest& request, std::function<void(cluster::JoinResponse)> done) {
+  ClusterCounters().num_join_req.Add();
   // A voter needs `join`; a non-voter needs `join-read-only` (or its alias),
   // which `join` alone does not give (API.md 4.9).
   const bool allowed = request.voter ? Allowed(request.credentials, "join")
@@ -101,6 +115,7 @@ void ClusterBridge::Join(const cluster::JoinRequest& request, std::function<void
 }
 
 void ClusterBridge::Remove(const cluster::RemoveRequest& request, std::function<void(cluster::RemoveResponse)> done) {
+  ClusterCounters().num_remove_node_req.Add();
   if (!Allowed(request.credentials, "remove")) {
     done(cluster::RemoveResponse{Unauthorized(), ""});
     return;
@@ -117,6 +132,8 @@ void ClusterBridge::Remove(const cluster::RemoveRequest& request, std::function<
 }
 
 void ClusterBridge::Backup(const cluster::BackupRequest& request, std::function<void(cluster::BackupResponse)> done) {
+  // A backup comes in chunks; the first request (no token yet) starts it.
+  if (request.token.empty()) ClusterCounters().num_backup_req.Add();
   if (!Allowed(request.credentials, "backup")) {
     done(cluster::BackupResponse{Unauthorized(), "", 0, ""});
     return;
@@ -125,6 +142,7 @@ void ClusterBridge::Backup(const cluster::BackupRequest& request, std::function<
 }
 
 void ClusterBridge::GetNodeMeta(const cluster::NodeMetaRequest&, std::function<void(cluster::NodeMetaResponse)> done) {
+  ClusterCounters().num_get_node_api_req.Add();
   cluster::NodeMetaResponse response;
   response.api_url = api_url_;
   response.version = version_;
@@ -134,6 +152,7 @@ void ClusterBridge::GetNodeMeta(const cluster::NodeMetaRequest&, std::function<v
 
 void ClusterBridge::Forward(const cluster::ForwardRequest& request,
                             std::function<void(cluster::ForwardResponse)> done) {
+  CountForwarded(request.kind);
   auto reply = [done = std::move(done)](Result<command::Response> result) {
     cluster::ForwardResponse response;
     if (result.ok()) {
@@ -184,6 +203,7 @@ void ClusterBridge::Forward(const cluster::ForwardRequest& request,
 
 void ClusterBridge::StepDown(const cluster::StepDownRequest& request,
                              std::function<void(cluster::StepDownResponse)> done) {
+  ClusterCounters().num_stepdown_req.Add();
   if (!Allowed(request.credentials, "leader-ops")) {
     done(cluster::StepDownResponse{Unauthorized(), ""});
     return;
@@ -194,6 +214,7 @@ void ClusterBridge::StepDown(const cluster::StepDownRequest& request,
 
 void ClusterBridge::Notify(const cluster::NotifyRequest& request,
                            std::function<void(cluster::NotifyResponse)> done) {
+  ClusterCounters().num_notify_req.Add();
   if (!Allowed(request.credentials, "join")) {
     done(cluster::NotifyResponse{Unauthorized(), ""});
     return;

@@ -4,6 +4,7 @@
 
 #include "base/logging.h"
 #include "base/thread_name.h"
+#include "store/store_metrics.h"
 
 namespace rq::store {
 
@@ -167,6 +168,7 @@ void RaftNode::PublishState() {
   state.leader = raft_->leader();
   state.commit = raft_->commit_index();
   state.last_index = raft_->last_index();
+  state.last_term = raft_->last_term();
   state.membership = raft_->membership();
   std::lock_guard lock(mutex_);
   state_ = std::move(state);
@@ -361,6 +363,12 @@ void RaftNode::HandleSoftState(const raft::SoftState& soft) {
                 soft.leader.value());
   }
   role_ = soft.role;
+  // Every change of the known leader, to none included (rqlite counts
+  // hashicorp/raft's LeaderObservations).
+  if (soft.leader != observed_leader_) {
+    observed_leader_ = soft.leader;
+    StoreCounters().leader_changes_observed.Add();
+  }
 }
 
 void RaftNode::FailPendingReads(const Status& status) {

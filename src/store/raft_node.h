@@ -75,6 +75,7 @@ struct NodeState {
   NodeId leader;
   LogIndex commit;
   LogIndex last_index;
+  Term last_term;  // of the entry at last_index
   raft::Membership membership;
 };
 
@@ -193,6 +194,7 @@ class RaftNode {
   uint64_t next_read_id_ = 1;
   std::map<uint64_t, std::function<void(Result<LogIndex>)>> pending_reads_;
   raft::Role role_ = raft::Role::kFollower;
+  NodeId observed_leader_;  // the leader the last soft state named
   // Commit notices held back, the newest per follower; each is newer than
   // anything else sent to that follower (a sent append drops it).
   std::map<NodeId, raft::Message> held_notices_;

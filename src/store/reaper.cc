@@ -5,6 +5,7 @@
 #include "base/contain.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
+#include "store/store_metrics.h"
 
 namespace rq::store {
 
@@ -72,8 +73,10 @@ std::vector<NodeId> Reaper::CheckOnce(Clock::time_point now) {
     reaped.push_back(id);
     store_->Remove(id, [id, removing = removing_, removing_mutex = removing_mutex_](Status status) {
       if (status.ok()) {
+        StoreCounters().nodes_reaped_ok.Add();
         RQ_LOG_INFO("reaper: node {} removed", id.value());
       } else {
+        StoreCounters().nodes_reaped_failed.Add();
         RQ_LOG_WARN("reaper: removing node {} failed: {}", id.value(), status.ToString());
       }
       std::lock_guard lock(*removing_mutex);

@@ -8,6 +8,7 @@
 #include "env/posix_file_system.h"
 #include "store/peers_file.h"
 #include "store/store_internal.h"
+#include "store/store_metrics.h"
 
 namespace rq::store {
 
@@ -50,6 +51,7 @@ Store::Store(const StoreOptions& options)
 Store::~Store() { Stop(); }
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  RegisterMetrics();  // the keys show in /debug/vars from the start
   std::unique_ptr<Store> store(new Store(options));
   Status recovered = store->Recover();
   if (!recovered.ok()) return recovered;
@@ -98,6 +100,7 @@ Status Store::Recover() {
   RQ_RETURN_IF_ERROR(RecoverPendingInstall());
   applied_ = snapshot_.meta.index;
   applied_term_ = snapshot_.meta.term;
+  db_applied_ = snapshot_.meta.index;
 
   auto log = WalLogStorage::Open(fs_, paths_.log_dir, snapshot_.meta);
   if (!log.ok()) return log.status();
@@ -156,6 +159,7 @@ Status Store::RecoverFromPeersFile() {
   RQ_RETURN_IF_ERROR(fs_->SyncDir(paths_.raft_dir));
   RQ_LOG_WARN("store: recovered at index {} with {} voters and {} non-voters; peers.json renamed to peers.info",
               record.meta.index.value(), membership.voters.size(), membership.learners.size());
+  StoreCounters().num_recoveries.Add();
   return Status::OK();
 }
 
@@ -275,6 +279,9 @@ StoreStatus Store::status() const {
   {
     std::lock_guard lock(apply_mutex_);
     status.applied = applied_;
+    status.applied_term = applied_term_;
+    status.applied_at = applied_at_;
+    status.db_applied = db_applied_;
     status.snapshot_index = snapshot_.meta.index;
     status.snapshot_term = snapshot_.meta.term;
     status.snapshots_taken = snapshots_taken_;

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -86,6 +87,13 @@ using Done = std::function<void(Result<command::Response>)>;
 struct StoreStatus {
   NodeState raft;
   LogIndex applied;
+  Term applied_term;
+  // When this node last applied an entry, by its own clock; none yet since
+  // it started.
+  std::optional<std::chrono::system_clock::time_point> applied_at;
+  // The last applied entry that changed the database (a write or a load);
+  // the snapshot's index after a restore.
+  LogIndex db_applied;
   LogIndex snapshot_index;
   Term snapshot_term;
   uint64_t snapshots_taken = 0;
@@ -207,6 +215,11 @@ class Store final : public Applier {
   bool has_log() const { return log_->last_index() > LogIndex(0); }
   NodeId leader_id() const { return raft_node_->state().leader; }
   const StoreOptions& options() const { return options_; }
+  const DataPaths& paths() const { return paths_; }
+  // Entries an automatic snapshot leaves in the log (rqlite's trailing
+  // logs: 1.25 times -raft-snap), so a follower slightly behind still
+  // catches up from the log rather than from a snapshot.
+  uint64_t trailing_entries() const { return options_.snapshot_entries + options_.snapshot_entries / 4; }
   db::Database* database() { return db_.get(); }
   const NodeDirectory& directory() const { return directory_; }
 
@@ -236,16 +249,23 @@ class Store final : public Applier {
   // False when the database was abandoned (Stop): the entry is not applied
   // and nothing after it may be.
   bool ApplyEntry(const raft::Entry& entry);
-  std::optional<command::Response> ApplyCommand(const raft::Entry& entry);
+  // *changed_database: whether the entry was one that writes (a write or a
+  // load, whatever its statements' outcome).
+  std::optional<command::Response> ApplyCommand(const raft::Entry& entry, bool* changed_database);
   void CompletePending(const raft::Entry& entry, std::optional<command::Response> response);
   void ExpirePending(std::chrono::steady_clock::time_point now);
   void MaybeSnapshot(bool forced, uint64_t trailing_entries, std::function<void(Result<bool>)> done);
+  // CaptureSnapshot, counted (store.num_snapshots...).
   Status TakeSnapshot(uint64_t trailing_entries);
+  // Checkpoints the database as of the applied index, then compacts the log.
+  Status CaptureSnapshot(uint64_t trailing_entries);
   // Steps 1-4 of the protocol in snapshot_meta.h for `record`: afterwards
   // db.sqlite alone is the state at record.meta.index.
   Status CheckpointAs(const SnapshotRecord& record);
-  // Replaces the database with a received snapshot (apply thread, Recover).
+  // Replaces the database with a received snapshot (apply thread, Recover);
+  // RestoreFrom, counted (store.num_restores...).
   Status InstallReceived(const SnapshotRecord& record);
+  Status RestoreFrom(const SnapshotRecord& record);
   Status RecoverPendingInstall();
   // Lost-quorum recovery (API.md 4.5): applies the whole log, then makes a
   // snapshot whose membership is the one in raft/peers.json.
@@ -314,7 +334,9 @@ class Store final : public Applier {
       stale_deadlines_;  // GUARDED_BY(apply_mutex_)
   SnapshotRecord snapshot_;            // GUARDED_BY(apply_mutex_)
   uint64_t snapshots_taken_ = 0;       // GUARDED_BY(apply_mutex_)
-  Term applied_term_;                  // apply thread
+  Term applied_term_;                  // GUARDED_BY(apply_mutex_) (written by the apply thread)
+  std::optional<std::chrono::system_clock::time_point> applied_at_;  // GUARDED_BY(apply_mutex_)
+  LogIndex db_applied_;                // GUARDED_BY(apply_mutex_)
 
   std::function<void()> on_removed_;
   std::function<void(const NodeId&, const NodeAddress&)> on_member_removed_;

@@ -12,6 +12,7 @@
 #include "base/random.h"
 #include "command/codec.h"
 #include "store/store_internal.h"
+#include "store/store_metrics.h"
 
 namespace rq::store {
 
@@ -74,6 +75,7 @@ void Store::ApplyLoop() {
       } else if (auto* boot = std::get_if<BootTask>(&item)) {
         Status loaded = db_->LoadImage(boot->path);
         if (loaded.ok()) loaded = TakeSnapshot(0);
+        if (loaded.ok()) StoreCounters().num_boots.Add();
         boot->done(loaded);
       }
     }
@@ -84,12 +86,16 @@ void Store::ApplyLoop() {
     ExpireStaleReads(now);
     bool interval_due = now >= next_snapshot_check;
     if (interval_due) next_snapshot_check = now + options_.snapshot_interval;
-    MaybeSnapshot(false, options_.snapshot_entries + options_.snapshot_entries / 4, nullptr);
+    MaybeSnapshot(false, trailing_entries(), nullptr);
     if (interval_due && options_.snapshot_wal_bytes > 0) {
       Result<uint64_t> wal_bytes = db_->WalSizeBytes();
       if (wal_bytes.ok() && *wal_bytes >= options_.snapshot_wal_bytes) {
-        Status taken = TakeSnapshot(options_.snapshot_entries + options_.snapshot_entries / 4);
-        if (!taken.ok()) RQ_LOG_ERROR("store: snapshot failed: {}", taken.ToString());
+        StoreCounters().num_wal_snapshots.Add();  // attempts, as rqlite counts them
+        Status taken = TakeSnapshot(trailing_entries());
+        if (!taken.ok()) {
+          StoreCounters().num_wal_snapshots_failed.Add();
+          RQ_LOG_ERROR("store: snapshot failed: {}", taken.ToString());
+        }
       }
     }
   }
@@ -102,12 +108,15 @@ bool Store::ApplyEntry(const raft::Entry& entry) {
     RQ_ASSERT(entry.index == applied_ + 1);
   }
   std::optional<command::Response> response;
-  if (entry.type == raft::EntryType::kNormal) response = ApplyCommand(entry);
+  bool changed_database = false;
+  if (entry.type == raft::EntryType::kNormal) response = ApplyCommand(entry, &changed_database);
   if (db_->abandoned()) return false;
   {
     std::lock_guard lock(apply_mutex_);
     applied_ = entry.index;
     applied_term_ = entry.term;
+    applied_at_ = std::chrono::system_clock::now();
+    if (changed_database) db_applied_ = entry.index;
   }
   CompletePending(entry, std::move(response));
   if (entry.type == raft::EntryType::kConfigChange && on_removed_) {
@@ -142,11 +151,12 @@ bool Store::ApplyEntry(const raft::Entry& entry) {
            "applied again)");
 }
 
-std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry) {
+std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry, bool* changed_database) {
   Result<command::Command> command = command::DecodeCommand(entry.data);
   // The entry passed the WAL's CRC; undecodable means a bug or a newer
   // format. Applying anything else would make this replica diverge.
   RQ_ASSERT_MSG(command.ok(), command.status().ToString().c_str());
+  *changed_database = command->type != command::CommandType::kQuery && command->type != command::CommandType::kNoop;
   command::Response response;
   if (command->type != command::CommandType::kQuery) {
     // SQL that SQLite itself evaluates in the write (DEFAULT (random()),

@@ -2,10 +2,27 @@
 // as one entry), /boot (single node, bypassing the log) and /db/backup.
 #include "store/store.h"
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 
+#include "store/store_metrics.h"
+
 namespace rq::store {
+namespace {
+
+// store.num_loads counts the loads that were applied.
+Done CountingLoads(Done done) {
+  return [done = std::move(done)](Result<command::Response> result) {
+    const bool applied = result.ok() && result->error.empty() &&
+                         std::all_of(result->results.begin(), result->results.end(),
+                                     [](const command::StatementResult& r) { return r.error.empty(); });
+    if (applied) StoreCounters().num_loads.Add();
+    done(std::move(result));
+  };
+}
+
+}  // namespace
 
 void Store::Load(std::string image, Done done) {
   if (!raft_node_->is_leader()) {
@@ -28,7 +45,7 @@ void Store::Load(std::string image, Done done) {
   command::Command command;
   command.type = command::CommandType::kLoad;
   command.payload = std::move(image);
-  Propose(std::move(command), std::move(done));
+  Propose(std::move(command), CountingLoads(std::move(done)));
 }
 
 void Store::LoadDump(std::string sql, Done done) {
@@ -42,7 +59,7 @@ void Store::LoadDump(std::string sql, Done done) {
   command::Command command;
   command.type = command::CommandType::kLoad;
   command.payload = std::move(sql);
-  Propose(std::move(command), std::move(done));
+  Propose(std::move(command), CountingLoads(std::move(done)));
 }
 
 Status Store::Boot(const std::string& image_path) {
@@ -85,6 +102,7 @@ Result<std::string> Store::Backup(BackupFormat format, bool vacuum, const std::v
       (void)fs_->DeleteFile(path);
       return dumped;
     }
+    StoreCounters().num_backups.Add();
     return path;
   }
   Status status = db_->Backup(path, format == BackupFormat::kDelete ? db::BackupFormat::kBinaryDelete
@@ -94,6 +112,7 @@ Result<std::string> Store::Backup(BackupFormat format, bool vacuum, const std::v
     (void)fs_->DeleteFile(path);
     return status;
   }
+  StoreCounters().num_backups.Add();
   return path;
 }
 

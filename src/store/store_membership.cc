@@ -7,6 +7,7 @@
 
 #include "base/logging.h"
 #include "store/store_internal.h"
+#include "store/store_metrics.h"
 
 namespace rq::store {
 
@@ -110,9 +111,14 @@ void Store::Join(const NodeId& id, const NodeAddress& address, bool voter, std::
   bool same_role = voter ? state.membership.IsVoter(id) : state.membership.IsLearner(id);
   std::optional<NodeAddress> known = directory_.Get(id);
   if (member && same_role && known && *known == address) {
+    StoreCounters().num_ignored_joins.Add();
     done(Status::OK());  // rejoining with the same ID and address: nothing to do
     return;
   }
+  done = [done = std::move(done)](Status status) {
+    if (status.ok()) StoreCounters().num_joins.Add();
+    done(std::move(status));
+  };
   raft::ConfigChange add;
   add.type = voter ? raft::ConfigChangeType::kAddVoter : raft::ConfigChangeType::kAddLearner;
   add.node = id;
@@ -133,6 +139,7 @@ void Store::Join(const NodeId& id, const NodeAddress& address, bool voter, std::
       done(removed);
       return;
     }
+    StoreCounters().num_removed_before_joins.Add();
     ProposeMembership(std::move(add), std::move(done));
   });
 }

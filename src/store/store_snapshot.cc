@@ -11,6 +11,7 @@
 #include "base/coding.h"
 #include "base/logging.h"
 #include "store/store_internal.h"
+#include "store/store_metrics.h"
 
 namespace rq::store {
 
@@ -51,6 +52,16 @@ void Store::MaybeSnapshot(bool forced, uint64_t trailing_entries, std::function<
 }
 
 Status Store::TakeSnapshot(uint64_t trailing_entries) {
+  const auto start = std::chrono::steady_clock::now();
+  Status taken = CaptureSnapshot(trailing_entries);
+  StoreMetrics& counters = StoreCounters();
+  (taken.ok() ? counters.num_snapshots : counters.num_snapshots_failed).Add();
+  counters.snapshot_create_duration.Set(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  return taken;
+}
+
+Status Store::CaptureSnapshot(uint64_t trailing_entries) {
   SnapshotRecord record;
   {
     std::lock_guard lock(apply_mutex_);
@@ -129,10 +140,15 @@ Result<bool> Store::Snapshot(uint64_t trailing_entries) {
     apply_queue_.emplace_back(SnapshotTask{trailing_entries, [promise](Result<bool> r) { promise->set_value(r); }});
   }
   apply_wake_.notify_one();
+  StoreMetrics& counters = StoreCounters();
   if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    counters.num_user_snapshots_failed.Add();
     return Status::Timeout("snapshot did not finish in time");
   }
-  return future.get();
+  Result<bool> taken = future.get();
+  // "Nothing new to snapshot" (false) is an answer, not a failure.
+  (taken.ok() ? counters.num_user_snapshots : counters.num_user_snapshots_failed).Add();
+  return taken;
 }
 
 // ---- snapshot transfer -------------------------------------------------------------
@@ -295,6 +311,12 @@ void Store::InstallSnapshot(const raft::SnapshotMeta& meta) {
 }
 
 Status Store::InstallReceived(const SnapshotRecord& record) {
+  Status installed = RestoreFrom(record);
+  (installed.ok() ? StoreCounters().num_restores : StoreCounters().num_restores_failed).Add();
+  return installed;
+}
+
+Status Store::RestoreFrom(const SnapshotRecord& record) {
   std::unique_lock file_lock(snapshot_file_mutex_);
   RQ_RETURN_IF_ERROR(db_->LoadImage(paths_.IncomingDb(record.meta)));
   // LoadImage wrote the new content through the WAL; the checkpoint protocol
@@ -304,6 +326,7 @@ Status Store::InstallReceived(const SnapshotRecord& record) {
     std::lock_guard lock(apply_mutex_);
     applied_ = record.meta.index;
     applied_term_ = record.meta.term;
+    db_applied_ = record.meta.index;
   }
   for (const auto& [id, address] : record.addresses) directory_.Set(id, address);
   UpdatePeers(record.meta.membership);

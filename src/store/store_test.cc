@@ -6,6 +6,7 @@
 #include <future>
 #include <thread>
 
+#include "store/store_metrics.h"
 #include "store/write_queue.h"
 
 namespace rq::store {
@@ -235,6 +236,49 @@ TEST(StoreTest, QueuedWritesCommitAndWaitFlushes) {
   EXPECT_TRUE(flushed.get_future().get().ok());
   EXPECT_GE(queue.committed_sequence(), last);
   EXPECT_EQ(CountRows(*store), 10);
+  queue.Stop();
+}
+
+TEST(StoreTest, StatusTellsTheLastAppliedAndTheLastDatabaseChange) {
+  TempDir dir;
+  auto store = OpenStarted(TestOptions(dir.path()));
+  StoreStatus before = store->status();
+  ASSERT_TRUE(ExecuteSync(*store, Sql({"CREATE TABLE foo (id INTEGER PRIMARY KEY, v INTEGER)"})).ok());
+  StoreStatus written = store->status();
+  EXPECT_GT(written.applied, before.applied);
+  EXPECT_EQ(written.db_applied, written.applied);
+  EXPECT_EQ(written.applied_term, written.raft.term);
+  EXPECT_EQ(written.raft.last_term, written.raft.term);
+  ASSERT_TRUE(written.applied_at.has_value());
+  // A strong read goes through the log without changing the database.
+  ASSERT_TRUE(QuerySync(*store, Sql({"SELECT COUNT(*) FROM foo"}), command::Consistency::kStrong).ok());
+  StoreStatus read = store->status();
+  EXPECT_GT(read.applied, written.applied);
+  EXPECT_EQ(read.db_applied, written.db_applied);
+  EXPECT_GE(*read.applied_at, *written.applied_at);
+}
+
+TEST(StoreTest, SnapshotsAndQueuedStatementsAreCounted) {
+  TempDir dir;
+  auto store = OpenStarted(TestOptions(dir.path()));
+  StoreMetrics& counters = StoreCounters();
+  QueueMetrics& queue_counters = QueueCounters();
+  const int64_t user_snapshots = counters.num_user_snapshots.value();
+  const int64_t snapshots = counters.num_snapshots.value();
+  const int64_t rx = queue_counters.objects_rx.value();
+  const int64_t tx = queue_counters.objects_tx.value();
+  ASSERT_TRUE(ExecuteSync(*store, Sql({"CREATE TABLE foo (id INTEGER PRIMARY KEY, v INTEGER)"})).ok());
+  ASSERT_TRUE(store->Snapshot(0).ok());
+  EXPECT_EQ(counters.num_user_snapshots.value() - user_snapshots, 1);
+  EXPECT_GE(counters.num_snapshots.value() - snapshots, 1);
+  WriteQueue queue(store.get(), WriteQueueOptions{});
+  ASSERT_TRUE(queue.Enqueue(Sql({"INSERT INTO foo(v) VALUES(1)", "INSERT INTO foo(v) VALUES(2)"}), WriteOptions{}, 1s)
+                  .ok());
+  std::promise<Status> flushed;
+  queue.WaitForFlush(5s, [&](Status s) { flushed.set_value(s); });
+  EXPECT_TRUE(flushed.get_future().get().ok());
+  EXPECT_EQ(queue_counters.objects_rx.value() - rx, 2);
+  EXPECT_EQ(queue_counters.objects_tx.value() - tx, 2);
   queue.Stop();
 }
 

@@ -5,6 +5,7 @@
 #include "base/contain.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
+#include "store/store_metrics.h"
 
 namespace rq::store {
 
@@ -49,6 +50,7 @@ Result<uint64_t> WriteQueue::Enqueue(command::Request request, const WriteOption
   if (stopping_) return Status::Aborted("node is shutting down");
   if (!has_space) return Status::Timeout("queue full");
   uint64_t sequence = ++next_sequence_;
+  QueueCounters().objects_rx.Add(static_cast<int64_t>(request.statements.size()));
   items_.push_back(Item{sequence, std::move(request), options});
   lock.unlock();
   wake_.notify_one();
@@ -91,10 +93,12 @@ void WriteQueue::Run() {
     bool stopping;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, options_.flush_after, [&] { return stopping_ || items_.size() >= options_.batch_statements; });
+      const bool full_or_stopping = wake_.wait_for(
+          lock, options_.flush_after, [&] { return stopping_ || items_.size() >= options_.batch_statements; });
       stopping = stopping_;
       if (stopping && items_.empty()) break;
       batch = TakeBatch();
+      if (!full_or_stopping && !batch.empty()) QueueCounters().num_timeout.Add();
     }
     space_.notify_all();
     if (!batch.empty()) CallContained("write queue: flushing a batch", [&] { Flush(std::move(batch)); });
@@ -122,6 +126,7 @@ void WriteQueue::Flush(std::vector<Item> batch) {
         combined.statements.push_back(std::move(statement));
       }
     }
+    QueueCounters().objects_tx.Add(static_cast<int64_t>(combined.statements.size()));
     uint64_t last_sequence = batch[end - 1].sequence;
     ExecuteUntilDone(combined, options, last_sequence);
     std::lock_guard lock(mutex_);

@@ -249,6 +249,114 @@ class ApiTest(unittest.TestCase):
         r = n.post("/snapshot")
         self.assertEqual(r.status, 204)
 
+    def test_debug_vars_count_what_happened_with_rqlites_names(self):
+        n = self.node
+        self.assertEqual(n.execute(['INSERT INTO foo(name) VALUES("counted")']).status, 200)
+        self.assertEqual(n.query(["SELECT * FROM foo"]).status, 200)
+        self.assertEqual(n.get("/db/backup").status, 200)
+        n.execute(['INSERT INTO foo(name) VALUES("snapshotted")'])
+        self.assertEqual(n.post("/snapshot").status, 200)
+        self.assertEqual(n.get("/status").status, 200)
+        r = n.get("/debug/vars")
+        self.assertEqual(r.status, 200, r.text())
+        expvar = r.json()
+        self.assertTrue(set(expvar) >= {"cmdline", "store", "db", "http", "cluster", "proxy", "queue"}, sorted(expvar))
+        self.assertEqual(expvar["cmdline"][0], ARGS.rqlited)
+        self.assertIn(n.data_dir, expvar["cmdline"])
+        for group, counters in expvar.items():
+            if group != "cmdline":
+                self.assertTrue(all(isinstance(v, int) for v in counters.values()), (group, counters))
+        http, db, store = expvar["http"], expvar["db"], expvar["store"]
+        self.assertGreaterEqual(http["executions"], 1)
+        self.assertGreaterEqual(http["execute_stmts_rx"], 1)
+        self.assertGreaterEqual(http["queries"], 1)
+        self.assertGreaterEqual(http["backups"], 1)
+        self.assertGreaterEqual(http["user_snapshots"], 1)
+        self.assertGreaterEqual(http["num_status"], 1)
+        self.assertGreaterEqual(http["auth_ok"], 1)  # counted without -auth too, as rqlite does
+        self.assertEqual(http["auth_fail"], 0)
+        self.assertGreaterEqual(db["executions"], 1)
+        self.assertGreaterEqual(db["queries"], 1)
+        self.assertGreaterEqual(db["checkpoints"], 1)
+        self.assertGreaterEqual(store["num_backups"], 1)
+        self.assertGreaterEqual(store["num_user_snapshots"], 1)
+        self.assertGreaterEqual(store["num_snapshots"], 1)
+        self.assertGreaterEqual(store["leader_changes_observed"], 1)
+        # Pre-registered: present at 0 before anything happened.
+        for group, key in [("store", "num_restores"), ("store", "num_joins"), ("cluster", "num_join_req"),
+                           ("proxy", "remote_executions"), ("queue", "objects_rx"), ("http", "boot")]:
+            self.assertEqual(expvar[group][key], 0, (group, key))
+        # Our own keys from before the rqlite counters stay.
+        for key in ("applied_index", "commit_index", "snapshots_taken"):
+            self.assertIn(key, store)
+        self.assertEqual(n.get("/debug/vars?key=queue").json()["num_flush"], 0)
+
+    def test_status_carries_rqlites_store_and_sqlite_keys(self):
+        n = self.node
+        self.assertEqual(n.execute(['INSERT INTO foo(name) VALUES("status")']).status, 200)
+        self.assertEqual(n.get("/db/backup").status, 200)
+        status = n.get("/status").json()
+        store = status["store"]
+        self.assertIsInstance(store["fsm_index"], int)
+        self.assertGreaterEqual(store["fsm_index"], store["db_applied_index"])
+        self.assertGreater(store["db_applied_index"], 0)
+        self.assertIsInstance(store["fsm_term"], int)
+        self.assertRegex(store["fsm_update_time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        self.assertEqual(store["trailing_logs"], store["snapshot_threshold"] * 5 // 4)
+        self.assertEqual(store["nodes"], [{"id": "1", "addr": n.raft_addr, "suffrage": "Voter"}])
+        self.assertRegex(store["dir_size_friendly"], r"^\d+(\.\d)? (B|kB|MB|GB)$")
+        self.assertEqual(store["db_conf"], {"fk_constraints": False})
+        raft = store["raft"]
+        self.assertIsInstance(raft["last_log_term"], int)
+        self.assertGreater(raft["log_size"], 0)
+        sqlite = store["sqlite3"]
+        self.assertIn("ENABLE_FTS5", sqlite["compile_options"])
+        self.assertEqual(set(sqlite["mem_stats"]), {"max_page_count", "page_count", "page_size", "hard_heap_limit",
+                                                    "soft_heap_limit", "cache_size", "freelist_count"})
+        self.assertEqual(sqlite["db_size"], sqlite["mem_stats"]["page_count"] * sqlite["mem_stats"]["page_size"])
+        self.assertIsInstance(sqlite["db_size_friendly"], str)
+        self.assertGreater(sqlite["size"], 0)
+        self.assertRegex(sqlite["last_modified"], r"Z$")
+        db_path = os.path.join(n.data_dir, "db.sqlite")
+        self.assertEqual(sqlite["rw_dsn"], "file:%s?_fk=false&_journal=WAL&_sync=0" % db_path)
+        self.assertEqual(sqlite["ro_dsn"], "file:%s?_query_only=true&mode=ro" % db_path)
+        self.assertEqual(sqlite["pragmas"]["rw"], {"synchronous": "0", "journal_mode": "wal", "foreign_keys": "0",
+                                                   "wal_autocheckpoint": "0", "busy_timeout": "5000"})
+        self.assertEqual(sqlite["pragmas"]["ro"]["journal_mode"], "wal")
+        self.assertEqual(sqlite["transaction"], {"rw": False, "ro": False})
+        for role in ("rw", "ro"):
+            pool = sqlite["conn_pool_stats"][role]
+            self.assertTrue(all(isinstance(pool[k], int) for k in ("open_connections", "in_use", "idle",
+                                                                    "wait_count", "wait_duration")), pool)
+        self.assertEqual(sqlite["conn_pool_stats"]["rw"]["max_open_connections"], 1)
+        self.assertEqual(status["cluster"], {"addr": n.raft_addr, "api_addr": n.http_addr, "https": "false"})
+        self.assertRegex(status["node"]["current_time"], r"Z$")
+        self.assertIsInstance(status["last_backup_time"], str)
+        self.assertGreater(status["runtime"]["num_threads"], 1)
+        self.assertEqual(n.get("/status?key=store.sqlite3.pragmas.rw.synchronous").json(), "0")
+
+    def test_status_answers_at_once_while_a_long_write_runs(self):
+        n = self.node
+        import threading
+        # Seconds on the writer, which the apply thread holds throughout
+        # (a write through the log that reads only, so the file stays small).
+        slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 10000000) SELECT count(*) FROM c"
+        writer = threading.Thread(target=n.execute, args=([slow],))
+        writer.start()
+        try:
+            time.sleep(0.3)
+            seen_busy = False
+            for _ in range(5):
+                before = time.time()
+                r = n.get("/status", timeout=10)
+                self.assertEqual(r.status, 200)
+                self.assertLess(time.time() - before, 1.0, "/status waited behind the write")
+                seen_busy |= r.json()["store"]["sqlite3"]["conn_pool_stats"]["rw"]["in_use"] == 1
+            self.assertTrue(writer.is_alive(), "the write was too short to show anything")
+            self.assertTrue(seen_busy)
+        finally:
+            writer.join(120)
+
     def test_db_file_is_readable_live_by_another_process(self):
         n = self.node
         n.execute(['INSERT INTO foo(name) VALUES("live")'])

@@ -163,6 +163,25 @@ class ClusterTest(unittest.TestCase):
             wait_for(lambda n=n: n.get("/status").json()["store"]["leader"] ==
                      {"addr": n1.raft_addr, "node_id": "1"}, what="the leader in /status of node " + n.node_id)
 
+    def test_debug_vars_count_joins_on_the_leader_and_forwarding_on_the_follower(self):
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        leader_vars = n1.get("/debug/vars").json()
+        self.assertGreaterEqual(leader_vars["cluster"]["num_join_req"], 1)
+        self.assertGreaterEqual(leader_vars["store"]["num_joins"], 1)
+        r = n2.execute(["CREATE TABLE t (v INTEGER)", "INSERT INTO t VALUES(1)"])
+        self.assertEqual(r.status, 200, r.text())
+        follower_vars = n2.get("/debug/vars").json()
+        self.assertEqual(follower_vars["proxy"]["remote_executions"], 1)
+        self.assertEqual(follower_vars["proxy"]["remote_executions_failed"], 0)
+        self.assertEqual(follower_vars["cluster"]["num_execute_req"], 0)
+        self.assertEqual(n1.get("/debug/vars").json()["cluster"]["num_execute_req"], 1)
+        # Both replicas ran both statements on their own database.
+        wait_for(lambda: n2.get("/debug/vars").json()["db"]["executions"] >= 2, what="the write applied on node 2")
+        status = n2.get("/status").json()["store"]
+        self.assertEqual(status["nodes"], [{"id": "1", "addr": n1.raft_addr, "suffrage": "Voter"},
+                                           {"id": "2", "addr": n2.raft_addr, "suffrage": "Voter"}])
+
     def test_a_node_that_cannot_join_yet_serves_its_api_while_it_retries(self):
         # A name DNS does not know yet (peers appear later on Kubernetes), given
         # without a port: rqlite's default Raft port applies.
@@ -462,6 +481,9 @@ class ClusterTest(unittest.TestCase):
         wait_for(lambda: n1.get("/status?key=store.raft.last_snapshot_index").json() > 60, what="snapshots")
         n2 = self.start("2", join=n1.raft_addr)
         wait_for(lambda: rows(n2, "SELECT COUNT(*) FROM t") == [[120]], timeout=30, what="catch-up")
+        self.assertGreaterEqual(n2.get("/debug/vars?key=store").json()["num_restores"], 1)
+        # Restored from the snapshot, so the last database change is its index.
+        self.assertGreaterEqual(n2.get("/status?key=store.db_applied_index").json(), 60)
         n1.execute(["INSERT INTO t VALUES(1000)"])
         wait_for(lambda: rows(n2, "SELECT COUNT(*) FROM t") == [[121]], what="log after snapshot")
         n2.kill()

@@ -1,0 +1,26 @@
+#include "store/store_metrics.h"
+
+namespace rq::store {
+
+StoreMetrics& StoreCounters() {
+  static StoreMetrics counters;
+  return counters;
+}
+
+QueueMetrics& QueueCounters() {
+  static QueueMetrics counters;
+  return counters;
+}
+
+ClusterServiceMetrics& ClusterCounters() {
+  static ClusterServiceMetrics counters;
+  return counters;
+}
+
+void RegisterMetrics() {
+  StoreCounters();
+  QueueCounters();
+  ClusterCounters();
+}
+
+}  // namespace rq::store

@@ -1,0 +1,75 @@
+// The store's maps of /debug/vars, with rqlite's key names: "store" (its
+// store/store.go counters), "queue" (queue/queue.go) and "cluster" (the
+// server side of cluster/service.go, counted where the cluster RPCs reach
+// the store: cluster_bridge.cc). Building a struct registers its keys at 0.
+//
+// Thread-safety: see metrics/metrics.h; StoreCounters() and the others may be called
+// from any thread.
+#pragma once
+
+#include "metrics/metrics.h"
+
+namespace rq::store {
+
+struct StoreMetrics {
+  metrics::Group group{"store"};
+  // Every snapshot of the state machine, whatever asked for it.
+  metrics::Counter& num_snapshots = group.Key("num_snapshots");
+  metrics::Counter& num_snapshots_failed = group.Key("num_snapshots_failed");
+  // Store::Snapshot: POST /snapshot.
+  metrics::Counter& num_user_snapshots = group.Key("num_user_snapshots");
+  metrics::Counter& num_user_snapshots_failed = group.Key("num_user_snapshots_failed");
+  // Snapshots taken because the SQLite WAL outgrew -raft-snap-wal-size;
+  // num_wal_snapshots counts the attempts, failed ones included (as rqlite).
+  metrics::Counter& num_wal_snapshots = group.Key("num_wal_snapshots");
+  metrics::Counter& num_wal_snapshots_failed = group.Key("num_wal_snapshots_failed");
+  metrics::Counter& snapshot_create_duration = group.Key("snapshot_create_duration");  // Set, ms
+  metrics::Counter& num_boots = group.Key("num_boots");
+  metrics::Counter& num_backups = group.Key("num_backups");
+  metrics::Counter& num_loads = group.Key("num_loads");
+  // A snapshot received from the leader installed into the database.
+  metrics::Counter& num_restores = group.Key("num_restores");
+  metrics::Counter& num_restores_failed = group.Key("num_restores_failed");
+  metrics::Counter& num_recoveries = group.Key("num_recoveries");  // raft/peers.json
+  metrics::Counter& num_joins = group.Key("num_joins");
+  metrics::Counter& num_ignored_joins = group.Key("num_ignored_joins");
+  metrics::Counter& num_removed_before_joins = group.Key("num_removed_before_joins");
+  metrics::Counter& num_db_stats_errors = group.Key("num_db_stats_errors");
+  metrics::Counter& leader_changes_observed = group.Key("leader_changes_observed");
+  metrics::Counter& nodes_reaped_ok = group.Key("nodes_reaped_ok");
+  metrics::Counter& nodes_reaped_failed = group.Key("nodes_reaped_failed");
+};
+StoreMetrics& StoreCounters();
+
+struct QueueMetrics {
+  metrics::Group group{"queue"};
+  metrics::Counter& objects_rx = group.Key("objects_rx");  // statements queued
+  metrics::Counter& objects_tx = group.Key("objects_tx");  // statements sent on in batches
+  metrics::Counter& num_timeout = group.Key("num_timeout");  // batches sent because -write-queue-timeout passed
+  // Batches sent because something asked for a flush. Nothing does (?wait
+  // waits for the next batch), so it stays 0, as in rqlite's HTTP service.
+  metrics::Counter& num_flush = group.Key("num_flush");
+};
+QueueMetrics& QueueCounters();
+
+struct ClusterServiceMetrics {
+  metrics::Group group{"cluster"};
+  metrics::Counter& num_get_node_api_req = group.Key("num_get_node_api_req");
+  metrics::Counter& num_execute_req = group.Key("num_execute_req");
+  metrics::Counter& num_query_req = group.Key("num_query_req");
+  metrics::Counter& num_request_req = group.Key("num_request_req");
+  // One per backup, not per chunk of it.
+  metrics::Counter& num_backup_req = group.Key("num_backup_req");
+  metrics::Counter& num_load_req = group.Key("num_load_req");
+  metrics::Counter& num_remove_node_req = group.Key("num_remove_node_req");
+  metrics::Counter& num_notify_req = group.Key("num_notify_req");
+  metrics::Counter& num_join_req = group.Key("num_join_req");
+  metrics::Counter& num_stepdown_req = group.Key("num_stepdown_req");
+};
+ClusterServiceMetrics& ClusterCounters();
+
+// Registers every key of the three maps (at startup, so /debug/vars lists
+// them before the first event).
+void RegisterMetrics();
+
+}  // namespace rq::store
