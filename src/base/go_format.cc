@@ -43,7 +43,7 @@ std::string FormatRfc3339Nano(std::chrono::system_clock::time_point time) {
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &utc);
   std::string out = date;
   if (nanos != 0) {
-    char fraction[16];
+    char fraction[24];  // room for any long long, so no compiler sees truncation
     std::snprintf(fraction, sizeof fraction, ".%09lld", static_cast<long long>(nanos));
     std::string digits = fraction;
     digits.erase(digits.find_last_not_of('0') + 1);
