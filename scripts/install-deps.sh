@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package the build and the benchmarks need; with
-# --tests also what only the tests use (a real etcd server, whose system
-# service is then stopped and disabled: the tests start their own).
+# --tests also what only the tests use: real servers (etcd, Prometheus,
+# whose system services are then stopped and disabled: the tests start
+# their own), boto3 for reading S3 objects back, and s3rver (an
+# S3-compatible server, from the npm registry) under $RQ_TEST_NPM_PREFIX.
 # Idempotent: a second run on a ready machine only checks.
 set -euo pipefail
 
@@ -13,11 +15,30 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libedit-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libcurl4-openssl-dev
   python3 curl procps
 )
-test_packages=(etcd-server)
+test_packages=(etcd-server prometheus python3-boto3)
+# npm packages the tests start, and where they go (tests look there too).
+npm_prefix=${RQ_TEST_NPM_PREFIX:-/usr/local/lib/rqlite-cpp-tests}
+npm_packages=(s3rver@3.7.1)
 with_tests=0
-if [ "${1:-}" = "--tests" ]; then with_tests=1; packages+=("${test_packages[@]}"); fi
+if [ "${1:-}" = "--tests" ]; then
+  with_tests=1
+  packages+=("${test_packages[@]}")
+  command -v npm >/dev/null || packages+=(nodejs npm)
+fi
+
+install_npm_packages() {
+  [ "$with_tests" -eq 1 ] || return 0
+  local missing_npm=() p
+  for p in "${npm_packages[@]}"; do
+    [ -x "$npm_prefix/node_modules/.bin/${p%@*}" ] || missing_npm+=("$p")
+  done
+  [ ${#missing_npm[@]} -eq 0 ] && return 0
+  mkdir -p "$npm_prefix"
+  npm install --prefix "$npm_prefix" --no-audit --no-fund --loglevel=error "${missing_npm[@]}"
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,6 +47,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  install_npm_packages
   exit 0
 fi
 
@@ -37,3 +59,7 @@ $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 if [ "$with_tests" -eq 1 ] && command -v systemctl >/dev/null && systemctl is-enabled etcd.service >/dev/null 2>&1; then
   $SUDO systemctl disable --now etcd.service >/dev/null 2>&1 || true
 fi
+if [ "$with_tests" -eq 1 ] && command -v systemctl >/dev/null && systemctl is-enabled prometheus.service >/dev/null 2>&1; then
+  $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
+install_npm_packages
