@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/build_info.h"
 #include "cli/line_editor.h"
 #include "cli/options.h"
 #include "cli/shell.h"
@@ -108,7 +109,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (options->version) {
-    std::cout << "Version " << kVersion << " (C++ reimplementation of the rqlite shell)\n";
+    std::cout << "Version " << kVersion << " (C++ reimplementation of the rqlite shell), commit "
+              << rq::ThisBuild().commit << ", branch " << rq::ThisBuild().branch << ", built "
+              << rq::ThisBuild().build_time << "\n";
     return 0;
   }
   auto client = rq::client::HttpClient::Create(ToClientOptions(*options));

@@ -8,20 +8,18 @@
 #include <string>
 #include <vector>
 
+#include "base/build_info.h"
 #include "config/config.h"
 #include "node/node.h"
 
 namespace {
 
-constexpr const char* kVersion = "v0.1.0";
-
 rq::config::BuildInfo MakeBuildInfo() {
   rq::config::BuildInfo build;
-  build.version = kVersion;
+  build.version = rq::ThisBuild().version;
+  build.commit = rq::ThisBuild().commit;
+  build.branch = rq::ThisBuild().branch;
   build.sqlite_version = sqlite3_libversion();
-#ifdef RQ_GIT_COMMIT
-  build.commit = RQ_GIT_COMMIT;
-#endif
   return build;
 }
 
@@ -45,7 +43,7 @@ int main(int argc, char** argv) {
   if (!parsed.stderr_text.empty()) std::fputs(parsed.stderr_text.c_str(), stderr);
   if (!parsed.config) return parsed.exit_code;
 
-  rq::node::Node node(*parsed.config, kVersion);
+  rq::node::Node node(*parsed.config, rq::ThisBuild().version);
   if (rq::Status started = node.Start(); !started.ok()) {
     std::fprintf(stderr, "fatal: %s\n", started.message().c_str());
     return 1;

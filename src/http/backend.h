@@ -125,6 +125,9 @@ class Backend {
 
   virtual boost::json::value Status() = 0;     // /status, whole
   virtual boost::json::value DebugVars() = 0;  // /debug/vars, whole
+  // /metrics: the Prometheus text exposition format. Must not wait for the
+  // writer or the Raft loop (it runs on an I/O thread).
+  virtual std::string PrometheusText() = 0;
   virtual std::vector<NodeInfo> Nodes(bool include_nonvoters, std::chrono::nanoseconds timeout) = 0;
   virtual std::optional<NodeInfo> Leader() = 0;
   virtual rq::Status StepDown(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout) = 0;

@@ -38,6 +38,7 @@ class FakeBackend : public Backend {
   std::optional<NodeInfo> leader;
   std::vector<NodeInfo> nodes;
   std::vector<ReadyCheck> ready_checks{{"node", true, ""}, {"leader", true, ""}, {"store", true, ""}};
+  std::string prometheus_text;
   boost::json::value status_json;
   std::string leader_url;
   std::string last_remove_id;
@@ -112,6 +113,7 @@ class FakeBackend : public Backend {
   }
   boost::json::value Status() override { return status_json; }
   boost::json::value DebugVars() override { return status_json; }
+  std::string PrometheusText() override { return prometheus_text; }
   std::vector<NodeInfo> Nodes(bool, std::chrono::nanoseconds) override {
     if (hold_nodes) hold_nodes->wait();
     return nodes;

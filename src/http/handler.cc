@@ -43,6 +43,7 @@ constexpr Route kRoutes[] = {
     {"/boot", false, Endpoint::kBoot},           {"/snapshot", false, Endpoint::kSnapshot},
     {"/reap", false, Endpoint::kReap},           {"/leader", false, Endpoint::kLeader},
     {"/licenses", false, Endpoint::kLicenses},   {"/debug/vars", false, Endpoint::kDebugVars},
+    {"/metrics", false, Endpoint::kMetrics},
     {"/console", false, Endpoint::kConsoleRedirect}, {"/", false, Endpoint::kRoot},
 };
 
@@ -67,6 +68,7 @@ EndpointRule RuleFor(Endpoint endpoint) {
     case Endpoint::kNodes:
     case Endpoint::kStatus:
     case Endpoint::kDebugVars:
+    case Endpoint::kMetrics:
     case Endpoint::kPprof:
     case Endpoint::kLicenses: return {{"GET"}, {"status"}};
     case Endpoint::kReadyz: return {{"GET"}, {"ready"}};
@@ -350,6 +352,12 @@ bool Handler::Precheck(const HttpRequest& request, HttpReply* reply) const {
 }
 
 void Handler::Handle(HttpRequest request, ReplyFn done) {
+  const auto started = std::chrono::steady_clock::now();
+  const Endpoint endpoint = ClassifyPath(SplitTarget(request.target).first);
+  done = [endpoint, started, done = std::move(done)](HttpReply reply) {
+    ObserveReply(endpoint, reply.status, std::chrono::steady_clock::now() - started);
+    done(std::move(reply));
+  };
   HttpReply early;
   if (Precheck(request, &early)) {
     if (!request.body_path.empty()) std::remove(request.body_path.c_str());
@@ -361,7 +369,6 @@ void Handler::Handle(HttpRequest request, ReplyFn done) {
   call->params = QueryParams::Parse(call->raw_query);
   call->request = std::move(request);
   call->done = AnswerOnce(std::move(done));
-  const Endpoint endpoint = ClassifyPath(call->path);
   CountRequest(endpoint);
   if (Blocks(endpoint)) {
     RunOnOwnThread([this, endpoint, call] { DispatchContained(endpoint, call); });
@@ -405,6 +412,12 @@ void Handler::Dispatch(Endpoint endpoint, const std::shared_ptr<Call>& call) {
     case Endpoint::kReadyz: return HandleReadyz(call);
     case Endpoint::kStatus: return HandleStatus(call, false);
     case Endpoint::kDebugVars: return HandleStatus(call, true);
+    case Endpoint::kMetrics: {
+      HttpReply reply;
+      reply.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+      reply.body = backend_->PrometheusText();
+      return send(std::move(reply));
+    }
     case Endpoint::kLicenses: {
       HttpReply reply = PlainReply(200, "");
       reply.body = std::string(kLicenses);

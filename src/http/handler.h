@@ -47,6 +47,7 @@ enum class Endpoint {
   kReadyz,
   kStatus,
   kDebugVars,
+  kMetrics,  // Prometheus text format
   kPprof,
   kLicenses,
   kNotFound,

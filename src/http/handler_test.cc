@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "http/fake_backend_test_util.h"
+#include "metrics/prometheus.h"
 
 namespace rq::http {
 namespace {
@@ -49,6 +50,8 @@ TEST(ClassifyPathTest, PrefixAndExactRoutesAsRqlite) {
   EXPECT_EQ(ClassifyPath("/leader"), Endpoint::kLeader);
   EXPECT_EQ(ClassifyPath("/leaderx"), Endpoint::kNotFound);
   EXPECT_EQ(ClassifyPath("/debug/vars"), Endpoint::kDebugVars);
+  EXPECT_EQ(ClassifyPath("/metrics"), Endpoint::kMetrics);
+  EXPECT_EQ(ClassifyPath("/metrics/x"), Endpoint::kNotFound);
   EXPECT_EQ(ClassifyPath("/"), Endpoint::kRoot);
   EXPECT_EQ(ClassifyPath("/console"), Endpoint::kConsoleRedirect);
   EXPECT_EQ(ClassifyPath("/console/index.html"), Endpoint::kConsole);
@@ -339,6 +342,37 @@ TEST_F(HandlerTest, AuthRequiresPermissionPerEndpoint) {
   EXPECT_EQ(Send("GET", "/status").status, 200);  // "*" has status
   EXPECT_EQ(Send("GET", "/readyz").status, 401);
   EXPECT_EQ(backend_.CallCount(), 1u);
+}
+
+TEST_F(HandlerTest, MetricsServesTheBackendsTextBehindTheStatusPermission) {
+  backend_.prometheus_text = "rqlite_raft_term 2\n";
+  const HttpReply reply = Send("GET", "/metrics");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, "rqlite_raft_term 2\n");
+  EXPECT_EQ(Header(reply, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(Send("POST", "/metrics").status, 405);
+  ASSERT_TRUE(auth_.LoadJson(R"([{"username":"q","password":"p","perms":["query"]}])").ok());
+  EXPECT_EQ(Send("GET", "/metrics").status, 401);
+  EXPECT_EQ(Send("GET", "/metrics", "", "", "Basic cTpw").status, 401);  // query is not status
+}
+
+TEST_F(HandlerTest, EveryAnswerIsCountedByEndpointAndCode) {
+  const auto count = [](std::string_view series) {
+    metrics::TextWriter writer;
+    metrics::Exposition::Default().WriteTo(writer);
+    const std::string& text = writer.text();
+    const size_t at = text.find(std::string(series) + " ");
+    return at == std::string::npos ? 0.0 : std::stod(text.substr(at + series.size() + 1));
+  };
+  const double ok = count(R"(rqlite_http_requests_total{endpoint="/db/query",code="200"})");
+  const double missing = count(R"(rqlite_http_requests_total{endpoint="other",code="404"})");
+  const double latencies = count(R"(rqlite_http_request_duration_seconds_count{endpoint="/db/query"})");
+  Send("POST", "/db/query", R"(["SELECT 1"])");
+  Send("POST", "/db/query", R"(["SELECT 1"])");
+  Send("GET", "/nope");
+  EXPECT_EQ(count(R"(rqlite_http_requests_total{endpoint="/db/query",code="200"})") - ok, 2);
+  EXPECT_EQ(count(R"(rqlite_http_requests_total{endpoint="other",code="404"})") - missing, 1);
+  EXPECT_EQ(count(R"(rqlite_http_request_duration_seconds_count{endpoint="/db/query"})") - latencies, 2);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 // Thread-safety: see metrics/metrics.h.
 #pragma once
 
+#include <chrono>
+
 #include "metrics/metrics.h"
 
 namespace rq::http {
@@ -35,5 +37,12 @@ struct HttpMetrics {
   metrics::Counter& auth_fail = group.Key("auth_fail");
 };
 HttpMetrics& HttpCounters();
+
+enum class Endpoint;
+// The Prometheus series of one answered request: rqlite_http_requests_total
+// by endpoint and status code, and for execute, query and request the
+// latency histogram rqlite_http_request_duration_seconds. Lock-free once a
+// series was seen.
+void ObserveReply(Endpoint endpoint, int status, std::chrono::nanoseconds elapsed);
 
 }  // namespace rq::http

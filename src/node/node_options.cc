@@ -2,6 +2,8 @@
 // Go durations (nanoseconds) and leave in the units each part counts in.
 #include "node/node_options.h"
 
+#include "base/build_info.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -82,6 +84,9 @@ NodeIdentity MakeIdentity(const config::Config& config, const std::string& versi
   identity.raft_addr = config.raft_adv_addr;
   identity.http_bind_addr = config.http_addr;
   identity.version = version;
+  identity.commit = ThisBuild().commit;
+  identity.branch = ThisBuild().branch;
+  identity.build_time = ThisBuild().build_time;
   identity.compiler = "gcc " __VERSION__;
   identity.auth_enabled = !config.auth_file.empty();
   identity.tls_enabled = !config.http_cert.empty();

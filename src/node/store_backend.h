@@ -28,6 +28,7 @@ struct NodeIdentity {
   std::string http_bind_addr;
   std::string version;
   std::string commit;
+  std::string branch;
   std::string build_time;
   std::string compiler;
   bool auth_enabled = false;
@@ -56,6 +57,7 @@ class StoreBackend final : public http::Backend {
   Result<boost::json::value> Reap() override;
   boost::json::value Status() override;
   boost::json::value DebugVars() override;
+  std::string PrometheusText() override;  // store_backend_metrics.cc
   std::vector<http::NodeInfo> Nodes(bool include_nonvoters, std::chrono::nanoseconds timeout) override;
   std::optional<http::NodeInfo> Leader() override;
   rq::Status StepDown(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout) override;

@@ -235,6 +235,7 @@ json::value StoreBackend::Status() {
                             {"current_time", FormatRfc3339Nano(now)},
                             {"uptime", FormatDuration(uptime)}}},
       {"build", json::object{{"version", identity_.version}, {"commit", identity_.commit},
+                             {"branch", identity_.branch},
                              {"build_time", identity_.build_time}, {"compiler", identity_.compiler}}},
       {"store", std::move(store)},
       {"http", std::move(http)},

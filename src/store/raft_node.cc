@@ -276,6 +276,13 @@ void RaftNode::StepOnCaller(std::vector<raft::Message> messages) {
 void RaftNode::ProcessReady(ReadyOrigin origin) {
   raft::Ready ready = raft_->GetReady();
   if (ready.soft_state) HandleSoftState(*ready.soft_state);
+  // A new term in which this node votes for itself is an election it
+  // started (a timed-out one is followed by another with the role
+  // unchanged; a lone voter wins in the same step).
+  if (ready.hard_state && ready.hard_state->vote == options_.raft.id && ready.hard_state->term > election_term_) {
+    election_term_ = ready.hard_state->term;
+    Series().elections.Add();
+  }
   // A leader may replicate entries before they are durable locally (thesis
   // 10.2.1): the core counts the leader's own copy toward commit only after
   // Advance. So its appends go out now and the followers' fsyncs overlap the
@@ -368,6 +375,7 @@ void RaftNode::HandleSoftState(const raft::SoftState& soft) {
   if (soft.leader != observed_leader_) {
     observed_leader_ = soft.leader;
     StoreCounters().leader_changes_observed.Add();
+    Series().leader_changes.Add();
   }
 }
 

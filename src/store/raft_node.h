@@ -195,6 +195,7 @@ class RaftNode {
   std::map<uint64_t, std::function<void(Result<LogIndex>)>> pending_reads_;
   raft::Role role_ = raft::Role::kFollower;
   NodeId observed_leader_;  // the leader the last soft state named
+  Term election_term_;      // the last term this node stood as a candidate in
   // Commit notices held back, the newest per follower; each is newer than
   // anything else sent to that follower (a sent append drops it).
   std::map<NodeId, raft::Message> held_notices_;

@@ -3,6 +3,7 @@
 #include "base/assert.h"
 #include "base/contain.h"
 #include "base/thread_name.h"
+#include "store/store_metrics.h"
 
 namespace rq::store {
 
@@ -24,6 +25,7 @@ void ReadPool::AddWorker() {
   for (std::thread& done : retired_) done.join();
   retired_.clear();
   ++starting_;
+  Series().read_pool_workers.Add();
   const uint64_t n = next_number_++;
   workers_.emplace(n, std::thread([this, n] {
                      NameThisThread("read-" + std::to_string(n));
@@ -36,6 +38,7 @@ bool ReadPool::Post(std::function<void()> task) {
     std::lock_guard lock(mutex_);
     if (stopping_ || tasks_.size() >= capacity_) return false;
     tasks_.push_back(std::move(task));
+    Series().read_pool_queued.Add();
     // Enough new workers for every queued task (the oldest go first, so one
     // new worker would only take the task queued before this one).
     if (tasks_.size() > idle_ + starting_ && std::chrono::steady_clock::now() - last_start_ >= kStuckAfter) {
@@ -60,6 +63,7 @@ void ReadPool::Stop() {
     workers.swap(workers_);
     retired.swap(retired_);
   }
+  Series().read_pool_workers.Add(-static_cast<int64_t>(workers.size()));
   for (auto& [n, worker] : workers) {
     if (worker.joinable()) worker.join();
   }
@@ -89,6 +93,7 @@ void ReadPool::Work(uint64_t number) {
         auto self = workers_.find(number);
         retired_.push_back(std::move(self->second));
         workers_.erase(self);
+        Series().read_pool_workers.Add(-1);
         return;
       }
       if (tasks_.empty()) return;  // stopping and drained
@@ -96,7 +101,10 @@ void ReadPool::Work(uint64_t number) {
       tasks_.pop_front();
       last_start_ = std::chrono::steady_clock::now();
     }
+    Series().read_pool_queued.Add(-1);
+    Series().read_pool_busy.Add();
     CallContained("read pool: a read", task);
+    Series().read_pool_busy.Add(-1);
   }
 }
 

@@ -118,6 +118,7 @@ bool Store::ApplyEntry(const raft::Entry& entry) {
     applied_at_ = std::chrono::system_clock::now();
     if (changed_database) db_applied_ = entry.index;
   }
+  Series().applied_entries.Add();
   CompletePending(entry, std::move(response));
   if (entry.type == raft::EntryType::kConfigChange && on_removed_) {
     std::optional<raft::ConfigChange> change = raft::DecodeConfigChange(entry.data);

@@ -17,7 +17,13 @@ ClusterServiceMetrics& ClusterCounters() {
   return counters;
 }
 
+StoreSeries& Series() {
+  static StoreSeries* series = new StoreSeries();  // never destroyed: counted until exit
+  return *series;
+}
+
 void RegisterMetrics() {
+  Series();
   StoreCounters();
   QueueCounters();
   ClusterCounters();

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "metrics/metrics.h"
+#include "metrics/prometheus.h"
 
 namespace rq::store {
 
@@ -67,6 +68,26 @@ struct ClusterServiceMetrics {
   metrics::Counter& num_stepdown_req = group.Key("num_stepdown_req");
 };
 ClusterServiceMetrics& ClusterCounters();
+
+// The store's Prometheus series (/metrics). Values read at scrape time
+// (term, indexes, sizes) are not here: node/ writes them from status().
+struct StoreSeries {
+  metrics::Exposition& e = metrics::Exposition::Default();
+  metrics::Counter& snapshots_ok = e.Counter("rqlite_snapshots_total", "Snapshots of the state machine taken, by result.", {{"result", "ok"}});
+  metrics::Counter& snapshots_failed = e.Counter("rqlite_snapshots_total", "", {{"result", "failed"}});
+  metrics::Histogram& snapshot_duration = e.Histogram("rqlite_snapshot_duration_seconds", "Time to take a snapshot of the state machine.");
+  metrics::Counter& restores_ok = e.Counter("rqlite_restores_total", "Snapshots received from the leader and installed, by result.", {{"result", "ok"}});
+  metrics::Counter& restores_failed = e.Counter("rqlite_restores_total", "", {{"result", "failed"}});
+  metrics::Histogram& restore_duration = e.Histogram("rqlite_restore_duration_seconds", "Time to install a snapshot received from the leader.");
+  metrics::Counter& elections = e.Counter("rqlite_raft_elections_total", "Elections this node started as a candidate.");
+  metrics::Counter& leader_changes = e.Counter("rqlite_raft_leader_changes_total", "Changes of the leader this node knows, to none included.");
+  metrics::Counter& applied_entries = e.Counter("rqlite_raft_applied_entries_total", "Log entries applied to the state machine.");
+  metrics::Counter& write_queue_depth = e.Gauge("rqlite_write_queue_depth", "Requests waiting in the write queue (?queue).");
+  metrics::Counter& read_pool_workers = e.Gauge("rqlite_read_pool_workers", "Threads of the read pool.");
+  metrics::Counter& read_pool_busy = e.Gauge("rqlite_read_pool_busy_workers", "Read-pool threads running a query.");
+  metrics::Counter& read_pool_queued = e.Gauge("rqlite_read_pool_queued", "Queries waiting for a read-pool thread.");
+};
+StoreSeries& Series();
 
 // Registers every key of the three maps (at startup, so /debug/vars lists
 // them before the first event).

@@ -56,8 +56,10 @@ Status Store::TakeSnapshot(uint64_t trailing_entries) {
   Status taken = CaptureSnapshot(trailing_entries);
   StoreMetrics& counters = StoreCounters();
   (taken.ok() ? counters.num_snapshots : counters.num_snapshots_failed).Add();
-  counters.snapshot_create_duration.Set(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  counters.snapshot_create_duration.Set(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count());
+  (taken.ok() ? Series().snapshots_ok : Series().snapshots_failed).Add();
+  if (taken.ok()) Series().snapshot_duration.Observe(std::chrono::duration<double>(elapsed).count());
   return taken;
 }
 
@@ -311,8 +313,13 @@ void Store::InstallSnapshot(const raft::SnapshotMeta& meta) {
 }
 
 Status Store::InstallReceived(const SnapshotRecord& record) {
+  const auto start = std::chrono::steady_clock::now();
   Status installed = RestoreFrom(record);
   (installed.ok() ? StoreCounters().num_restores : StoreCounters().num_restores_failed).Add();
+  (installed.ok() ? Series().restores_ok : Series().restores_failed).Add();
+  if (installed.ok()) {
+    Series().restore_duration.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   return installed;
 }
 

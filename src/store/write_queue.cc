@@ -52,6 +52,7 @@ Result<uint64_t> WriteQueue::Enqueue(command::Request request, const WriteOption
   uint64_t sequence = ++next_sequence_;
   QueueCounters().objects_rx.Add(static_cast<int64_t>(request.statements.size()));
   items_.push_back(Item{sequence, std::move(request), options});
+  Series().write_queue_depth.Add();
   lock.unlock();
   wake_.notify_one();
   return sequence;
@@ -83,6 +84,7 @@ std::vector<WriteQueue::Item> WriteQueue::TakeBatch() {
     statements += items_.front().request.statements.size();
     batch.push_back(std::move(items_.front()));
     items_.pop_front();
+    Series().write_queue_depth.Add(-1);
   }
   return batch;
 }

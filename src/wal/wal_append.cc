@@ -4,7 +4,9 @@
 #include "wal/wal.h"
 
 #include <algorithm>
+#include <chrono>
 
+#include "metrics/prometheus.h"
 #include "wal/wal_format.h"
 #include "wal/wal_internal.h"
 
@@ -188,8 +190,14 @@ SyncPlan Wal::PrepareSync() {
 }
 
 Status Wal::ExecuteSync(env::FileSystem* fs, const std::string& dir, const SyncPlan& plan) {
+  static metrics::Histogram& latency = metrics::Exposition::Default().Histogram(
+      "rqlite_log_fsync_duration_seconds", "Time to make appended log entries durable (fdatasync, and the "
+      "directory's fsync after a new segment).");
+  if (plan.file == nullptr && !plan.sync_dir) return Status::OK();
+  const auto started = std::chrono::steady_clock::now();
   if (plan.file != nullptr) RQ_RETURN_IF_ERROR(plan.file->Sync());
   if (plan.sync_dir) RQ_RETURN_IF_ERROR(fs->SyncDir(dir));
+  latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return Status::OK();
 }
 

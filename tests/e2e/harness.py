@@ -95,6 +95,13 @@ def leader_of(nodes):
     return None
 
 
+def basic_auth(user, password):
+    """Headers for HTTP basic auth."""
+    import base64
+    token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+    return {"Authorization": "Basic " + token}
+
+
 class HttpResult:
     def __init__(self, status, body, headers):
         self.status = status

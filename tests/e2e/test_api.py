@@ -427,6 +427,51 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("/tmp/b", res.stderr)
 
 
+class BuildStampTest(unittest.TestCase):
+    """-version and /status name the git commit and branch the binary was
+    built from; a tree without .git (a tarball) says "unknown"."""
+
+    SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+    def git(self, *args):
+        import subprocess
+        return subprocess.run(["git", "-C", self.SOURCE, *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    def test_version_and_status_name_the_commit_built(self):
+        import subprocess
+        ran = subprocess.run([ARGS.rqlited, "-version"], capture_output=True, text=True)
+        version = ran.stdout + ran.stderr
+        if not os.path.isdir(os.path.join(self.SOURCE, ".git")):
+            self.assertIn("commit unknown", version)
+            return
+        # The binary is built from the checkout's HEAD (a build runs the stamp
+        # step every time); a commit made after the build would differ.
+        head = self.git("rev-parse", "HEAD")
+        self.assertIn("(commit %s, branch %s," % (head, self.git("rev-parse", "--abbrev-ref", "HEAD")), version)
+        with harness.Node(ARGS.rqlited, node_id="1") as node:
+            build = node.get("/status").json()["build"]
+            self.assertEqual(build["commit"], head)
+            self.assertRegex(build["build_time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+    def test_a_tree_without_git_says_unknown(self):
+        import shutil
+        import subprocess
+        cmake = shutil.which("cmake")
+        if cmake is None:
+            self.skipTest("cmake not found")
+        work = tempfile.mkdtemp(prefix="rqe2e-stamp-")
+        try:
+            out = os.path.join(work, "build_info.cc")
+            subprocess.run([cmake, "-DSOURCE_DIR=" + work, "-DOUT=" + out, "-DVERSION=v9.9.9", "-P",
+                            os.path.join(self.SOURCE, "cmake", "build_info.cmake")], check=True)
+            with open(out) as f:
+                text = f.read()
+            self.assertIn('"v9.9.9", "unknown", "unknown"', text)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rqlited", required=True)
