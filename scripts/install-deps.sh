@@ -18,7 +18,7 @@ packages=(
   libcurl4-openssl-dev
   python3 curl procps
 )
-test_packages=(etcd-server prometheus python3-boto3 lintian help2man)
+test_packages=(etcd-server prometheus python3-boto3 lintian help2man chromium chromium-driver python3-selenium)
 # npm packages the tests start, and where they go (tests look there too).
 npm_prefix=${RQ_TEST_NPM_PREFIX:-/usr/local/lib/rqlite-cpp-tests}
 npm_packages=(s3rver@3.7.1)

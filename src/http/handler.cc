@@ -13,6 +13,7 @@
 
 #include "base/contain.h"
 #include "base/thread_name.h"
+#include "http/console_assets.h"
 #include "http/handler_internal.h"
 #include "http/http_metrics.h"
 #include "http/json_writer.h"
@@ -86,13 +87,10 @@ constexpr std::string_view kLicenses =
     "OpenSSL (Apache License 2.0), zlib (zlib license), protobuf (BSD-3-Clause),\n"
     "spdlog and fmt (MIT) and libedit (BSD-3-Clause).\n";
 
-constexpr std::string_view kConsolePage =
-    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>rqlite console</title></head>"
-    "<body><h1>rqlite console</h1><textarea id=\"q\" rows=\"6\" cols=\"80\"></textarea><br>"
-    "<button onclick=\"run()\">Query</button><pre id=\"out\"></pre><script>"
-    "async function run(){const r=await fetch('/db/request?pretty',{method:'POST',"
-    "headers:{'Content-Type':'application/json'},body:JSON.stringify([document.getElementById('q').value])});"
-    "document.getElementById('out').textContent=await r.text();}</script></body></html>";
+// The console's pages may load only what this node serves.
+constexpr std::string_view kConsolePolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 }  // namespace
 
@@ -424,10 +422,19 @@ void Handler::Dispatch(Endpoint endpoint, const std::shared_ptr<Call>& call) {
       return send(std::move(reply));
     }
     case Endpoint::kConsole: {
-      HttpReply reply;
-      reply.SetHeader("Content-Type", "text/html; charset=utf-8");
-      reply.body = std::string(kConsolePage);
-      return send(std::move(reply));
+      std::string_view name = std::string_view(call->path).substr(std::string_view("/console/").size());
+      if (name.empty()) name = "index.html";
+      for (const ConsoleAsset& asset : ConsoleAssets()) {
+        if (asset.name != name) continue;
+        HttpReply reply;
+        reply.SetHeader("Content-Type", std::string(asset.content_type));
+        reply.SetHeader("Cache-Control", "no-cache");
+        reply.SetHeader("X-Content-Type-Options", "nosniff");
+        reply.SetHeader("Content-Security-Policy", std::string(kConsolePolicy));
+        if (call->request.method != "HEAD") reply.body = std::string(asset.body);
+        return send(std::move(reply));
+      }
+      return send(PlainReply(404, "no such console file"));
     }
     case Endpoint::kRoot:
     case Endpoint::kConsoleRedirect:

@@ -375,5 +375,22 @@ TEST_F(HandlerTest, EveryAnswerIsCountedByEndpointAndCode) {
   EXPECT_EQ(count(R"(rqlite_http_request_duration_seconds_count{endpoint="/db/query"})") - latencies, 2);
 }
 
+TEST_F(HandlerTest, ConsoleFilesAreServedFromTheBinary) {
+  const HttpReply page = Send("GET", "/console/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(Header(page, "Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<script src=\"console.js\""), std::string::npos);
+  EXPECT_NE(Header(page, "Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+  EXPECT_EQ(Send("GET", "/console/index.html").body, page.body);
+  const HttpReply script = Send("GET", "/console/console.js");
+  EXPECT_EQ(script.status, 200);
+  EXPECT_EQ(Header(script, "Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_NE(script.body.find("askForCredentials"), std::string::npos);
+  EXPECT_EQ(Header(Send("GET", "/console/console.css"), "Content-Type"), "text/css; charset=utf-8");
+  EXPECT_EQ(Send("GET", "/console/../status").status, 404);
+  EXPECT_EQ(Send("GET", "/console/nope.js").status, 404);
+  EXPECT_EQ(Send("HEAD", "/console/").status, 200);
+}
+
 }  // namespace
 }  // namespace rq::http
