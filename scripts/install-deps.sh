@@ -15,7 +15,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libedit-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libgrpc++-dev protobuf-compiler-grpc
   python3 curl procps
 )
 test_packages=(etcd-server prometheus python3-boto3 lintian help2man chromium chromium-driver python3-selenium)

@@ -201,7 +201,7 @@ metrics::Histogram& Exposition::Histogram(std::string_view name, std::string_vie
   return *series;
 }
 
-void Exposition::WriteTo(TextWriter& writer) const {
+void Exposition::WriteTo(Sink& writer) const {
   std::lock_guard lock(mutex_);
   for (const auto& [name, family] : families_) {
     for (const auto& [labels, value] : family.values) {

@@ -57,14 +57,25 @@ class Histogram {
   std::atomic<double> sum_{0};
 };
 
+// Where a scrape's values go: the Prometheus text (TextWriter) or an OTLP
+// request (otlp_exporter.h). A family's samples arrive one after another.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void Counter(std::string_view name, std::string_view help, const Labels& labels, double value) = 0;
+  virtual void Gauge(std::string_view name, std::string_view help, const Labels& labels, double value) = 0;
+  virtual void Histogram(std::string_view name, std::string_view help, const Labels& labels,
+                         const Histogram::Reading& reading) = 0;
+};
+
 // Writes the text format. Each family's HELP and TYPE lines come once,
 // before its first sample.
-class TextWriter {
+class TextWriter final : public Sink {
  public:
-  void Counter(std::string_view name, std::string_view help, const Labels& labels, double value);
-  void Gauge(std::string_view name, std::string_view help, const Labels& labels, double value);
+  void Counter(std::string_view name, std::string_view help, const Labels& labels, double value) override;
+  void Gauge(std::string_view name, std::string_view help, const Labels& labels, double value) override;
   void Histogram(std::string_view name, std::string_view help, const Labels& labels,
-                 const Histogram::Reading& reading);
+                 const Histogram::Reading& reading) override;
   const std::string& text() const { return out_; }
 
  private:
@@ -96,7 +107,7 @@ class Exposition {
                                 const std::vector<double>& upper_bounds = LatencyBuckets());
 
   // Every family, sorted by name, its series sorted by labels.
-  void WriteTo(TextWriter& writer) const;
+  void WriteTo(Sink& writer) const;
   // Counters and histograms back to empty, series kept (tests).
   void Reset();
 

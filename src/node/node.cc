@@ -3,6 +3,8 @@
 // in reverse so nothing calls into a part that is closing.
 #include "node/node.h"
 
+#include "metrics/otlp_exporter.h"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -65,6 +67,7 @@ struct Node::Parts {
   std::vector<std::future<void>> removal_notices;
   std::unique_ptr<store::WriteQueue> queue;
   std::unique_ptr<StoreBackend> backend;
+  std::unique_ptr<metrics::OtlpExporter> otlp;  // -otlp-endpoint
   std::unique_ptr<http::Server> server;
   std::unique_ptr<store::Reaper> reaper;
 
@@ -265,6 +268,15 @@ Status Node::StartParts() {
   if (!listening.ok()) return Failed("failed to start HTTP server", listening);
   p.server_started = true;
   RQ_LOG_INFO("node {} serving HTTP on {} (data directory {})", config_.node_id, config_.http_addr, config_.data_path);
+  if (!config_.otlp_endpoint.empty()) {
+    StoreBackend* backend = p.backend.get();
+    auto exporter = metrics::OtlpExporter::Start(MakeOtlpOptions(config_, version_),
+                                                 [backend](metrics::Sink& sink) { backend->WriteMetrics(sink); });
+    if (!exporter.ok()) return Failed("failed to start OTLP export", exporter.status());
+    p.otlp = std::move(exporter).value();
+    RQ_LOG_INFO("pushing metrics over OTLP to {} every {}s", config_.otlp_endpoint,
+                std::chrono::duration_cast<std::chrono::seconds>(config_.otlp_interval).count());
+  }
   return Status::OK();
 }
 
@@ -337,8 +349,9 @@ void Node::StopParts() {
   Parts& p = *parts_;
   if (p.reporting) p.kv_discovery->StopReporting();
   p.reporting = false;
-  // Outside work first (HTTP, then what was queued), then the peers, then the
-  // store, so nothing calls into a store that is closing.
+  // Outside work first (metrics push, HTTP, then what was queued), then the
+  // peers, then the store, so nothing calls into a store that is closing.
+  if (p.otlp) p.otlp->Stop();
   if (p.server_started) p.server->Stop();
   p.server_started = false;
   if (p.queue) p.queue->Stop();

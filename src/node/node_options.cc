@@ -94,4 +94,21 @@ NodeIdentity MakeIdentity(const config::Config& config, const std::string& versi
   return identity;
 }
 
+metrics::OtlpOptions MakeOtlpOptions(const config::Config& config, const std::string& version) {
+  metrics::OtlpOptions options;
+  options.endpoint = config.otlp_endpoint;
+  options.interval = std::chrono::duration_cast<std::chrono::nanoseconds>(config.otlp_interval);
+  options.insecure = config.otlp_insecure;
+  options.no_verify = config.otlp_no_verify;
+  options.ca_cert_file = config.otlp_ca_cert;
+  options.cert_file = config.otlp_cert;
+  options.key_file = config.otlp_key;
+  options.resource = {{"service.name", "rqlite"},
+                      {"service.instance.id", config.node_id},
+                      {"service.version", version},
+                      {"rqlite.raft_addr", config.raft_adv_addr},
+                      {"rqlite.http_addr", config.http_adv_addr}};
+  return options;
+}
+
 }  // namespace rq::node

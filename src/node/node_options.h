@@ -9,6 +9,7 @@
 #include "cluster/tls.h"
 #include "config/config.h"
 #include "http/server.h"
+#include "metrics/otlp_exporter.h"
 #include "node/store_backend.h"
 #include "store/store.h"
 #include "store/write_queue.h"
@@ -28,5 +29,7 @@ cluster::TlsOptions MakeNodeTlsOptions(const config::Config& config);
 store::WriteQueueOptions MakeQueueOptions(const config::Config& config);
 http::Config MakeServerConfig(const config::Config& config, const std::string& version);
 NodeIdentity MakeIdentity(const config::Config& config, const std::string& version);
+// -otlp-*: the exporter's options, with this node as the OTLP resource.
+metrics::OtlpOptions MakeOtlpOptions(const config::Config& config, const std::string& version);
 
 }  // namespace rq::node

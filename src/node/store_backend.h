@@ -16,6 +16,7 @@
 
 #include "cluster/client.h"
 #include "http/backend.h"
+#include "metrics/prometheus.h"
 #include "store/store.h"
 #include "store/write_queue.h"
 
@@ -58,6 +59,9 @@ class StoreBackend final : public http::Backend {
   boost::json::value Status() override;
   boost::json::value DebugVars() override;
   std::string PrometheusText() override;  // store_backend_metrics.cc
+  // Every metric, into `sink` (Prometheus text or an OTLP request).
+  // Thread-safe; never waits for the writer or the Raft loop.
+  void WriteMetrics(metrics::Sink& sink);
   std::vector<http::NodeInfo> Nodes(bool include_nonvoters, std::chrono::nanoseconds timeout) override;
   std::optional<http::NodeInfo> Leader() override;
   rq::Status StepDown(const std::string& target_id, bool wait, std::chrono::nanoseconds timeout) override;

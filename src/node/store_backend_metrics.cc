@@ -1,4 +1,5 @@
-// StoreBackend::PrometheusText: GET /metrics. The registered series
+// StoreBackend::PrometheusText (GET /metrics) and WriteMetrics (also what
+// the OTLP exporter pushes). The registered series
 // (metrics/prometheus.h: HTTP, Raft events, snapshots, fsyncs, queues), then
 // the values read at scrape time from the store's cached status, the
 // forwarding counters of the proxy map, and the process. Runs on an HTTP
@@ -30,7 +31,7 @@ uint64_t DirectoryBytes(const std::string& dir) {
 }
 
 // Prometheus's standard process_* series, from /proc/self.
-void WriteProcess(metrics::TextWriter& out, std::chrono::system_clock::time_point start_time) {
+void WriteProcess(metrics::Sink& out, std::chrono::system_clock::time_point start_time) {
   std::ifstream stat_file("/proc/self/stat");
   std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
   // Fields after the command name, which sits in parentheses and may hold
@@ -63,6 +64,11 @@ void WriteProcess(metrics::TextWriter& out, std::chrono::system_clock::time_poin
 
 std::string StoreBackend::PrometheusText() {
   metrics::TextWriter out;
+  WriteMetrics(out);
+  return out.text();
+}
+
+void StoreBackend::WriteMetrics(metrics::Sink& out) {
   metrics::Exposition::Default().WriteTo(out);
 
   const store::StoreStatus status = store_->status();
@@ -114,7 +120,6 @@ std::string StoreBackend::PrometheusText() {
                 static_cast<double>(counter->value()));
   }
   WriteProcess(out, start_time_);
-  return out.text();
 }
 
 }  // namespace rq::node
