@@ -130,9 +130,9 @@ const FlagSpec kFlags[] = {
     {"fk", &C::fk, Y, "Enable SQLite foreign key constraints"},
     {"db-max-ro-conns", &C::db_max_ro_conns, Y,
      "Maximum number of concurrent read-only SQLite connections. 0 means no limit"},
-    {"auto-vacuum-int", &C::auto_vacuum_interval, N,
+    {"auto-vacuum-int", &C::auto_vacuum_interval, Y,
      "Period between automatic VACUUMs. If not set, not enabled"},
-    {"auto-optimize-int", &C::auto_optimize_interval, N,
+    {"auto-optimize-int", &C::auto_optimize_interval, Y,
      "Period between automatic 'PRAGMA optimize'. Set to 0h to disable"},
     // Queued writes and profiling.
     {"write-queue-capacity", &C::write_queue_capacity, Y, "Queued writes queue capacity"},

@@ -292,9 +292,15 @@ TEST(UnsupportedFeaturesTest, NodeTlsJoinAsAndSnapshotCompressionAreBuilt) {
   EXPECT_TRUE(c.UnsupportedFeatures().empty());
 }
 
+TEST(UnsupportedFeaturesTest, MaintenanceAndOtlpAreBuilt) {
+  const Config c = MustParse({"-auto-vacuum-int", "1h", "-auto-optimize-int", "2h", "-otlp-endpoint", "c:4317",
+                              "-otlp-insecure", "-otlp-interval", "5s", "/d"});
+  EXPECT_TRUE(c.UnsupportedFeatures().empty());
+}
+
 TEST(UnsupportedFeaturesTest, NonDefaultValuesOfUnbuiltFeaturesAreListed) {
-  const Config c = MustParse({"-disco-mode", "consul-kv", "-auto-vacuum-int", "1h", "/d"});
-  EXPECT_EQ(c.UnsupportedFeatures(), (std::vector<std::string>{"-auto-vacuum-int"}));
+  const Config c = MustParse({"-disco-mode", "consul-kv", "-cdc-config", "stdout", "/d"});
+  EXPECT_EQ(c.UnsupportedFeatures(), (std::vector<std::string>{"-cdc-config"}));
 }
 
 TEST(UnsupportedFeaturesTest, UnbuiltFlagSetToItsDefaultIsNotListed) {
@@ -304,13 +310,13 @@ TEST(UnsupportedFeaturesTest, UnbuiltFlagSetToItsDefaultIsNotListed) {
 }
 
 TEST(UnsupportedFeaturesTest, ParseAndValidateRefusesToStartNamingThem) {
-  const ParseResult r = ParseAndValidate({"-auto-vacuum-int", "1h", "-cpu-profile", "/tmp/p",
+  const ParseResult r = ParseAndValidate({"-cdc-config", "stdout", "-cpu-profile", "/tmp/p",
                                           "/tmp/rq-flags-test-data"}, {});
   EXPECT_FALSE(r.config);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.stderr_text,
             "fatal: these flags name features this build does not implement yet: "
-            "-auto-vacuum-int, -cpu-profile\n");
+            "-cdc-config, -cpu-profile\n");
 }
 
 // Validate: a temporary directory holds the files that flags may name.

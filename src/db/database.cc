@@ -438,6 +438,11 @@ Status Database::Checkpoint() {
   return checkpointed;
 }
 
+Status Database::Maintain(std::string_view sql) {
+  WriterLock lock(this);
+  return writer_->ExecInternal(sql);
+}
+
 Status Database::CheckpointOnWriter() {
   WriterLock lock(this);
   Connection& conn = *writer_;

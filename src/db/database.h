@@ -144,6 +144,9 @@ class Database {
   // synchronous=FULL, wal_checkpoint(TRUNCATE) until it completes (Busy if
   // readers keep it from completing), synchronous=OFF again.
   Status Checkpoint();
+  // VACUUM or PRAGMA optimize on the writer, between writes (automatic
+  // maintenance; the content stays the same).
+  Status Maintain(std::string_view sql);
   // Replaces the whole content with the SQLite image at `path`, in one write
   // transaction (readers see old or new, never a mix).
   // REQUIRES: ValidateImage(path) succeeded.

@@ -34,6 +34,8 @@ store::StoreOptions MakeStoreOptions(const config::Config& config) {
   options.snapshot_entries = config.raft_snap_entries;
   options.snapshot_wal_bytes = config.raft_snap_wal_size_bytes;
   options.snapshot_interval = duration_cast<milliseconds>(config.raft_snap_interval);
+  options.auto_vacuum_interval = duration_cast<milliseconds>(config.auto_vacuum_interval);
+  options.auto_optimize_interval = duration_cast<milliseconds>(config.auto_optimize_interval);
   options.apply_timeout = duration_cast<milliseconds>(config.raft_apply_timeout);
   options.foreign_keys = config.fk;
   options.max_read_connections = config.db_max_ro_conns;

@@ -46,7 +46,8 @@ DataPaths::DataPaths(std::string dir)
       log_dir(env::JoinPath(raft_dir, "log")),
       snapshot_meta(env::JoinPath(raft_dir, "snapshot.meta")),
       checkpoint_intent(env::JoinPath(raft_dir, "checkpoint.intent")),
-      tmp_dir(env::JoinPath(data_dir, "tmp")) {}
+      tmp_dir(env::JoinPath(data_dir, "tmp")),
+      maintenance(env::JoinPath(raft_dir, "maintenance")) {}
 
 namespace {
 std::string SnapshotName(const raft::SnapshotMeta& meta) {

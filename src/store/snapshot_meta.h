@@ -53,6 +53,7 @@ struct DataPaths {
   std::string InstallIntent(const raft::SnapshotMeta& meta) const;
   std::string IncomingDb(const raft::SnapshotMeta& meta) const;
   std::string tmp_dir;      // tmp/ (backups, boot uploads)
+  std::string maintenance;  // raft/maintenance (store/maintenance.h)
 };
 
 // NotFound when there is no snapshot yet.

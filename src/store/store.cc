@@ -98,6 +98,10 @@ Status Store::Recover() {
     db_ = std::move(db).value();
   }
   RQ_RETURN_IF_ERROR(RecoverPendingInstall());
+  auto schedule = MaintenanceSchedule::Load(fs_, paths_.maintenance, options_.auto_vacuum_interval,
+                                            options_.auto_optimize_interval, std::chrono::system_clock::now());
+  if (!schedule.ok()) return schedule.status();
+  maintenance_ = std::move(schedule).value();
   applied_ = snapshot_.meta.index;
   applied_term_ = snapshot_.meta.term;
   db_applied_ = snapshot_.meta.index;

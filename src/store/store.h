@@ -37,6 +37,7 @@
 #include "raft/logger.h"
 #include "store/node_directory.h"
 #include "store/raft_node.h"
+#include "store/maintenance.h"
 #include "store/read_pool.h"
 #include "store/snapshot_meta.h"
 #include "store/wal_log_storage.h"
@@ -55,6 +56,8 @@ struct StoreOptions {
   uint64_t snapshot_wal_bytes = 4 << 20;   // -raft-snap-wal-size (0: off)
   std::chrono::milliseconds snapshot_interval{10000};  // -raft-snap-int
   std::chrono::milliseconds apply_timeout{10000};      // -raft-apply-timeout
+  std::chrono::milliseconds auto_vacuum_interval{0};    // -auto-vacuum-int (0: off)
+  std::chrono::milliseconds auto_optimize_interval{0};  // -auto-optimize-int (0: off)
   // How long Stop lets queued entries finish before abandoning them (they
   // are applied again at the next start).
   std::chrono::milliseconds apply_drain_grace{2000};
@@ -325,6 +328,9 @@ class Store final : public Applier {
   std::condition_variable apply_wake_;
   std::condition_variable applied_changed_;
   std::deque<ApplyItem> apply_queue_;  // GUARDED_BY(apply_mutex_)
+  // Automatic VACUUM / optimize; apply thread only after Open.
+  std::optional<MaintenanceSchedule> maintenance_;
+  void RunDueMaintenance();
   bool apply_stopping_ = false;        // GUARDED_BY(apply_mutex_)
   bool apply_exited_ = false;          // GUARDED_BY(apply_mutex_)
   std::condition_variable apply_exit_;

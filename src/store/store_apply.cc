@@ -87,6 +87,7 @@ void Store::ApplyLoop() {
     bool interval_due = now >= next_snapshot_check;
     if (interval_due) next_snapshot_check = now + options_.snapshot_interval;
     MaybeSnapshot(false, trailing_entries(), nullptr);
+    RunDueMaintenance();
     if (interval_due && options_.snapshot_wal_bytes > 0) {
       Result<uint64_t> wal_bytes = db_->WalSizeBytes();
       if (wal_bytes.ok() && *wal_bytes >= options_.snapshot_wal_bytes) {
@@ -219,6 +220,30 @@ void Store::RunApplyWaiters() {
 bool Store::WaitForApplied(LogIndex index, SteadyClock::time_point deadline) {
   std::unique_lock lock(apply_mutex_);
   return applied_changed_.wait_until(lock, deadline, [&] { return applied_ >= index; });
+}
+
+void Store::RunDueMaintenance() {
+  if (!maintenance_) return;
+  for (MaintenanceTask task : maintenance_->Due(std::chrono::system_clock::now())) {
+    const bool vacuum = task == MaintenanceTask::kVacuum;
+    StoreMetrics& counters = StoreCounters();
+    const auto start = SteadyClock::now();
+    Status done = db_->Maintain(MaintenanceSql(task));
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
+    if (done.ok()) {
+      (vacuum ? counters.num_auto_vacuums : counters.num_auto_optimizes).Add();
+      (vacuum ? counters.auto_vacuum_duration : counters.auto_optimize_duration).Set(elapsed.count());
+      RQ_LOG_INFO("store: automatic {} took {} ms", MaintenanceSql(task), elapsed.count());
+    } else {
+      (vacuum ? counters.num_auto_vacuums_failed : counters.num_auto_optimizes_failed).Add();
+      RQ_LOG_WARN("store: automatic {} failed: {}", MaintenanceSql(task), done.ToString());
+    }
+    // A failed run waits for the next interval too: a VACUUM that cannot
+    // succeed (a full disk) must not be retried on every pass.
+    if (Status saved = maintenance_->Record(task, std::chrono::system_clock::now()); !saved.ok()) {
+      RQ_LOG_WARN("store: cannot record the {} time: {}", MaintenanceSql(task), saved.ToString());
+    }
+  }
 }
 
 }  // namespace rq::store

@@ -37,6 +37,13 @@ struct StoreMetrics {
   metrics::Counter& num_removed_before_joins = group.Key("num_removed_before_joins");
   metrics::Counter& num_db_stats_errors = group.Key("num_db_stats_errors");
   metrics::Counter& leader_changes_observed = group.Key("leader_changes_observed");
+  // -auto-vacuum-int and -auto-optimize-int (store/maintenance.h); durations Set, ms.
+  metrics::Counter& num_auto_vacuums = group.Key("num_auto_vacuums");
+  metrics::Counter& num_auto_vacuums_failed = group.Key("num_auto_vacuums_failed");
+  metrics::Counter& auto_vacuum_duration = group.Key("auto_vacuum_duration");
+  metrics::Counter& num_auto_optimizes = group.Key("num_auto_optimizes");
+  metrics::Counter& num_auto_optimizes_failed = group.Key("num_auto_optimizes_failed");
+  metrics::Counter& auto_optimize_duration = group.Key("auto_optimize_duration");
   metrics::Counter& nodes_reaped_ok = group.Key("nodes_reaped_ok");
   metrics::Counter& nodes_reaped_failed = group.Key("nodes_reaped_failed");
 };

@@ -284,3 +284,41 @@ TEST(StoreTest, SnapshotsAndQueuedStatementsAreCounted) {
 
 }  // namespace
 }  // namespace rq::store
+
+namespace rq::store {
+namespace {
+
+TEST(StoreTest, AutomaticVacuumAndOptimizeRunOnTheApplyThreadAndShrinkTheFile) {
+  TempDir dir;
+  StoreOptions options = TestOptions(dir.path());
+  options.auto_vacuum_interval = 300ms;
+  options.auto_optimize_interval = 300ms;
+  StoreMetrics& counters = StoreCounters();
+  const int64_t vacuums = counters.num_auto_vacuums.value();
+  const int64_t optimizes = counters.num_auto_optimizes.value();
+  auto store = OpenStarted(options);
+  ASSERT_TRUE(ExecuteSync(*store, Sql({"CREATE TABLE foo (id INTEGER PRIMARY KEY, v TEXT)"})).ok());
+  ASSERT_TRUE(ExecuteSync(*store, Sql({"INSERT INTO foo(v) SELECT hex(zeroblob(1000)) FROM "
+                                       "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                                       "WHERE x < 2000) SELECT x FROM c)"}))
+                  .ok());
+  ASSERT_TRUE(store->Snapshot(0).ok());
+  const auto full = std::filesystem::file_size(dir.path() + "/db.sqlite");
+  ASSERT_TRUE(ExecuteSync(*store, Sql({"DELETE FROM foo WHERE id > 10"})).ok());
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while ((counters.num_auto_vacuums.value() == vacuums || counters.num_auto_optimizes.value() == optimizes) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_GT(counters.num_auto_vacuums.value(), vacuums);
+  EXPECT_GT(counters.num_auto_optimizes.value(), optimizes);
+  ASSERT_TRUE(store->Snapshot(0).ok());  // checkpoints the vacuumed pages into the file
+  EXPECT_LT(std::filesystem::file_size(dir.path() + "/db.sqlite"), full / 4);
+  EXPECT_EQ(CountRows(*store), 10);
+  store->Stop();
+  // The times survive a restart: the file records them.
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/raft/maintenance"));
+}
+
+}  // namespace
+}  // namespace rq::store
