@@ -19,6 +19,7 @@ rq::config::BuildInfo MakeBuildInfo() {
   build.version = rq::ThisBuild().version;
   build.commit = rq::ThisBuild().commit;
   build.branch = rq::ThisBuild().branch;
+  build.build_time = rq::ThisBuild().build_time;
   build.sqlite_version = sqlite3_libversion();
   return build;
 }

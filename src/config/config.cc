@@ -320,7 +320,7 @@ std::string VersionText(const BuildInfo& build) {
 #endif
   return "rqlited " + build.version + " linux " + arch + " " + toolchain + " sqlite" +
          build.sqlite_version + " (commit " + build.commit + ", branch " + build.branch +
-         ", compiler " + compiler + ")";
+         ", compiler " + compiler + (build.build_time.empty() ? "" : ", built " + build.build_time) + ")";
 }
 
 std::vector<JoinTarget> ParseJoinTargets(std::string_view join) {

@@ -148,6 +148,7 @@ struct BuildInfo {
   std::string commit = "unknown";
   std::string branch = "unknown";
   std::string sqlite_version = "unknown";  // sqlite3_libversion(), filled by main
+  std::string build_time;  // RFC 3339; after rqlite's fields when set
 };
 
 // rqlite's layout: "rqlited v10.2.7 linux amd64 go1.24 sqlite3.49.1 (commit c,

@@ -449,6 +449,7 @@ class BuildStampTest(unittest.TestCase):
         # step every time); a commit made after the build would differ.
         head = self.git("rev-parse", "HEAD")
         self.assertIn("(commit %s, branch %s," % (head, self.git("rev-parse", "--abbrev-ref", "HEAD")), version)
+        self.assertRegex(version, r", built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)")
         with harness.Node(ARGS.rqlited, node_id="1") as node:
             build = node.get("/status").json()["build"]
             self.assertEqual(build["commit"], head)
