@@ -64,7 +64,7 @@ const FlagSpec kFlags[] = {
     {"http-cert", &C::http_cert, Y, "Path to the HTTPS X.509 certificate"},
     {"http-key", &C::http_key, Y, "Path to the HTTPS X.509 private key"},
     {"http-verify-client", &C::http_verify_client, Y, "Require client certificates (mutual TLS)"},
-    {"http-verify-common-name", &C::http_verify_common_name, N,
+    {"http-verify-common-name", &C::http_verify_common_name, Y,
      "Common name that HTTPS client certificates must carry. Requires -http-verify-client"},
     // Node-to-node TLS.
     {"node-cert", &C::node_cert, Y,

@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <openssl/x509.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -402,6 +403,22 @@ Result<std::shared_ptr<ssl::context>> Server::Impl::BuildTlsContext() const {
   if (config.verify_client) {
     context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
     if (ec) return Status::InvalidArgument("cannot enable client verification: " + ec.message());
+  }
+  if (config.verify_client && !config.verify_common_name.empty()) {
+    // The chain is checked as before; the client's own certificate (depth 0)
+    // must also carry the required CN, or the handshake fails.
+    context->set_verify_callback(
+        [required = config.verify_common_name](bool preverified, ssl::verify_context& verify) {
+          X509_STORE_CTX* store = verify.native_handle();
+          if (!preverified || X509_STORE_CTX_get_error_depth(store) != 0) return preverified;
+          X509* cert = X509_STORE_CTX_get_current_cert(store);
+          char name[256] = {};
+          const int length =
+              cert ? X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof name) : -1;
+          return length >= 0 && std::string_view(name, static_cast<size_t>(length)) == required;
+        },
+        ec);
+    if (ec) return Status::InvalidArgument("cannot check the client certificate's common name: " + ec.message());
   }
   return context;
 }

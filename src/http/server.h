@@ -35,6 +35,9 @@ struct Config {
   std::string key_file;
   std::string ca_file;         // client CA for verify_client
   bool verify_client = false;  // mutual TLS: refuse clients without a valid cert
+  // -http-verify-common-name: with verify_client, the client certificate's
+  // subject CN must be exactly this.
+  std::string verify_common_name;
 
   Status Validate() const;
 };

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -551,6 +552,26 @@ TEST_F(TlsServerTest, VerifyClientRefusesClientsWithoutCertificate) {
   StartServer();
   EXPECT_EQ(HttpsGet("/status").first, "");
   EXPECT_EQ(HttpsGet("/status", "client").first.substr(0, 15), "HTTP/1.1 200 OK");
+}
+
+TEST_F(TlsServerTest, VerifyCommonNameAdmitsOnlyThatClient) {
+  ASSERT_TRUE(MakeCert("alice"));
+  ASSERT_TRUE(MakeCert("mallory"));
+  // One CA file trusting both self-signed clients: only the CN tells them apart.
+  {
+    std::ofstream ca(dir_ / "clients.pem");
+    for (const char* name : {"alice.crt", "mallory.crt"}) {
+      std::ifstream in(dir_ / name);
+      ca << in.rdbuf();
+    }
+  }
+  config_.ca_file = (dir_ / "clients.pem").string();
+  config_.verify_client = true;
+  config_.verify_common_name = "alice";
+  StartServer();
+  EXPECT_EQ(HttpsGet("/status", "alice").first.substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(HttpsGet("/status", "mallory").first, "");
+  EXPECT_EQ(HttpsGet("/status").first, "");
 }
 
 }  // namespace

@@ -76,6 +76,7 @@ http::Config MakeServerConfig(const config::Config& config, const std::string& v
   server.key_file = config.http_key;
   server.ca_file = config.http_ca_cert;
   server.verify_client = config.http_verify_client;
+  server.verify_common_name = config.http_verify_common_name;
   return server;
 }
 
