@@ -32,7 +32,7 @@ constexpr Built N = Built::kNo;
 const FlagSpec kFlags[] = {
     // General.
     {"node-id", &C::node_id, Y, "Unique ID for the node. If not set, the advertised Raft address"},
-    {"extensions-path", &C::extensions_paths, N,
+    {"extensions-path", &C::extensions_paths, Y,
      "Comma-delimited list of SQLite extensions to load: directories, zipfiles, tar.gz files or "
      "library files"},
     {"cdc-config", &C::cdc_config, N,

@@ -302,8 +302,29 @@ Status Connection::Configure(const ConnectionOptions& options) {
   } else {
     RQ_RETURN_IF_ERROR(Exec("PRAGMA query_only=1"));
   }
+  RQ_RETURN_IF_ERROR(LoadExtensions(options.extensions));
   InstallGuardAuthorizer(db_, &guard_);
   return Status::OK();
+}
+
+Status Connection::LoadExtensions(const std::vector<std::string>& paths) {
+  if (paths.empty()) return Status::OK();
+  // The C API only: SQL's load_extension() is not enabled by this option.
+  if (sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 1, nullptr) != SQLITE_OK) {
+    return Error("enable extension loading");
+  }
+  Status loaded = Status::OK();
+  for (const std::string& path : paths) {
+    char* message = nullptr;
+    if (sqlite3_load_extension(db_, path.c_str(), nullptr, &message) != SQLITE_OK) {
+      loaded = Status::InvalidArgument("cannot load SQLite extension " + path + ": " +
+                                       (message != nullptr ? message : "unknown error"));
+      sqlite3_free(message);
+      break;
+    }
+  }
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  return loaded;
 }
 
 Connection::~Connection() {

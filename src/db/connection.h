@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "base/status.h"
@@ -49,6 +50,10 @@ struct ConnectionOptions {
   // Once true, the statement running on the connection is interrupted and
   // every later one fails with kAbandoned (shared by a Database's connections).
   std::shared_ptr<const std::atomic<bool>> abandoned;
+  // Shared libraries loaded into the connection when it opens
+  // (-extensions-path; db/extensions.h finds them). SQL's load_extension()
+  // stays off.
+  std::vector<std::string> extensions;
 };
 
 class Connection {
@@ -73,6 +78,8 @@ class Connection {
 
   // Runs SQL that returns no rows the caller needs (BEGIN, PRAGMA ...).
   Status Exec(std::string_view sql);
+  // Loads each shared library (REQUIRES: at open, before any statement).
+  Status LoadExtensions(const std::vector<std::string>& paths);
   // Exec with the guard lifted: for the node's own guarded PRAGMAs.
   Status ExecInternal(std::string_view sql);
   // First column of the first row as text ("" when there is no row).

@@ -99,7 +99,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   RQ_RETURN_IF_ERROR(options.Validate());
   const auto start = Clock::now();
   auto abandoned = std::make_shared<std::atomic<bool>>(false);
-  ConnectionOptions conn_options{options.foreign_keys, options.busy_timeout, abandoned};
+  ConnectionOptions conn_options{options.foreign_keys, options.busy_timeout, abandoned, options.extensions};
   Result<std::unique_ptr<Connection>> writer = Connection::Open(path, Connection::Role::kWriter, conn_options);
   if (!writer.ok()) return writer.status();
   // Read once here: users cannot change them (the SQL guard refuses those
@@ -168,7 +168,7 @@ Result<Database::ReaderLease> Database::AcquireReader() {
   }
   ++open_readers_;
   lock.unlock();
-  ConnectionOptions conn_options{options_.foreign_keys, options_.busy_timeout, abandoned_};
+  ConnectionOptions conn_options{options_.foreign_keys, options_.busy_timeout, abandoned_, options_.extensions};
   Result<std::unique_ptr<Connection>> conn = Connection::Open(path_, Connection::Role::kReader, conn_options);
   if (!conn.ok()) {
     lock.lock();
@@ -480,7 +480,7 @@ Result<uint64_t> Database::WalSizeBytes() const {
 Result<Connection*> Database::StatsReader() {
   if (stats_closed_) return Status::Aborted("database is closed");
   if (stats_reader_ == nullptr) {
-    ConnectionOptions conn_options{options_.foreign_keys, options_.busy_timeout, abandoned_};
+    ConnectionOptions conn_options{options_.foreign_keys, options_.busy_timeout, abandoned_, options_.extensions};
     Result<std::unique_ptr<Connection>> conn = Connection::Open(path_, Connection::Role::kReader, conn_options);
     if (!conn.ok()) return conn.status();
     stats_reader_ = std::move(conn).value();

@@ -51,6 +51,8 @@ struct Options {
   // row's value types, as rqlite 8+ reports them (db.go populateEmptyTypes)
   // and clients such as pyrqlite convert by; false leaves "" (API.md 2.4).
   bool fill_expression_types = true;
+  // SQLite extensions every connection loads (-extensions-path).
+  std::vector<std::string> extensions;
 
   Status Validate() const;
 };

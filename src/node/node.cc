@@ -3,6 +3,7 @@
 // in reverse so nothing calls into a part that is closing.
 #include "node/node.h"
 
+#include "db/extensions.h"
 #include "metrics/otlp_exporter.h"
 
 #include <signal.h>
@@ -103,7 +104,14 @@ Status Node::Start() {
 
 Status Node::StartParts() {
   Parts& p = *parts_;
-  auto opened = store::Store::Open(MakeStoreOptions(config_));
+  store::StoreOptions store_options = MakeStoreOptions(config_);
+  if (!config_.extensions_paths.empty()) {
+    auto libraries = db::ResolveExtensions(config_.extensions_paths, config_.data_path + "/extensions");
+    if (!libraries.ok()) return Failed("failed to find SQLite extensions", libraries.status());
+    store_options.extensions = std::move(libraries).value();
+    for (const std::string& library : store_options.extensions) RQ_LOG_INFO("loading SQLite extension {}", library);
+  }
+  auto opened = store::Store::Open(store_options);
   if (!opened.ok()) return Failed("failed to open store", opened.status());
   p.store = std::move(opened).value();
   store::Store* store = p.store.get();

@@ -73,6 +73,7 @@ Status Store::Recover() {
 
   db::Options db_options;
   db_options.foreign_keys = options_.foreign_keys;
+  db_options.extensions = options_.extensions;
   db_options.max_read_connections = static_cast<uint32_t>(options_.max_read_connections);
 
   Result<SnapshotRecord> intent = ReadSnapshotRecord(fs_, paths_.checkpoint_intent);

@@ -62,6 +62,7 @@ struct StoreOptions {
   // are applied again at the next start).
   std::chrono::milliseconds apply_drain_grace{2000};
   bool foreign_keys = false;
+  std::vector<std::string> extensions;  // libraries every connection loads
   int64_t max_read_connections = 256;
   int read_threads = 2;
   std::string raft_log_level = "WARN";
