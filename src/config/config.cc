@@ -104,7 +104,7 @@ const FlagSpec kFlags[] = {
     {"raft-snap-wal-size", &C::raft_snap_wal_size_bytes, Y,
      "SQLite WAL size in bytes which triggers a snapshot. Set to 0 to disable"},
     {"raft-snap-int", &C::raft_snap_interval, Y, "Snapshot threshold check interval"},
-    {"raft-leader-lease-timeout", &C::raft_leader_lease_timeout, N,
+    {"raft-leader-lease-timeout", &C::raft_leader_lease_timeout, Y,
      "Raft leader lease timeout. Use 0s for the Raft default"},
     {"raft-heartbeat-timeout", &C::raft_heartbeat_timeout, Y, "Raft heartbeat timeout"},
     {"raft-election-timeout", &C::raft_election_timeout, Y, "Raft election timeout"},

@@ -292,6 +292,16 @@ TEST(UnsupportedFeaturesTest, NodeTlsJoinAsAndSnapshotCompressionAreBuilt) {
   EXPECT_TRUE(c.UnsupportedFeatures().empty());
 }
 
+TEST(LeaseValidateTest, LeaderLeaseIsWithinTheElectionTimeout) {
+  EXPECT_TRUE(MustParse({"-raft-leader-lease-timeout", "500ms", "/d"}).UnsupportedFeatures().empty());
+  const ParseResult longer = ParseAndValidate({"-raft-leader-lease-timeout", "2s", "/tmp/rq-flags-test-data"}, {});
+  EXPECT_FALSE(longer.config);
+  EXPECT_NE(longer.stderr_text.find("-raft-leader-lease-timeout"), std::string::npos);
+  const ParseResult tiny = ParseAndValidate({"-raft-leader-lease-timeout", "10ms", "/tmp/rq-flags-test-data"}, {});
+  EXPECT_FALSE(tiny.config);
+  EXPECT_TRUE(ParseAndValidate({"-raft-leader-lease-timeout", "1s", "/tmp/rq-flags-test-data"}, {}).config);
+}
+
 TEST(UnsupportedFeaturesTest, MaintenanceAndOtlpAreBuilt) {
   const Config c = MustParse({"-auto-vacuum-int", "1h", "-auto-optimize-int", "2h", "-otlp-endpoint", "c:4317",
                               "-otlp-insecure", "-otlp-interval", "5s", "/d"});

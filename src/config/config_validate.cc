@@ -332,6 +332,14 @@ Status CheckDurations(const Config& c) {
   // Zero means "off" or "library default" for these.
   RQ_RETURN_IF_ERROR(CheckNotNegative("join-interval", c.join_interval));
   RQ_RETURN_IF_ERROR(CheckNotNegative("raft-leader-lease-timeout", c.raft_leader_lease_timeout));
+  // The lease is checked in ticks of a tenth of the election timeout: it
+  // must span two of them, and end before the others could elect another.
+  if (c.raft_leader_lease_timeout.count() != 0 &&
+      (c.raft_leader_lease_timeout > c.raft_election_timeout ||
+       c.raft_leader_lease_timeout * 5 < c.raft_election_timeout)) {
+    return Status::InvalidArgument(
+        "-raft-leader-lease-timeout must be between a fifth of -raft-election-timeout and all of it");
+  }
   RQ_RETURN_IF_ERROR(CheckNotNegative("auto-vacuum-int", c.auto_vacuum_interval));
   return CheckNotNegative("auto-optimize-int", c.auto_optimize_interval);
 }

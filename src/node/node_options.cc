@@ -31,6 +31,12 @@ store::StoreOptions MakeStoreOptions(const config::Config& config) {
   options.tick = std::max(milliseconds(10), election / 10);
   options.election_ticks = static_cast<uint32_t>(std::max<int64_t>(2, election / options.tick));
   options.heartbeat_ticks = 1;
+  if (config.raft_leader_lease_timeout.count() > 0) {
+    // Rounded up to whole ticks; validation keeps it within [2, election_ticks].
+    const auto lease = duration_cast<milliseconds>(config.raft_leader_lease_timeout);
+    const int64_t ticks = (lease.count() + options.tick.count() - 1) / options.tick.count();
+    options.lease_ticks = static_cast<uint32_t>(std::clamp<int64_t>(ticks, 2, options.election_ticks));
+  }
   options.snapshot_entries = config.raft_snap_entries;
   options.snapshot_wal_bytes = config.raft_snap_wal_size_bytes;
   options.snapshot_interval = duration_cast<milliseconds>(config.raft_snap_interval);

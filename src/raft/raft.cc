@@ -20,6 +20,9 @@ Status Config::Validate() const {
   if (election_ticks <= heartbeat_ticks) {
     return Status::InvalidArgument("raft: election_ticks must exceed heartbeat_ticks");
   }
+  if (lease_ticks != 0 && (lease_ticks <= heartbeat_ticks || lease_ticks > election_ticks)) {
+    return Status::InvalidArgument("raft: lease_ticks must exceed heartbeat_ticks and be at most election_ticks");
+  }
   if (max_inflight_appends == 0) return Status::InvalidArgument("raft: max_inflight_appends must be > 0");
   if (max_append_bytes == 0) return Status::InvalidArgument("raft: max_append_bytes must be > 0");
   if (max_uncommitted_bytes == 0) return Status::InvalidArgument("raft: max_uncommitted_bytes must be > 0");
@@ -105,6 +108,7 @@ void Raft::Impl::Reset(Term term) {
   leader_ = NodeId();
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
+  lease_elapsed_ = 0;
   ResetRandomizedTimeout();
   transferee_ = NodeId();
   votes_.clear();
@@ -163,16 +167,19 @@ void Raft::Impl::Tick() {
   if (role_ == Role::kLeader) {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
+    ++lease_elapsed_;
+    const uint32_t lease = cfg_.lease_ticks != 0 ? cfg_.lease_ticks : cfg_.election_ticks;
+    if (cfg_.check_quorum && lease_elapsed_ >= lease) {
+      lease_elapsed_ = 0;
+      if (!QuorumActive()) {
+        Log(Logger::Level::kWarn, "stepping down: no quorum heard within the leader lease");
+        BecomeFollower(term_, NodeId());
+        return;
+      }
+      for (auto& [peer, pr] : progress_) pr.set_recent_active(false);
+    }
     if (election_elapsed_ >= cfg_.election_ticks) {
       election_elapsed_ = 0;
-      if (cfg_.check_quorum) {
-        if (!QuorumActive()) {
-          Log(Logger::Level::kWarn, "stepping down: no quorum heard within an election timeout");
-          BecomeFollower(term_, NodeId());
-          return;
-        }
-        for (auto& [peer, pr] : progress_) pr.set_recent_active(false);
-      }
       if (!transferee_.empty()) AbortTransfer("timed out");
     }
     if (heartbeat_elapsed_ >= cfg_.heartbeat_ticks) {

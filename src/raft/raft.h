@@ -42,8 +42,12 @@ struct Config {
   uint32_t heartbeat_ticks = 1;
   bool pre_vote = true;       // §9.6
   bool check_quorum = true;   // §6.2: a leader that cannot hear a quorum for
-                              // election_ticks steps down; followers ignore
+                              // lease_ticks steps down; followers ignore
                               // votes while they hear a leader (stickiness).
+  // The leader lease of check_quorum (-raft-leader-lease-timeout); 0 means
+  // election_ticks. At most election_ticks (the leader must give up before
+  // the others can elect another), more than heartbeat_ticks.
+  uint32_t lease_ticks = 0;
   uint32_t max_inflight_appends = 256;         // pipelined AppendRequests per peer
   uint64_t max_append_bytes = 1 << 20;         // entry bytes per AppendRequest
   uint64_t max_uncommitted_bytes = 64 << 20;   // leader refuses proposals beyond this

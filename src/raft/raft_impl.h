@@ -173,6 +173,7 @@ class Raft::Impl {
   NodeId leader_;
   Role role_ = Role::kFollower;
   uint32_t election_elapsed_ = 0;
+  uint32_t lease_elapsed_ = 0;  // leader: ticks since the last quorum check
   uint32_t heartbeat_elapsed_ = 0;
   uint32_t randomized_timeout_ = 0;
 

@@ -195,6 +195,7 @@ Status Store::Start(bool bootstrap_single, Transport* transport) {
   node_options.raft.id = options_.node_id;
   node_options.raft.election_ticks = options_.election_ticks;
   node_options.raft.heartbeat_ticks = options_.heartbeat_ticks;
+  node_options.raft.lease_ticks = options_.lease_ticks;
   node_options.raft.applied = snapshot_.meta.index;
   node_options.tick = options_.tick;
   node_options.seed = static_cast<uint64_t>(SteadyClock::now().time_since_epoch().count());

@@ -52,6 +52,7 @@ struct StoreOptions {
   std::chrono::milliseconds tick{100};
   uint32_t election_ticks = 10;   // -raft-election-timeout / tick
   uint32_t heartbeat_ticks = 1;
+  uint32_t lease_ticks = 0;       // -raft-leader-lease-timeout / tick (0: election_ticks)
   uint64_t snapshot_entries = 8192;        // -raft-snap
   uint64_t snapshot_wal_bytes = 4 << 20;   // -raft-snap-wal-size (0: off)
   std::chrono::milliseconds snapshot_interval{10000};  // -raft-snap-int
