@@ -3,22 +3,24 @@
 // in reverse so nothing calls into a part that is closing.
 #include "node/node.h"
 
-#include "db/extensions.h"
-#include "metrics/otlp_exporter.h"
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "base/logging.h"
 #include "cluster/client.h"
 #include "cluster/transport.h"
+#include "db/extensions.h"
 #include "disco/dns.h"
 #include "disco/kv_client.h"
 #include "http/auth.h"
 #include "http/server.h"
+#include "metrics/otlp_exporter.h"
+#include "node/auto_backup.h"
 #include "node/bootstrap.h"
 #include "node/join.h"
 #include "node/kv_formation.h"
@@ -69,6 +71,8 @@ struct Node::Parts {
   std::unique_ptr<store::WriteQueue> queue;
   std::unique_ptr<StoreBackend> backend;
   std::unique_ptr<metrics::OtlpExporter> otlp;  // -otlp-endpoint
+  std::unique_ptr<AutoBackup> auto_backup;      // -auto-backup
+  std::optional<std::string> restore_path;      // -auto-restore: the checked file to load
   std::unique_ptr<http::Server> server;
   std::unique_ptr<store::Reaper> reaper;
 
@@ -88,6 +92,11 @@ Status Node::Start() {
   for (const std::string& note : config_.legacy_notes) RQ_LOG_INFO("{}", note);
   Status started = StartParts();
   if (started.ok()) started = FormCluster();
+  if (started.ok() && parts_->restore_path) {
+    started = LoadAutoRestore(parts_->store.get(), *parts_->restore_path, std::chrono::seconds(30));
+    parts_->restore_path.reset();
+    if (!started.ok()) started = Failed("failed to load the auto-restored database", started);
+  }
   if (!started.ok()) {
     StopParts();
     stopped_ = true;
@@ -155,6 +164,11 @@ Status Node::StartParts() {
   }
 
   bool has_state = store->status().snapshot_index > LogIndex(0) || store->has_log();
+  if (!config_.auto_restore_file.empty()) {
+    auto restore = DownloadAutoRestore(config_.auto_restore_file, has_state, config_.data_path + "/tmp");
+    if (!restore.ok()) return Failed("failed to auto-restore", restore.status());
+    p.restore_path = std::move(restore).value();
+  }
   // Discovery and joining are for nodes that belong to no cluster yet.
   p.bootstrapping = config_.bootstrap_expect > 0 && !has_state;
   p.joining = !config_.join_targets.empty() && !has_state && !p.bootstrapping;
@@ -269,6 +283,12 @@ Status Node::StartParts() {
       MakeQueueOptions(config_));
   p.backend = std::make_unique<StoreBackend>(store, p.queue.get(), p.client.get(), MakeIdentity(config_, version_));
   if (p.kv_discovery) p.backend->AddStatusSection("disco", [&p] { return p.kv_discovery->Stats(); });
+  if (!config_.auto_backup_file.empty()) {
+    auto auto_backup = AutoBackup::Start(config_.auto_backup_file, store, config_.data_path + "/tmp");
+    if (!auto_backup.ok()) return Failed("failed to start auto-backup", auto_backup.status());
+    p.auto_backup = std::move(auto_backup).value();
+    p.backend->AddStatusSection("auto_backups", [&p] { return boost::json::value(p.auto_backup->StatusJson()); });
+  }
 
   p.server = std::make_unique<http::Server>(MakeServerConfig(config_, version_), p.backend.get());
   Status listening = config_.auth_file.empty() ? Status::OK() : p.server->LoadAuthFile(config_.auth_file);
@@ -360,6 +380,7 @@ void Node::StopParts() {
   // Outside work first (metrics push, HTTP, then what was queued), then the
   // peers, then the store, so nothing calls into a store that is closing.
   if (p.otlp) p.otlp->Stop();
+  if (p.auto_backup) p.auto_backup->Stop();
   if (p.server_started) p.server->Stop();
   p.server_started = false;
   if (p.queue) p.queue->Stop();

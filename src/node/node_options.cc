@@ -37,6 +37,7 @@ store::StoreOptions MakeStoreOptions(const config::Config& config) {
     const int64_t ticks = (lease.count() + options.tick.count() - 1) / options.tick.count();
     options.lease_ticks = static_cast<uint32_t>(std::clamp<int64_t>(ticks, 2, options.election_ticks));
   }
+  options.commit_timeout = duration_cast<milliseconds>(config.raft_commit_timeout);
   options.snapshot_entries = config.raft_snap_entries;
   options.snapshot_wal_bytes = config.raft_snap_wal_size_bytes;
   options.snapshot_interval = duration_cast<milliseconds>(config.raft_snap_interval);

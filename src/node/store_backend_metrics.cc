@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "backup/backup_metrics.h"
 #include "base/build_info.h"
 #include "metrics/prometheus.h"
 #include "node/proxy_metrics.h"
@@ -119,6 +120,21 @@ void StoreBackend::WriteMetrics(metrics::Sink& out) {
                 "Forwarded requests that failed (leader unreachable or an error), by kind.", {{"kind", kind}},
                 static_cast<double>(counter->value()));
   }
+  // -auto-backup and -auto-restore (the uploader and downloader maps).
+  const backup::UploaderMetrics& uploads = backup::UploaderCounters();
+  const char* kUploads = "rqlite_backup_uploads_total";
+  const char* kUploadsHelp = "Automatic backup rounds on this node, by result (skipped: the data had not changed).";
+  out.Counter(kUploads, kUploadsHelp, {{"result", "ok"}}, static_cast<double>(uploads.num_uploads_ok.value()));
+  out.Counter(kUploads, kUploadsHelp, {{"result", "failed"}}, static_cast<double>(uploads.num_uploads_fail.value()));
+  out.Counter(kUploads, kUploadsHelp, {{"result", "skipped"}},
+              static_cast<double>(uploads.num_uploads_skipped.value() + uploads.num_uploads_skipped_id.value()));
+  out.Counter("rqlite_backup_upload_bytes_total", "Bytes uploaded by automatic backups.", {},
+              static_cast<double>(uploads.total_upload_bytes.value()));
+  const backup::DownloaderMetrics& downloads = backup::DownloaderCounters();
+  out.Counter("rqlite_restore_downloads_total", "Automatic restore downloads, by result.", {{"result", "ok"}},
+              static_cast<double>(downloads.num_downloads_ok.value()));
+  out.Counter("rqlite_restore_downloads_total", "", {{"result", "failed"}},
+              static_cast<double>(downloads.num_downloads_fail.value()));
   WriteProcess(out, start_time_);
 }
 
