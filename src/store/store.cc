@@ -198,6 +198,7 @@ Status Store::Start(bool bootstrap_single, Transport* transport) {
   node_options.raft.lease_ticks = options_.lease_ticks;
   node_options.raft.applied = snapshot_.meta.index;
   node_options.tick = options_.tick;
+  node_options.commit_notice_delay = options_.commit_timeout;
   node_options.seed = static_cast<uint64_t>(SteadyClock::now().time_since_epoch().count());
   RQ_RETURN_IF_ERROR(node_options.raft.Validate());
   raft_node_ = std::make_unique<RaftNode>(node_options, log_.get(), transport, this,

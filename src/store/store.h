@@ -53,6 +53,9 @@ struct StoreOptions {
   uint32_t election_ticks = 10;   // -raft-election-timeout / tick
   uint32_t heartbeat_ticks = 1;
   uint32_t lease_ticks = 0;       // -raft-leader-lease-timeout / tick (0: election_ticks)
+  // -raft-commit-timeout: how long a follower that has every entry may wait
+  // to learn that they committed (RaftNode's commit_notice_delay).
+  std::chrono::milliseconds commit_timeout{50};
   uint64_t snapshot_entries = 8192;        // -raft-snap
   uint64_t snapshot_wal_bytes = 4 << 20;   // -raft-snap-wal-size (0: off)
   std::chrono::milliseconds snapshot_interval{10000};  // -raft-snap-int
