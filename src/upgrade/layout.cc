@@ -1,0 +1,230 @@
+// InspectDataDir: classify top-level names, then list the Go snapshot store.
+#include "upgrade/layout.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+
+namespace rq::upgrade {
+
+namespace {
+
+bool IsDir(env::FileSystem& fs, const std::string& path) { return fs.ListDir(path).ok(); }
+
+bool StartsWith(const std::string& s, std::string_view prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Names both programs write: SQLite's files, and raft/peers.{json,info}.
+bool IsSharedTopLevel(const std::string& name) {
+  return name == "db.sqlite" || name == "db.sqlite-wal" || name == "db.sqlite-shm" || name == "db.sqlite-journal";
+}
+
+// What raft/ holds: ours (log, snapshot records, intents), shared (peers.*)
+// or unknown.
+void ClassifyRaftDir(env::FileSystem& fs, const std::string& dir, DataDirInspection* out) {
+  Result<std::vector<std::string>> names = fs.ListDir(dir);
+  if (!names.ok()) return;
+  for (const std::string& name : *names) {
+    const std::string rel = "raft/" + name;
+    if (name == "peers.json" || name == "peers.info") {
+      if (name == "peers.json") out->has_peers_json = true;
+      continue;  // both programs: a manual recovery file
+    }
+    if (name == "log" || name == "snapshot.meta" || name == "checkpoint.intent" || name == "maintenance" ||
+        (StartsWith(name, "install-") && EndsWith(name, ".intent")) ||
+        (StartsWith(name, "incoming-") && EndsWith(name, ".sqlite")) || EndsWith(name, ".tmp")) {
+      out->our_files.push_back(rel);
+    } else {
+      out->unknown_files.push_back(rel);
+    }
+  }
+}
+
+// Reads up to 32 bytes of a state.bin to tell v7 (gzip after 16 bytes)
+// from v5/v6 (raw database after an 8-byte length).
+std::string StateBinFlavour(env::FileSystem& fs, const std::string& path) {
+  Result<std::unique_ptr<env::RandomAccessFile>> file = fs.NewRandomAccessFile(path);
+  std::string head;
+  if (!file.ok() || !(*file)->Read(0, 32, &head).ok()) return "";
+  if (head.size() > 18 && static_cast<uint8_t>(head[16]) == 0x1f && static_cast<uint8_t>(head[17]) == 0x8b) {
+    return "v7";
+  }
+  if (head.size() >= 24 && LooksLikeSqlite(std::string_view(head).substr(8))) return "v5/v6";
+  return "";
+}
+
+Status ReadSnapshotMeta(env::FileSystem& fs, const std::string& meta_path, GoSnapshot* snapshot) {
+  Result<std::string> text = fs.ReadFile(meta_path);
+  if (!text.ok()) return text.status().WithContext("snapshot meta");
+  Result<GoSnapshotMeta> meta = ParseGoSnapshotMeta(*text, meta_path);
+  if (!meta.ok()) return meta.status();
+  snapshot->meta = std::move(*meta);
+  snapshot->meta_path = meta_path;
+  return Status::OK();
+}
+
+// rsnapshots/ (v8+): <id>.db beside <id>/meta.json, or <id>/{data.db,data.wal}.
+Status ListRsnapshots(env::FileSystem& fs, const std::string& dir, DataDirInspection* out) {
+  Result<std::vector<std::string>> names = fs.ListDir(dir);
+  if (!names.ok()) return names.status();
+  std::set<std::string> present(names->begin(), names->end());
+  bool v8 = false, v9 = false;
+  for (const std::string& name : present) {
+    const std::string path = env::JoinPath(dir, name);
+    if (EndsWith(name, ".tmp") || EndsWith(name, ".db") || name == "FULL_NEEDED" || name == "REAP_PLAN" ||
+        !IsDir(fs, path)) {
+      continue;  // data files are found through their snapshot; leftovers are Go's business
+    }
+    const std::string meta_path = env::JoinPath(path, "meta.json");
+    if (!fs.FileExists(meta_path)) continue;  // not a complete snapshot
+    GoSnapshot snapshot;
+    RQ_RETURN_IF_ERROR(ReadSnapshotMeta(fs, meta_path, &snapshot));
+    if (present.count(name + ".db") > 0) {
+      snapshot.format = GoSnapshotFormat::kV8Database;
+      snapshot.data_path = env::JoinPath(dir, name + ".db");
+      v8 = true;
+    } else if (fs.FileExists(env::JoinPath(path, "data.db"))) {
+      snapshot.format = GoSnapshotFormat::kV9Full;
+      snapshot.data_path = env::JoinPath(path, "data.db");
+      v9 = true;
+    } else if (fs.FileExists(env::JoinPath(path, "data.wal"))) {
+      snapshot.format = GoSnapshotFormat::kV9Incremental;
+      snapshot.data_path = env::JoinPath(path, "data.wal");
+      v9 = true;
+    }
+    out->snapshots.push_back(std::move(snapshot));
+  }
+  out->dialect = GoCommandDialect::kV7Plus;
+  if (v9 || present.count("FULL_NEEDED") > 0 || present.count("REAP_PLAN") > 0) {
+    out->go_version = "rqlite v9.5+";
+    out->go_version_detail = "rsnapshots/<id>/data.db|data.wal snapshot store";
+  } else {
+    out->go_version = v8 ? "rqlite v8.0-v9.4" : "rqlite v8+";
+    out->go_version_detail = v8 ? "rsnapshots/<id>.db snapshot store" : "empty rsnapshots/ snapshot store";
+  }
+  return Status::OK();
+}
+
+// snapshots/ (v5-v7): hashicorp FileSnapshotStore, <id>/{meta.json,state.bin}.
+Status ListFileSnapshots(env::FileSystem& fs, const std::string& dir, DataDirInspection* out) {
+  Result<std::vector<std::string>> names = fs.ListDir(dir);
+  if (!names.ok()) return names.status();
+  std::string flavour;
+  for (const std::string& name : *names) {
+    const std::string path = env::JoinPath(dir, name);
+    if (EndsWith(name, ".tmp") || !IsDir(fs, path)) continue;
+    const std::string meta_path = env::JoinPath(path, "meta.json");
+    if (!fs.FileExists(meta_path)) continue;
+    GoSnapshot snapshot;
+    RQ_RETURN_IF_ERROR(ReadSnapshotMeta(fs, meta_path, &snapshot));
+    snapshot.format = GoSnapshotFormat::kFileStoreStateBin;
+    const std::string state = env::JoinPath(path, "state.bin");
+    if (fs.FileExists(state)) {
+      snapshot.data_path = state;
+      if (std::string f = StateBinFlavour(fs, state); !f.empty()) flavour = f;
+    }
+    out->snapshots.push_back(std::move(snapshot));
+  }
+  out->go_version = flavour.empty() ? "rqlite v5-v7" : "rqlite " + flavour;
+  if (!flavour.empty()) out->dialect = flavour == "v7" ? GoCommandDialect::kV7Plus : GoCommandDialect::kV5V6;
+  out->go_version_detail = "snapshots/<id>/state.bin snapshot store (hashicorp FileSnapshotStore)";
+  return Status::OK();
+}
+
+}  // namespace
+
+const char* DataDirKindName(DataDirKind kind) {
+  switch (kind) {
+    case DataDirKind::kEmpty: return "empty";
+    case DataDirKind::kOurs: return "ours";
+    case DataDirKind::kGo: return "Go rqlite";
+    case DataDirKind::kMixed: return "mixed (Go rqlite and ours)";
+    case DataDirKind::kUnknown: return "unknown";
+  }
+  return "?";
+}
+
+std::string DataDirInspection::Describe() const {
+  std::string out = std::string(DataDirKindName(kind)) + " data directory";
+  if (!go_version.empty()) out += " written by " + go_version + " (" + go_version_detail + ")";
+  if (const GoSnapshot* s = latest_snapshot()) {
+    out += "; latest snapshot " + s->meta.id + " at index " + std::to_string(s->meta.index) + " term " +
+           std::to_string(s->meta.term) + " (" + GoSnapshotFormatName(s->format) + ")";
+  }
+  auto list = [&](std::string_view label, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    out += "; " + std::string(label) + ":";
+    for (const std::string& n : names) out += " " + n;
+  };
+  if (kind == DataDirKind::kMixed) {
+    list("Go rqlite files", go_files);
+    list("our files", our_files);
+  }
+  list("unknown files", unknown_files);
+  return out;
+}
+
+Result<DataDirInspection> InspectDataDir(env::FileSystem& fs, const std::string& dir) {
+  DataDirInspection out;
+  Result<std::vector<std::string>> names = fs.ListDir(dir);
+  if (!names.ok()) {
+    if (names.status().IsNotFound()) return out;  // nothing there yet
+    return names.status().WithContext("inspecting data directory");
+  }
+  std::sort(names->begin(), names->end());
+  bool raft_db = false, shared_db = false;
+  std::vector<std::string> go_dirs;
+  for (const std::string& name : *names) {
+    const std::string path = env::JoinPath(dir, name);
+    if (IsSharedTopLevel(name)) {
+      shared_db = true;
+    } else if (name == "raft.db") {
+      raft_db = true;
+      out.go_files.push_back(name);
+    } else if ((name == "rsnapshots" || name == "snapshots") && IsDir(fs, path)) {
+      go_dirs.push_back(name);
+      out.go_files.push_back(name + "/");
+    } else if (name == "raft" && IsDir(fs, path)) {
+      ClassifyRaftDir(fs, path, &out);
+    } else if (name == "tmp" && IsDir(fs, path)) {
+      out.our_files.push_back("tmp/");
+    } else {
+      out.unknown_files.push_back(name);
+    }
+  }
+  for (const std::string& name : go_dirs) {
+    const std::string path = env::JoinPath(dir, name);
+    RQ_RETURN_IF_ERROR(name == "rsnapshots" ? ListRsnapshots(fs, path, &out) : ListFileSnapshots(fs, path, &out));
+  }
+  if (go_dirs.size() > 1) {
+    out.go_version = "rqlite v8+ (also holds a v5-v7 snapshots/ directory)";
+  } else if (raft_db && go_dirs.empty()) {
+    out.go_version = "rqlite v5-v8";
+    out.go_version_detail = "raft.db without a snapshot store directory";
+  }
+  std::sort(out.snapshots.begin(), out.snapshots.end(), [](const GoSnapshot& a, const GoSnapshot& b) {
+    return std::tie(a.meta.term, a.meta.index, a.meta.id) < std::tie(b.meta.term, b.meta.index, b.meta.id);
+  });
+
+  if (!out.go_files.empty() && !out.our_files.empty()) {
+    out.kind = DataDirKind::kMixed;
+  } else if (!out.unknown_files.empty()) {
+    out.kind = DataDirKind::kUnknown;
+  } else if (!out.go_files.empty()) {
+    out.kind = raft_db ? DataDirKind::kGo : DataDirKind::kUnknown;
+    if (!raft_db) out.unknown_files.push_back("(snapshot store without raft.db)");
+  } else if (!out.our_files.empty()) {
+    out.kind = DataDirKind::kOurs;
+  } else if (shared_db) {
+    // db.sqlite with neither raft.db nor raft/log: nobody's Raft state.
+    out.kind = DataDirKind::kUnknown;
+    out.unknown_files.push_back("db.sqlite (without raft.db or raft/log)");
+  }
+  return out;
+}
+
+}  // namespace rq::upgrade

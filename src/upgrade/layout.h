@@ -1,0 +1,63 @@
+// InspectDataDir: which program wrote a data directory, told from the files
+// themselves, and where its snapshots are. Read-only: nothing is created,
+// moved or opened for writing.
+//
+// Layouts (top-level names): Go rqlite keeps `raft.db` (hashicorp/raft-
+// boltdb) beside `db.sqlite` (+ `-wal`, `-shm`), an optional `raft/`
+// holding peers.json / peers.info (manual recovery), and a snapshot store:
+// v5-v7 `snapshots/<term>-<index>-<ms>/{meta.json,state.bin}` (hashicorp
+// FileSnapshotStore); v8-v9.4 `rsnapshots/<id>.db` + `rsnapshots/<id>/
+// meta.json`; v9.5+ `rsnapshots/<id>/{meta.json,data.db|data.wal}` with
+// FULL_NEEDED / REAP_PLAN markers. Ours (docs/snapshot_format.md) keeps
+// `raft/log/` and `raft/snapshot.meta`, `tmp/`, and no raft.db.
+//
+// Thread-safety: stateless.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "env/file_system.h"
+#include "upgrade/go_rqlite_command.h"
+#include "upgrade/go_snapshot.h"
+
+namespace rq::upgrade {
+
+enum class DataDirKind : uint8_t {
+  kEmpty,    // nothing there (or only an empty db.sqlite-less directory)
+  kOurs,     // our own formats: start normally
+  kGo,       // Go rqlite's files and none of ours: convertible
+  kMixed,    // both Go rqlite's and our files: refuse
+  kUnknown,  // files that belong to neither: refuse, naming them
+};
+const char* DataDirKindName(DataDirKind kind);
+
+struct DataDirInspection {
+  DataDirKind kind = DataDirKind::kEmpty;
+  // For kGo: "rqlite v8.0-v9.4", "rqlite v9.5+", "rqlite v5-v7" (the
+  // snapshot store tells them apart; see go_version_detail).
+  std::string go_version;
+  std::string go_version_detail;
+  // The Command.Type numbering, when the files settle it (a v8+ snapshot
+  // store, or a v5-v7 state.bin); nullopt: GuessGoCommandDialect on the log.
+  std::optional<GoCommandDialect> dialect;
+  std::vector<std::string> go_files;       // relative paths
+  std::vector<std::string> our_files;      // relative paths
+  std::vector<std::string> unknown_files;  // relative paths
+  // Complete Go snapshots, oldest first by (term, index, id).
+  std::vector<GoSnapshot> snapshots;
+  bool has_peers_json = false;  // raft/peers.json: a manual recovery is pending
+
+  const GoSnapshot* latest_snapshot() const { return snapshots.empty() ? nullptr : &snapshots.back(); }
+  // One line for the log: kind, version, snapshot, unknown names.
+  std::string Describe() const;
+};
+
+// Inspects dir. Only I/O failures are errors; an unknown layout is a
+// successful inspection with kind kUnknown. A snapshot whose meta.json is
+// damaged is an error naming the file.
+Result<DataDirInspection> InspectDataDir(env::FileSystem& fs, const std::string& dir);
+
+}  // namespace rq::upgrade

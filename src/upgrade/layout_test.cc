@@ -1,0 +1,212 @@
+// InspectDataDir over in-memory directories shaped like each layout, and
+// snapshot meta.json parsing.
+#include "upgrade/layout.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <string>
+
+#include "base/coding.h"
+#include "env/mem_file_system.h"
+
+namespace rq::upgrade {
+namespace {
+
+const std::string kMeta =
+    R"({"Version":1,"ID":"2-346-1796584516259","Index":346,"Term":2,"Peers":null,)"
+    R"("Configuration":{"Servers":[{"Suffrage":0,"ID":"1","Address":"127.0.0.1:16002"},)"
+    R"({"Suffrage":1,"ID":"3","Address":"127.0.0.1:16006"}]},"ConfigurationIndex":4,"Size":36864})";
+const std::string kSqlite = std::string("SQLite format 3\0", 16) + std::string(100, 'd');
+
+class LayoutTest : public ::testing::Test {
+ protected:
+  void Dir(const std::string& path) { ASSERT_TRUE(fs_.CreateDir(path).ok()) << path; }
+  void File(const std::string& path, const std::string& content = "x") {
+    ASSERT_TRUE(fs_.WriteFileAtomic(path, content).ok()) << path;
+  }
+  DataDirInspection Inspect() {
+    Result<DataDirInspection> r = InspectDataDir(fs_, "/d");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(r).value() : DataDirInspection{};
+  }
+  void SetUp() override { Dir("/d"); }
+  env::MemFileSystem fs_;
+};
+
+TEST_F(LayoutTest, MissingOrEmptyDirectoryIsEmpty) {
+  EXPECT_EQ(InspectDataDir(fs_, "/absent")->kind, DataDirKind::kEmpty);
+  EXPECT_EQ(Inspect().kind, DataDirKind::kEmpty);
+}
+
+TEST_F(LayoutTest, V8SnapshotStoreIsDetectedWithItsMeta) {
+  File("/d/raft.db");
+  File("/d/db.sqlite", kSqlite);
+  File("/d/db.sqlite-wal", "");
+  Dir("/d/rsnapshots");
+  Dir("/d/rsnapshots/2-346-1796584516259");
+  File("/d/rsnapshots/2-346-1796584516259/meta.json", kMeta);
+  File("/d/rsnapshots/2-346-1796584516259.db", kSqlite);
+  Dir("/d/raft");
+  File("/d/raft/peers.json", "[]");
+  DataDirInspection i = Inspect();
+  EXPECT_EQ(i.kind, DataDirKind::kGo) << i.Describe();
+  EXPECT_EQ(i.go_version, "rqlite v8.0-v9.4");
+  EXPECT_TRUE(i.has_peers_json);
+  ASSERT_NE(i.latest_snapshot(), nullptr);
+  const GoSnapshot& s = *i.latest_snapshot();
+  EXPECT_EQ(s.format, GoSnapshotFormat::kV8Database);
+  EXPECT_EQ(s.meta.index, 346u);
+  EXPECT_EQ(s.meta.term, 2u);
+  EXPECT_EQ(s.meta.configuration_index, 4u);
+  EXPECT_EQ(s.meta.size, 36864);
+  ASSERT_EQ(s.meta.configuration.servers.size(), 2u);
+  EXPECT_EQ(s.meta.configuration.servers[1].suffrage, GoSuffrage::kNonvoter);
+  EXPECT_EQ(s.data_path, "/d/rsnapshots/2-346-1796584516259.db");
+  EXPECT_EQ(*ReadGoSnapshotDatabase(fs_, s), kSqlite);
+  EXPECT_NE(i.Describe().find("index 346 term 2"), std::string::npos) << i.Describe();
+}
+
+TEST_F(LayoutTest, SnapshotsAreOrderedByTermThenIndex) {
+  File("/d/raft.db");
+  Dir("/d/rsnapshots");
+  for (const char* id : {"3-10-5", "2-900-1", "3-9-7"}) {
+    std::string meta = kMeta;
+    std::string term = std::string(id).substr(0, 1), index = std::string(id).substr(2, std::string(id).rfind('-') - 2);
+    meta.replace(meta.find("\"Index\":346"), 11, "\"Index\":" + index);
+    meta.replace(meta.find("\"Term\":2"), 8, "\"Term\":" + term);
+    Dir(std::string("/d/rsnapshots/") + id);
+    File(std::string("/d/rsnapshots/") + id + "/meta.json", meta);
+    File(std::string("/d/rsnapshots/") + id + ".db", kSqlite);
+  }
+  Dir("/d/rsnapshots/4-1-1.tmp");  // an unfinished one is ignored
+  DataDirInspection i = Inspect();
+  ASSERT_EQ(i.snapshots.size(), 3u);
+  EXPECT_EQ(i.latest_snapshot()->meta.index, 10u);
+  EXPECT_EQ(i.snapshots[0].meta.index, 900u);
+}
+
+TEST_F(LayoutTest, V9StoreWithDataFilesIsDetected) {
+  File("/d/raft.db");
+  Dir("/d/rsnapshots");
+  Dir("/d/rsnapshots/2-346-1");
+  File("/d/rsnapshots/2-346-1/meta.json", kMeta);
+  File("/d/rsnapshots/2-346-1/data.wal", "wal");
+  DataDirInspection i = Inspect();
+  EXPECT_EQ(i.kind, DataDirKind::kGo);
+  EXPECT_EQ(i.go_version, "rqlite v9.5+");
+  EXPECT_EQ(i.latest_snapshot()->format, GoSnapshotFormat::kV9Incremental);
+  EXPECT_TRUE(ReadGoSnapshotDatabase(fs_, *i.latest_snapshot()).status().code() == Status::Code::kNotSupported);
+}
+
+std::string GzipBytes(const std::string& raw) {
+  z_stream s{};
+  deflateInit2(&s, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&s, raw.size()) + 32, '\0');
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+  s.avail_in = static_cast<uInt>(raw.size());
+  s.next_out = reinterpret_cast<Bytef*>(out.data());
+  s.avail_out = static_cast<uInt>(out.size());
+  deflate(&s, Z_FINISH);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  return out;
+}
+
+TEST_F(LayoutTest, V7FileSnapshotStoreIsDetectedAndItsImageRead) {
+  File("/d/raft.db");
+  Dir("/d/snapshots");
+  Dir("/d/snapshots/2-346-1");
+  File("/d/snapshots/2-346-1/meta.json", kMeta);
+  File("/d/snapshots/2-346-1/state.bin", std::string(16, '\x01') + GzipBytes(kSqlite));
+  DataDirInspection i = Inspect();
+  EXPECT_EQ(i.kind, DataDirKind::kGo);
+  EXPECT_EQ(i.go_version, "rqlite v7");
+  EXPECT_EQ(*ReadGoSnapshotDatabase(fs_, *i.latest_snapshot()), kSqlite);
+}
+
+TEST_F(LayoutTest, V6StateBinHoldsALengthPrefixedDatabase) {
+  File("/d/raft.db");
+  Dir("/d/snapshots");
+  Dir("/d/snapshots/2-346-1");
+  File("/d/snapshots/2-346-1/meta.json", kMeta);
+  std::string state;
+  coding::PutFixed64(&state, kSqlite.size());
+  File("/d/snapshots/2-346-1/state.bin", state + kSqlite + R"({"1":{"api_addr":"x"}})");
+  DataDirInspection i = Inspect();
+  EXPECT_EQ(i.go_version, "rqlite v5/v6");
+  EXPECT_EQ(*ReadGoSnapshotDatabase(fs_, *i.latest_snapshot()), kSqlite);
+}
+
+TEST_F(LayoutTest, RaftDbAloneIsGoWithoutSnapshots) {
+  File("/d/raft.db");
+  File("/d/db.sqlite", kSqlite);
+  DataDirInspection i = Inspect();
+  EXPECT_EQ(i.kind, DataDirKind::kGo);
+  EXPECT_EQ(i.latest_snapshot(), nullptr);
+  EXPECT_EQ(i.go_version, "rqlite v5-v8");
+}
+
+TEST_F(LayoutTest, OurOwnLayoutIsOurs) {
+  File("/d/db.sqlite", kSqlite);
+  Dir("/d/raft");
+  Dir("/d/raft/log");
+  File("/d/raft/snapshot.meta");
+  Dir("/d/tmp");
+  EXPECT_EQ(Inspect().kind, DataDirKind::kOurs);
+}
+
+TEST_F(LayoutTest, BothLayoutsAreMixedAndNamed) {
+  File("/d/raft.db");
+  Dir("/d/raft");
+  Dir("/d/raft/log");
+  DataDirInspection i = Inspect();
+  EXPECT_EQ(i.kind, DataDirKind::kMixed);
+  EXPECT_NE(i.Describe().find("raft.db"), std::string::npos);
+  EXPECT_NE(i.Describe().find("raft/log"), std::string::npos);
+}
+
+TEST_F(LayoutTest, UnknownFilesAreNamed) {
+  File("/d/raft.db");
+  File("/d/mystery.bin");
+  Dir("/d/raft");
+  File("/d/raft/strange");
+  DataDirInspection i = Inspect();
+  EXPECT_EQ(i.kind, DataDirKind::kUnknown);
+  EXPECT_EQ(i.unknown_files, (std::vector<std::string>{"mystery.bin", "raft/strange"}));
+  EXPECT_NE(i.Describe().find("mystery.bin"), std::string::npos);
+}
+
+TEST_F(LayoutTest, LoneDatabaseOrSnapshotsWithoutRaftDbAreUnknown) {
+  File("/d/db.sqlite", kSqlite);
+  EXPECT_EQ(Inspect().kind, DataDirKind::kUnknown);
+  Dir("/d/rsnapshots");
+  EXPECT_EQ(Inspect().kind, DataDirKind::kUnknown);
+}
+
+TEST_F(LayoutTest, DamagedSnapshotMetaIsAnErrorNamingTheFile) {
+  File("/d/raft.db");
+  Dir("/d/rsnapshots");
+  Dir("/d/rsnapshots/2-346-1");
+  File("/d/rsnapshots/2-346-1/meta.json", kMeta.substr(0, 40));
+  Status s = InspectDataDir(fs_, "/d").status();
+  EXPECT_TRUE(s.IsCorruption());
+  EXPECT_NE(s.message().find("/d/rsnapshots/2-346-1/meta.json"), std::string::npos) << s.ToString();
+}
+
+TEST(GoSnapshotMetaTest, RefusesBadFields) {
+  EXPECT_TRUE(ParseGoSnapshotMeta("[]", "m").status().IsCorruption());
+  EXPECT_TRUE(ParseGoSnapshotMeta(R"({"ID":"x","Index":-1,"Term":1})", "m").status().IsCorruption());
+  EXPECT_TRUE(ParseGoSnapshotMeta(R"({"ID":"x","Index":5,"Term":0})", "m").status().IsCorruption());
+  EXPECT_TRUE(ParseGoSnapshotMeta(R"({"ID":"x","Index":5,"Term":1,"ConfigurationIndex":6})", "m").status().IsCorruption());
+  EXPECT_TRUE(
+      ParseGoSnapshotMeta(R"({"ID":"x","Index":5,"Term":1,"Configuration":{"Servers":[{"Suffrage":9,"ID":"1"}]}})", "m")
+          .status()
+          .IsCorruption());
+  Result<GoSnapshotMeta> ok = ParseGoSnapshotMeta(R"({"ID":"x","Index":5,"Term":1,"Configuration":null})", "m");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(ok->configuration.servers.empty());
+}
+
+}  // namespace
+}  // namespace rq::upgrade
