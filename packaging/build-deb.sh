@@ -7,17 +7,8 @@
 # Prints the path of the .deb. Needs dpkg-deb, dpkg-shlibdeps (dpkg-dev)
 # and help2man (scripts/install-deps.sh --tests installs them).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-build_dir=$(cd "${1:-$root/build}" && pwd)
-out_dir=${2:-$build_dir/packages}
-mkdir -p "$out_dir"
-out_dir=$(cd "$out_dir" && pwd)
-
-rqlited="$build_dir/src/cmd/rqlited"
-rqlite="$build_dir/src/cmd/rqlite"
-for binary in "$rqlited" "$rqlite"; do
-  [ -x "$binary" ] || { echo "build-deb: $binary is missing: build first" >&2; exit 1; }
-done
+source "$(dirname "$0")/common.sh"
+packaging_paths build-deb "${1:-}" "${2:-}"
 command -v help2man >/dev/null || { echo "build-deb: help2man is not installed" >&2; exit 1; }
 
 # v0.1.0 -> 0.1.0

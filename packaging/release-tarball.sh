@@ -6,17 +6,8 @@
 # Usage: packaging/release-tarball.sh [BUILD_DIR] [OUT_DIR]   (defaults: build, build/packages)
 # Prints the path of the tarball.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-build_dir=$(cd "${1:-$root/build}" && pwd)
-out_dir=${2:-$build_dir/packages}
-mkdir -p "$out_dir"
-out_dir=$(cd "$out_dir" && pwd)
-
-rqlited="$build_dir/src/cmd/rqlited"
-rqlite="$build_dir/src/cmd/rqlite"
-for binary in "$rqlited" "$rqlite"; do
-  [ -x "$binary" ] || { echo "release-tarball: $binary is missing: build first" >&2; exit 1; }
-done
+source "$(dirname "$0")/common.sh"
+packaging_paths release-tarball "${1:-}" "${2:-}"
 version=$("$rqlited" -version 2>&1 | sed -n 's/^rqlited \(v[0-9][0-9.]*\) .*/\1/p')
 [ -n "$version" ] || { echo "release-tarball: cannot read the version from rqlited -version" >&2; exit 1; }
 case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac

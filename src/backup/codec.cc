@@ -205,4 +205,12 @@ void RemoveQuietly(const std::string& path) {
   if (!path.empty()) ::unlink(path.c_str());
 }
 
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 }  // namespace rq::backup

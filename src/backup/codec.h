@@ -21,6 +21,9 @@ static_assert(kSqliteHeader.size() == 16);
 
 std::string HexEncode(std::string_view bytes);
 
+// ASCII letters to lower case; other bytes unchanged.
+std::string AsciiLower(std::string_view s);
+
 // Raw 32-byte digests.
 std::string Sha256(std::string_view bytes);
 // The digest of `length` bytes of `path` from `offset` (length = UINT64_MAX:

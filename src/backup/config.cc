@@ -6,17 +6,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "backup/codec.h"
+
 namespace rq::backup {
 namespace json = boost::json;
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 const char* KindName(const json::value& v) {
   switch (v.kind()) {
@@ -41,7 +35,7 @@ class FieldReader {
   const json::value* Find(std::string_view name) const {
     const json::value* found = nullptr;
     for (const auto& entry : object_) {
-      if (Lower(entry.key()) == name && !entry.value().is_null()) found = &entry.value();
+      if (AsciiLower(entry.key()) == name && !entry.value().is_null()) found = &entry.value();
     }
     return found;
   }

@@ -9,16 +9,12 @@
 #include <sstream>
 
 #include "backup/codec.h"
+#include "backup/test_files.h"
 
 namespace rq::backup {
 namespace {
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test_files::ReadAll;
 
 std::set<std::string> List(const std::string& dir) {
   std::set<std::string> names;

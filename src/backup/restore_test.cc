@@ -11,25 +11,14 @@
 #include <thread>
 
 #include "backup/codec.h"
+#include "backup/test_files.h"
 #include "backup/file_storage.h"
 
 namespace rq::backup {
 namespace {
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-int CountFiles(const std::string& dir) {
-  int n = 0;
-  DIR* d = ::opendir(dir.c_str());
-  while (dirent* e = d ? ::readdir(d) : nullptr) n += std::string(e->d_name) != "." && std::string(e->d_name) != "..";
-  if (d) ::closedir(d);
-  return n;
-}
+using test_files::ReadAll;
+using test_files::CountFiles;
 
 void Exec(sqlite3* db, const char* sql) { ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql; }
 

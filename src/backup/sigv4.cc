@@ -10,14 +10,6 @@
 namespace rq::backup::sigv4 {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // Trims and collapses runs of spaces into one (the canonical header value).
 std::string TrimAll(std::string_view value) {
   std::string out;
@@ -38,7 +30,7 @@ std::string TrimAll(std::string_view value) {
 // their values with ','.
 std::vector<std::pair<std::string, std::string>> CanonicalHeaderList(const Request& request) {
   std::vector<std::pair<std::string, std::string>> list;
-  for (const auto& [name, value] : request.headers) list.emplace_back(Lower(name), TrimAll(value));
+  for (const auto& [name, value] : request.headers) list.emplace_back(AsciiLower(name), TrimAll(value));
   std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::pair<std::string, std::string>> merged;
   for (auto& entry : list) {

@@ -9,25 +9,14 @@
 #include <sstream>
 
 #include "backup/codec.h"
+#include "backup/test_files.h"
 #include "backup/file_storage.h"
 
 namespace rq::backup {
 namespace {
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-int CountFiles(const std::string& dir) {
-  int n = 0;
-  DIR* d = ::opendir(dir.c_str());
-  while (dirent* e = d ? ::readdir(d) : nullptr) n += e->d_name[0] != '.';
-  if (d) ::closedir(d);
-  return n;
-}
+using test_files::ReadAll;
+using test_files::CountFiles;
 
 // The node's side, scripted.
 class FakeSource : public BackupSource {

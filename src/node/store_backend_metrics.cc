@@ -16,20 +16,11 @@
 #include "base/build_info.h"
 #include "metrics/prometheus.h"
 #include "node/proxy_metrics.h"
+#include "node/dir_size.h"
 #include "node/store_backend.h"
 
 namespace rq::node {
 namespace {
-
-uint64_t DirectoryBytes(const std::string& dir) {
-  std::error_code ec;
-  uint64_t total = 0;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  }
-  return total;
-}
 
 // Prometheus's standard process_* series, from /proc/self.
 void WriteProcess(metrics::Sink& out, std::chrono::system_clock::time_point start_time) {

@@ -16,6 +16,7 @@
 
 #include "base/go_format.h"
 #include "metrics/metrics.h"
+#include "node/dir_size.h"
 #include "node/store_backend.h"
 #include "store/store_metrics.h"
 
@@ -32,16 +33,6 @@ std::string RoleName(raft::Role role) {
     case raft::Role::kFollower: return "Follower";
   }
   return "Unknown";
-}
-
-uint64_t DirSize(const std::string& dir) {
-  std::error_code ec;
-  uint64_t total = 0;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += it->file_size(ec);
-  }
-  return total;
 }
 
 std::string FormatDuration(std::chrono::nanoseconds d) {
@@ -176,7 +167,7 @@ json::value StoreBackend::Status() {
                         (status.raft.membership.Contains(NodeId(identity_.node_id)) ? 1 : 0)},
       {"voter", status.raft.membership.IsVoter(NodeId(identity_.node_id))},
       // The log's segment files (rqlite: the size of raft.db).
-      {"log_size", DirSize(store_->paths().log_dir)},
+      {"log_size", DirectoryBytes(store_->paths().log_dir)},
   };
   // The leader's Raft address on every node, as rqlite reports it: tools
   // that wait for a cluster to form poll this field on each member.
@@ -187,7 +178,7 @@ json::value StoreBackend::Status() {
     leader_addr = known->raft_addr;
   }
   json::object leader{{"node_id", status.raft.leader.value()}, {"addr", std::move(leader_addr)}};
-  const uint64_t dir_size = DirSize(options.data_dir);
+  const uint64_t dir_size = DirectoryBytes(options.data_dir);
   json::object store{
       {"node_id", identity_.node_id},
       {"addr", identity_.raft_addr},
