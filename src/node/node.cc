@@ -95,6 +95,7 @@ Status Node::Start() {
   if (started.ok() && parts_->restore_path) {
     started = LoadAutoRestore(parts_->store.get(), *parts_->restore_path, std::chrono::seconds(30));
     parts_->restore_path.reset();
+    parts_->backend->SetRestoring(false);
     if (!started.ok()) started = Failed("failed to load the auto-restored database", started);
   }
   if (!started.ok()) {
@@ -282,6 +283,8 @@ Status Node::StartParts() {
       },
       MakeQueueOptions(config_));
   p.backend = std::make_unique<StoreBackend>(store, p.queue.get(), p.client.get(), MakeIdentity(config_, version_));
+  // Not ready until the auto-restored database is in (Start loads it).
+  if (p.restore_path) p.backend->SetRestoring(true);
   if (p.kv_discovery) p.backend->AddStatusSection("disco", [&p] { return p.kv_discovery->Stats(); });
   if (!config_.auto_backup_file.empty()) {
     auto auto_backup = AutoBackup::Start(config_.auto_backup_file, store, config_.data_path + "/tmp");

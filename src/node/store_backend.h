@@ -74,6 +74,9 @@ class StoreBackend final : public http::Backend {
   std::string LeaderApiUrl() override;
   std::string ServedBy() override;
 
+  // While set, /readyz says the store is not ready (-auto-restore loading).
+  void SetRestoring(bool restoring) { restoring_.store(restoring, std::memory_order_release); }
+
   // An extra top-level /status section (e.g. "disco"), built on each call.
   // REQUIRES: called before the HTTP server starts; `section` is thread-safe.
   void AddStatusSection(std::string name, std::function<boost::json::value()> section) {
@@ -101,6 +104,7 @@ class StoreBackend final : public http::Backend {
   // /status store.sqlite3 and store.db_conf (store_backend_status.cc).
   boost::json::value DatabaseStatus();
 
+  std::atomic<bool> restoring_{false};
   NodeIdentity identity_;
   std::chrono::system_clock::time_point start_time_;
   // When a backup last succeeded on this node (system_clock ns; 0: never).

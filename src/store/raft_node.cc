@@ -311,6 +311,15 @@ void RaftNode::ProcessReady(ReadyOrigin origin) {
   // not wait for this Ready's fsync (which covers newer entries): the apply
   // thread and the clients' answers overlap the disk. A received snapshot
   // keeps the strict order (install, then apply, after persisting).
+  // A membership change may be applied and answered (/remove, /join) before
+  // this round ends: publish the state first, so a caller that was told
+  // "done" never reads the old membership.
+  for (const raft::Entry& entry : ready.committed_entries) {
+    if (entry.type == raft::EntryType::kConfigChange) {
+      PublishState();
+      break;
+    }
+  }
   const bool apply_early = !ready.snapshot && !ready.committed_entries.empty();
   if (apply_early) applier_->Enqueue(ready.committed_entries);
   Status persisted = persister_->Persist(ready);
