@@ -15,6 +15,7 @@
 #include "cluster/client.h"
 #include "cluster/transport.h"
 #include "db/extensions.h"
+#include "env/posix_file_system.h"
 #include "disco/dns.h"
 #include "disco/kv_client.h"
 #include "http/auth.h"
@@ -31,6 +32,7 @@
 #include "store/reaper.h"
 #include "store/store.h"
 #include "store/write_queue.h"
+#include "node/upgrade_dir.h"
 
 namespace rq::node {
 namespace {
@@ -112,8 +114,26 @@ Status Node::Start() {
   return Status::OK();
 }
 
+// A directory Go rqlite left is converted before anything opens it; one
+// that is neither rqlite's nor ours is refused (upgrade/upgrade_dir.h).
+Status Node::PrepareDataDirectory() {
+  env::PosixFileSystem fs;
+  LocalNode self{config_.node_id, config_.raft_adv_addr, config_.http_adv_addr};
+  Result<PrepareOutcome> outcome = PrepareDataDir(fs, config_.data_path, self);
+  if (!outcome.ok()) return Failed("cannot start on " + config_.data_path, outcome.status());
+  if (outcome->converted || outcome->resumed) {
+    for (const std::string& line : outcome->report) RQ_LOG_INFO("upgrade: {}", line);
+    if (outcome->converted) {
+      RQ_LOG_INFO("upgrade: {} converted from {}; starting on our formats", config_.data_path,
+                  outcome->found.go_version);
+    }
+  }
+  return Status::OK();
+}
+
 Status Node::StartParts() {
   Parts& p = *parts_;
+  if (Status prepared = PrepareDataDirectory(); !prepared.ok()) return prepared;
   store::StoreOptions store_options = MakeStoreOptions(config_);
   if (!config_.extensions_paths.empty()) {
     auto libraries = db::ResolveExtensions(config_.extensions_paths, config_.data_path + "/extensions");

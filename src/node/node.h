@@ -47,6 +47,7 @@ class Node {
 
  private:
   struct Parts;
+  Status PrepareDataDirectory();
   Status StartParts();
   Status FormCluster();
   void StopParts();

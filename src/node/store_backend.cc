@@ -500,6 +500,12 @@ std::vector<http::Backend::ReadyCheck> StoreBackend::Ready(bool noleader, bool s
 std::string StoreBackend::LeaderApiUrl() {
   std::optional<store::NodeAddress> leader = store_->LeaderAddress();
   if (!leader) return "";
+  if (leader->api_addr.empty() && client_ != nullptr) {
+    // A member converted from Go rqlite v7+ (whose log kept no API
+    // addresses) until it rejoins: ask the leader itself, as rqlite does.
+    auto meta = client_->GetNodeMeta(leader->raft_addr, cluster::NodeMetaRequest{}, std::chrono::seconds(2));
+    return meta.ok() && meta->status.ok() ? meta->api_url : "";
+  }
   return (identity_.tls_enabled ? "https://" : "http://") + leader->api_addr;
 }
 

@@ -110,7 +110,11 @@ void Store::Join(const NodeId& id, const NodeAddress& address, bool voter, std::
   bool member = state.membership.Contains(id);
   bool same_role = voter ? state.membership.IsVoter(id) : state.membership.IsLearner(id);
   std::optional<NodeAddress> known = directory_.Get(id);
-  if (member && same_role && known && *known == address) {
+  // An API address the log never held (a cluster converted from Go rqlite
+  // v7+) is no change: peers ask a member for it (GetNodeMeta).
+  bool same_address = known && known->raft_addr == address.raft_addr &&
+                      (known->api_addr == address.api_addr || known->api_addr.empty());
+  if (member && same_role && same_address) {
     StoreCounters().num_ignored_joins.Add();
     done(Status::OK());  // rejoining with the same ID and address: nothing to do
     return;

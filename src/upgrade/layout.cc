@@ -190,8 +190,12 @@ Result<DataDirInspection> InspectDataDir(env::FileSystem& fs, const std::string&
       out.go_files.push_back(name + "/");
     } else if (name == "raft" && IsDir(fs, path)) {
       ClassifyRaftDir(fs, path, &out);
-    } else if (name == "tmp" && IsDir(fs, path)) {
-      out.our_files.push_back("tmp/");
+    } else if ((name == "tmp" || name == "extensions") && IsDir(fs, path)) {
+      out.our_files.push_back(name + "/");
+    } else if (StartsWith(name, "go-rqlite") && IsDir(fs, path)) {
+      // The originals an earlier upgrade moved aside (node/upgrade_dir.h): kept
+      // for going back, never read, and no reason to refuse either layout.
+      out.set_aside.push_back(name + "/");
     } else {
       out.unknown_files.push_back(name);
     }

@@ -9,7 +9,8 @@
 // FileSnapshotStore); v8-v9.4 `rsnapshots/<id>.db` + `rsnapshots/<id>/
 // meta.json`; v9.5+ `rsnapshots/<id>/{meta.json,data.db|data.wal}` with
 // FULL_NEEDED / REAP_PLAN markers. Ours (docs/snapshot_format.md) keeps
-// `raft/log/` and `raft/snapshot.meta`, `tmp/`, and no raft.db.
+// `raft/log/` and `raft/snapshot.meta`, `tmp/`, `extensions/`, and no
+// raft.db; `go-rqlite*/` holds the originals an upgrade moved aside.
 //
 // Thread-safety: stateless.
 #pragma once
@@ -46,6 +47,7 @@ struct DataDirInspection {
   std::vector<std::string> go_files;       // relative paths
   std::vector<std::string> our_files;      // relative paths
   std::vector<std::string> unknown_files;  // relative paths
+  std::vector<std::string> set_aside;      // go-rqlite*/: originals of an earlier upgrade
   // Complete Go snapshots, oldest first by (term, index, id).
   std::vector<GoSnapshot> snapshots;
   bool has_peers_json = false;  // raft/peers.json: a manual recovery is pending
