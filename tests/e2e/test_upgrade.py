@@ -13,6 +13,9 @@ temporary directory first) converts them and forms the same cluster.
   left exactly as it was: a truncated raft.db, a damaged BoltDB page, a
   snapshot database that fails PRAGMA integrity_check, a log missing the
   entries after its snapshot, files of neither program, and a mix of both.
+- A crash during the conversion: a half-built upgrade.tmp is discarded and
+  the conversion done again; moves cut short after the commit point
+  (upgrade.ready) are finished on the next start.
 
 The Raft addresses are the ones the fixtures' clusters had (127.0.0.1:16002
 ...): members find each other by the addresses in the converted log.
@@ -159,6 +162,57 @@ class UpgradeTest(unittest.TestCase):
         harness.wait_for(lambda: count_rows(os.path.join(node2.data_dir, "db.sqlite"),
                                             "SELECT count(*) FROM foo WHERE name='declan'") == 1,
                          what="the write on node 2")
+
+    # --- a conversion interrupted by a crash ---
+
+    def test_a_half_built_conversion_is_discarded_and_done_again(self):
+        d = os.path.join(self.copy(V5), "node.1")
+        os.makedirs(os.path.join(d, "upgrade.tmp", "raft", "log"))
+        with open(os.path.join(d, "upgrade.tmp", "db.sqlite"), "wb") as f:
+            f.write(b"half written")
+        n = self.node(d, "1", 16012)
+        n.start(wait_leader=False)
+        self.assertIn("discarding an unfinished conversion", n.read_log())
+        self.assertFalse(os.path.exists(os.path.join(d, "upgrade.tmp")))
+        # Node 1 alone is no quorum of two: node 2 (converted too) makes one.
+        node2 = self.node(os.path.join(os.path.dirname(d), "node.2"), "2", 16014)
+        node2.start(wait_leader=False)
+        harness.wait_for(lambda: harness.leader_of([n, node2]) is not None, timeout=30, what="a leader")
+        self.assertEqual(strong(n, "SELECT count(*) FROM foo")["results"][0]["values"],
+                         self.expected(os.path.dirname(d), "expected-foo.json"))
+
+    def test_moves_cut_short_after_the_commit_point_are_finished(self):
+        root = self.copy(V5)
+        d = os.path.join(root, "node.1")
+        n = self.node(d, "1", 16012)
+        n.start(wait_leader=False)
+        n.stop()
+        # Put the directory back where a crash in the middle of the moves
+        # would have left it: our files still in upgrade.ready, one Go file
+        # not yet moved aside.
+        ready = os.path.join(d, "upgrade.ready")
+        os.mkdir(ready)
+        for name in ("db.sqlite", "raft"):
+            os.rename(os.path.join(d, name), os.path.join(ready, name))
+        for name in ("db.sqlite-wal", "db.sqlite-shm"):
+            if os.path.exists(os.path.join(d, name)):
+                os.unlink(os.path.join(d, name))
+        os.rename(os.path.join(d, "go-rqlite", "raft.db"), os.path.join(d, "raft.db"))
+        with open(os.path.join(ready, "PLAN"), "w") as f:
+            f.write("go-rqlite\nraft.db\ndb.sqlite\n")
+        with open(n.log_path, "wb"):
+            pass
+        n.start(wait_leader=False)
+        self.assertIn("finishing an interrupted conversion", n.read_log())
+        self.assertNotIn("converted from", n.read_log())
+        self.assertFalse(os.path.exists(ready))
+        self.assertFalse(os.path.exists(os.path.join(d, "raft.db")))
+        self.assertEqual(tree_digest(os.path.join(d, "go-rqlite")), tree_digest(os.path.join(FIXTURES, V5, "node.1")))
+        node2 = self.node(os.path.join(root, "node.2"), "2", 16014)
+        node2.start(wait_leader=False)
+        harness.wait_for(lambda: harness.leader_of([n, node2]) is not None, timeout=30, what="a leader")
+        self.assertEqual(strong(n, "SELECT count(*) FROM foo")["results"][0]["values"],
+                         self.expected(root, "expected-foo.json"))
 
     # --- refusals: the message names the file, nothing changes ---
 
