@@ -16,9 +16,10 @@ packages=(
   libedit-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libgrpc++-dev protobuf-compiler-grpc libarchive-dev
+  libgoogle-perftools-dev
   python3 curl procps
 )
-test_packages=(etcd-server prometheus python3-boto3 lintian help2man chromium chromium-driver python3-selenium sqlite3-pcre libsqlite3-mod-spatialite)
+test_packages=(etcd-server prometheus python3-boto3 lintian help2man chromium chromium-driver python3-selenium sqlite3-pcre libsqlite3-mod-spatialite google-perftools)
 # npm packages the tests start, and where they go (tests look there too).
 npm_prefix=${RQ_TEST_NPM_PREFIX:-/usr/local/lib/rqlite-cpp-tests}
 npm_packages=(s3rver@3.7.1)

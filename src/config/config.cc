@@ -139,9 +139,9 @@ const FlagSpec kFlags[] = {
     {"write-queue-batch-size", &C::write_queue_batch_size, Y, "Queued writes queue batch size"},
     {"write-queue-timeout", &C::write_queue_timeout, Y, "Queued writes queue timeout"},
     {"write-queue-tx", &C::write_queue_tx, Y, "Use a transaction when processing a queued write"},
-    {"cpu-profile", &C::cpu_profile, N, "Path to a file for CPU profiling information"},
-    {"mem-profile", &C::mem_profile, N, "Path to a file for memory profiling information"},
-    {"trace-profile", &C::trace_profile, N, "Path to a file for trace profiling information"},
+    {"cpu-profile", &C::cpu_profile, Y, "Path to a file for CPU profiling information"},
+    {"mem-profile", &C::mem_profile, Y, "Path to a file for memory profiling information"},
+    {"trace-profile", &C::trace_profile, Y, "Path to a file for trace profiling information"},
 };
 
 constexpr std::string_view kVersionUsage = "Show version information and exit";

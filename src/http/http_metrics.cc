@@ -8,6 +8,7 @@
 #include <string>
 
 #include "http/handler.h"
+#include "metrics/trace.h"
 #include "metrics/prometheus.h"
 
 namespace rq::http {
@@ -90,6 +91,9 @@ void ObserveReply(Endpoint endpoint, int status, std::chrono::nanoseconds elapse
   }
   if (metrics::Histogram* latency = series.latency[e]) {
     latency->Observe(std::chrono::duration<double>(elapsed).count());
+  }
+  if (metrics::TraceRecorder* trace = metrics::ActiveTrace()) {
+    trace->Span("http", EndpointLabel(endpoint), std::chrono::steady_clock::now() - elapsed, elapsed, status);
   }
 }
 

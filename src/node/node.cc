@@ -32,6 +32,7 @@
 #include "store/reaper.h"
 #include "store/store.h"
 #include "store/write_queue.h"
+#include "node/profiles.h"
 #include "node/upgrade_dir.h"
 
 namespace rq::node {
@@ -48,6 +49,7 @@ Status Failed(std::string_view step, const Status& cause) {
 // Declared in the order the parts depend on each other, so that members are
 // destroyed in reverse: whatever calls into a part goes before it.
 struct Node::Parts {
+  Profiles profiles;  // first in, last out: it sees the whole run
   std::unique_ptr<store::Store> store;
   std::unique_ptr<store::ClusterBridge> bridge;
   std::unique_ptr<cluster::Transport> transport;
@@ -92,7 +94,8 @@ Node::~Node() { Shutdown(); }
 Status Node::Start() {
   spdlog::set_level(spdlog::level::info);
   for (const std::string& note : config_.legacy_notes) RQ_LOG_INFO("{}", note);
-  Status started = StartParts();
+  Status started = parts_->profiles.Start({config_.cpu_profile, config_.mem_profile, config_.trace_profile});
+  if (started.ok()) started = StartParts();
   if (started.ok()) started = FormCluster();
   if (started.ok() && parts_->restore_path) {
     started = LoadAutoRestore(parts_->store.get(), *parts_->restore_path, std::chrono::seconds(30));
@@ -416,6 +419,7 @@ void Node::StopParts() {
   p.store_started = false;
   std::lock_guard lock(p.notices_mutex);
   for (auto& notice : p.removal_notices) notice.wait();
+  p.profiles.Stop();
 }
 
 }  // namespace rq::node

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "metrics/prometheus.h"
+#include "metrics/trace.h"
 #include "wal/wal_format.h"
 #include "wal/wal_internal.h"
 
@@ -197,7 +198,9 @@ Status Wal::ExecuteSync(env::FileSystem* fs, const std::string& dir, const SyncP
   const auto started = std::chrono::steady_clock::now();
   if (plan.file != nullptr) RQ_RETURN_IF_ERROR(plan.file->Sync());
   if (plan.sync_dir) RQ_RETURN_IF_ERROR(fs->SyncDir(dir));
-  latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  latency.Observe(std::chrono::duration<double>(elapsed).count());
+  if (metrics::TraceRecorder* trace = metrics::ActiveTrace()) trace->Span("log", "fsync", started, elapsed);
   return Status::OK();
 }
 
