@@ -124,7 +124,7 @@ Status Node::PrepareDataDirectory() {
   LocalNode self{config_.node_id, config_.raft_adv_addr, config_.http_adv_addr};
   Result<PrepareOutcome> outcome = PrepareDataDir(fs, config_.data_path, self);
   if (!outcome.ok()) return Failed("cannot start on " + config_.data_path, outcome.status());
-  if (outcome->converted || outcome->resumed) {
+  if (outcome->converted || outcome->resumed || !outcome->report.empty()) {
     for (const std::string& line : outcome->report) RQ_LOG_INFO("upgrade: {}", line);
     if (outcome->converted) {
       RQ_LOG_INFO("upgrade: {} converted from {}; starting on our formats", config_.data_path,

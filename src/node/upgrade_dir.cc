@@ -430,8 +430,12 @@ Result<PrepareOutcome> PrepareDataDir(env::FileSystem& fs, const std::string& di
   if (!found.ok()) return found.status();
   out.found = *found;
   switch (found->kind) {
-    case DataDirKind::kEmpty:
     case DataDirKind::kOurs:
+      if (!found->unknown_files.empty()) {
+        out.report.push_back("warning: files neither program writes, left alone: " + Join(found->unknown_files, ", "));
+      }
+      return out;
+    case DataDirKind::kEmpty:
       return out;
     case DataDirKind::kMixed:
       return Status::InvalidArgument("data directory " + dir + " holds both Go rqlite's files (" +

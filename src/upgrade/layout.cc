@@ -35,8 +35,8 @@ void ClassifyRaftDir(env::FileSystem& fs, const std::string& dir, DataDirInspect
       continue;  // both programs: a manual recovery file
     }
     if (name == "log" || name == "snapshot.meta" || name == "checkpoint.intent" || name == "maintenance" ||
-        (StartsWith(name, "install-") && EndsWith(name, ".intent")) ||
-        (StartsWith(name, "incoming-") && EndsWith(name, ".sqlite")) || EndsWith(name, ".tmp")) {
+        StartsWith(name, "install-") || StartsWith(name, "incoming-") || EndsWith(name, ".tmp") ||
+        EndsWith(name, ".part")) {
       out->our_files.push_back(rel);
     } else {
       out->unknown_files.push_back(rel);
@@ -214,8 +214,16 @@ Result<DataDirInspection> InspectDataDir(env::FileSystem& fs, const std::string&
     return std::tie(a.meta.term, a.meta.index, a.meta.id) < std::tie(b.meta.term, b.meta.index, b.meta.id);
   });
 
+  // Our Raft state settles it: a stray file beside it (a user's copy, a
+  // temporary name a later release adds) must never stop a node of ours.
+  const bool our_raft_state =
+      std::find_if(out.our_files.begin(), out.our_files.end(), [](const std::string& f) {
+        return f == "raft/log" || f == "raft/snapshot.meta";
+      }) != out.our_files.end();
   if (!out.go_files.empty() && !out.our_files.empty()) {
     out.kind = DataDirKind::kMixed;
+  } else if (our_raft_state) {
+    out.kind = DataDirKind::kOurs;
   } else if (!out.unknown_files.empty()) {
     out.kind = DataDirKind::kUnknown;
   } else if (!out.go_files.empty()) {

@@ -156,6 +156,22 @@ TEST_F(LayoutTest, OurOwnLayoutIsOurs) {
   EXPECT_EQ(Inspect().kind, DataDirKind::kOurs);
 }
 
+TEST_F(LayoutTest, OurRaftStateStaysOursWhateverLiesBesideIt) {
+  // A snapshot transfer cut by kill -9 leaves incoming-*.part; a user may
+  // leave a file of their own. Neither may stop a node of ours.
+  Dir("/d/raft");
+  Dir("/d/raft/log");
+  File("/d/raft/incoming-35-2.sqlite.part");
+  File("/d/raft/install-35-2.intent");
+  File("/d/notes.txt");
+  Dir("/d/extensions");
+  Dir("/d/go-rqlite");
+  DataDirInspection i = Inspect();
+  EXPECT_EQ(i.kind, DataDirKind::kOurs);
+  EXPECT_EQ(i.unknown_files, (std::vector<std::string>{"notes.txt"}));
+  EXPECT_EQ(i.set_aside, (std::vector<std::string>{"go-rqlite/"}));
+}
+
 TEST_F(LayoutTest, BothLayoutsAreMixedAndNamed) {
   File("/d/raft.db");
   Dir("/d/raft");
