@@ -52,8 +52,9 @@ void TraceRecorder::Span(const char* category, std::string_view name, std::chron
 
 std::string TraceRecorder::ToJson() const {
   std::lock_guard lock(mutex_);
+  const std::string pid = std::to_string(::getpid());
   std::string out = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[";
-  out += "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":" + std::to_string(::getpid()) +
+  out += "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":" + pid +
          ",\"tid\":0,\"args\":{\"name\":\"rqlited\"}}";
   char number[64];
   for (const Event& e : events_) {
@@ -65,7 +66,7 @@ std::string TraceRecorder::ToJson() const {
     std::snprintf(number, sizeof number, "\",\"ph\":\"X\",\"ts\":%.3f,\"dur\":%.3f", e.start_ns / 1e3,
                   e.duration_ns / 1e3);
     out += number;
-    out += ",\"pid\":" + std::to_string(::getpid()) + ",\"tid\":" + std::to_string(e.thread);
+    out += ",\"pid\":" + pid + ",\"tid\":" + std::to_string(e.thread);
     if (e.status >= 0) out += ",\"args\":{\"status\":" + std::to_string(e.status) + "}";
     out += "}";
   }

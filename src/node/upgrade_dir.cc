@@ -56,30 +56,19 @@ Status CheckDatabase(const std::string& path, const std::string& source) {
   if (rc == SQLITE_OK) {
     sqlite3_stmt* stmt = nullptr;
     rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr);
-    while (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+    int step = SQLITE_DONE;
+    while (rc == SQLITE_OK && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
       const unsigned char* text = sqlite3_column_text(stmt, 0);
       std::string line = text == nullptr ? "" : reinterpret_cast<const char*>(text);
       if (line != "ok" && problems.size() < 5) problems.push_back(line);
     }
-    if (rc == SQLITE_OK && sqlite3_errcode(db) != SQLITE_OK && sqlite3_errcode(db) != SQLITE_DONE &&
-        sqlite3_errcode(db) != SQLITE_ROW) {
-      problems.push_back(sqlite3_errmsg(db));
-    }
+    if (rc == SQLITE_OK && step != SQLITE_DONE) problems.push_back(sqlite3_errmsg(db));
     sqlite3_finalize(stmt);
   }
   if (rc != SQLITE_OK) problems.push_back(db == nullptr ? "cannot open" : sqlite3_errmsg(db));
   sqlite3_close(db);
   if (problems.empty()) return Status::OK();
   return Status::Corruption(source + " fails PRAGMA integrity_check: " + Join(problems, "; "));
-}
-
-Status WriteWholeFile(env::FileSystem& fs, const std::string& path, std::string_view data) {
-  auto file = fs.NewWritableFile(path, env::OpenMode::kTruncate);
-  if (!file.ok()) return file.status();
-  Status s = (*file)->Append(data);
-  if (s.ok()) s = (*file)->Sync();
-  Status closed = (*file)->Close();
-  return s.ok() ? closed : s;
 }
 
 Status RemoveTree(const std::string& path) {
@@ -378,7 +367,7 @@ Status Converter::Run(std::vector<std::string>* report) {
   if (snapshot != nullptr) {
     Result<std::string> image = ReadGoSnapshotDatabase(fs_, *snapshot);
     if (!image.ok()) return image.status();
-    RQ_RETURN_IF_ERROR(WriteWholeFile(fs_, ours.db, *image));
+    RQ_RETURN_IF_ERROR(fs_.WriteFileAtomic(ours.db, *image));
     RQ_RETURN_IF_ERROR(CheckDatabase(ours.db, "the snapshot database " + snapshot->data_path));
   }
   if (found_.has_peers_json) {
@@ -386,12 +375,12 @@ Status Converter::Run(std::vector<std::string>* report) {
     // (the same file format).
     Result<std::string> peers = fs_.ReadFile(JoinPath(dir_, "raft/peers.json"));
     if (!peers.ok()) return peers.status();
-    RQ_RETURN_IF_ERROR(WriteWholeFile(fs_, JoinPath(ours.raft_dir, "peers.json"), *peers));
+    RQ_RETURN_IF_ERROR(fs_.WriteFileAtomic(JoinPath(ours.raft_dir, "peers.json"), *peers));
     report->push_back("raft/peers.json carried over: the recovery it asks for runs next");
   }
   std::string plan = FreeOriginalsName(fs_, dir_) + "\n";
   for (const std::string& name : GoTopLevelNames(fs_, dir_)) plan += name + "\n";
-  RQ_RETURN_IF_ERROR(WriteWholeFile(fs_, JoinPath(staging_, names::kPlan), plan));
+  RQ_RETURN_IF_ERROR(fs_.WriteFileAtomic(JoinPath(staging_, names::kPlan), plan));
   RQ_RETURN_IF_ERROR(fs_.SyncDir(ours.raft_dir));
   RQ_RETURN_IF_ERROR(fs_.SyncDir(staging_));
 
