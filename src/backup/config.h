@@ -22,7 +22,7 @@
 #include <string_view>
 #include <variant>
 
-#include "backup/go_compat.h"
+#include "base/go_compat.h"
 #include "base/status.h"
 
 namespace rq::backup {

@@ -16,7 +16,7 @@
 #include "http/console_assets.h"
 #include "http/handler_internal.h"
 #include "http/http_metrics.h"
-#include "http/json_writer.h"
+#include "base/json_writer.h"
 #include "http/request_parser.h"
 #include "http/response_json.h"
 

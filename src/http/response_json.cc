@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "http/json_writer.h"
+#include "base/json_writer.h"
 
 namespace rq::http {
 namespace {

@@ -1,4 +1,4 @@
-#include "http/json_writer.h"
+#include "base/json_writer.h"
 
 #include <algorithm>
 #include <charconv>
@@ -6,7 +6,7 @@
 
 #include "base/assert.h"
 
-namespace rq::http {
+namespace rq {
 
 std::string FormatGoFloat(double value) {
   if (!std::isfinite(value)) return "null";
@@ -223,4 +223,4 @@ std::string ToGoJson(const boost::json::value& value, bool pretty, bool sort_key
   return writer.Take();
 }
 
-}  // namespace rq::http
+}  // namespace rq

@@ -1,9 +1,9 @@
-#include "http/json_writer.h"
+#include "base/json_writer.h"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
-namespace rq::http {
+namespace rq {
 namespace {
 
 TEST(GoFloatTest, WholeNumbersPrintWithoutFraction) {
@@ -84,4 +84,4 @@ TEST(JsonWriterTest, ValueSortsObjectKeysOnRequest) {
 }
 
 }  // namespace
-}  // namespace rq::http
+}  // namespace rq

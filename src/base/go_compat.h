@@ -13,7 +13,7 @@
 
 #include "base/status.h"
 
-namespace rq::backup {
+namespace rq {
 
 // Looks an environment variable up; nullopt when unset. Unset and empty both
 // expand to "", as in Go.
@@ -37,4 +37,4 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
 // Go's Duration.String(): "0s", "1.5ms", "1m30s", "1h0m0s".
 std::string FormatGoDuration(std::chrono::nanoseconds duration);
 
-}  // namespace rq::backup
+}  // namespace rq

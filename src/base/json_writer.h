@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace rq::http {
+namespace rq {
 
 // Go's strconv.FormatFloat(f, 'f' or 'e', -1, 64) as encoding/json chooses
 // it: shortest round-trip digits, 'e' only below 1e-6 or from 1e21 up.
@@ -65,4 +65,4 @@ class JsonWriter {
 // Convenience: a whole boost::json value as Go would print it.
 std::string ToGoJson(const boost::json::value& value, bool pretty, bool sort_keys);
 
-}  // namespace rq::http
+}  // namespace rq

@@ -1,10 +1,10 @@
 // Go's os.Expand and time.Duration parsing and printing (see go_compat.h).
-#include "backup/go_compat.h"
+#include "base/go_compat.h"
 
 #include <cstdint>
 #include <cstdlib>
 
-namespace rq::backup {
+namespace rq {
 namespace {
 
 bool IsShellSpecial(char c) {
@@ -208,4 +208,4 @@ std::string FormatGoDuration(std::chrono::nanoseconds duration) {
   return negative ? "-" + text : text;
 }
 
-}  // namespace rq::backup
+}  // namespace rq
