@@ -93,7 +93,9 @@ Database::Database(std::string path, const Options& options, std::shared_ptr<std
       options_(options),
       abandoned_(std::move(abandoned)),
       writer_(std::move(writer)),
-      writer_pragmas_(std::move(writer_pragmas)) {}
+      writer_pragmas_(std::move(writer_pragmas)) {
+  if (options_.capture.enabled) capture_ = std::make_unique<ChangeCapture>(writer_->handle(), options_.capture);
+}
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const Options& options) {
   RQ_RETURN_IF_ERROR(options.Validate());
@@ -139,6 +141,7 @@ Status Database::Close() {
     stats_reader_.reset();
   }
   WriterLock lock(this);
+  capture_.reset();
   writer_.reset();
   writer_open_.store(false, std::memory_order_relaxed);
   return Status::OK();
@@ -202,6 +205,12 @@ command::Response Database::Execute(const command::Request& request) {
   counters.execution_errors.Add(static_cast<int64_t>(FailedStatements(response)));
   if (request.transaction) counters.execute_transactions.Add();
   return response;
+}
+
+std::vector<command::RowChange> Database::TakeChanges() {
+  WriterLock lock(this);
+  if (capture_ == nullptr) return {};
+  return capture_->TakeCommitted();
 }
 
 command::Response Database::ExecuteOrQuery(const command::Request& request) {
@@ -299,7 +308,9 @@ command::Response Database::RunWriteRequest(const command::Request& request, Run
     if (statement.sql.empty()) continue;  // rqlite skips these without a result
     RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
                    request.db_timeout_ns, options_.fill_expression_types, request.vm_step_budget};
+    if (capture_) capture_->BeforeStatement();
     response.results.push_back(RunStatement(conn, statement, run));
+    if (capture_) capture_->AfterStatement(!response.results.back().error.empty());
     NoteWriterTransaction();  // the SQL may have opened one (BEGIN)
     if (response.results.back().environmental) {
       return StopOnEnvironment(conn, std::move(response), response.results.back().error);
@@ -334,7 +345,9 @@ std::optional<command::Response> Database::RunBatched(const command::Request& re
   for (const command::Statement& statement : request.statements) {
     RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
                    request.db_timeout_ns, options_.fill_expression_types, request.vm_step_budget};
+    if (capture_) capture_->BeforeStatement();
     response.results.push_back(RunStatement(conn, statement, run));
+    if (capture_) capture_->AfterStatement(!response.results.back().error.empty());
     if (response.results.back().environmental) {
       return StopOnEnvironment(conn, std::move(response), response.results.back().error);
     }

@@ -34,6 +34,8 @@
 
 #include "base/status.h"
 #include "command/types.h"
+#include "command/row_change.h"
+#include "db/change_capture.h"
 #include "db/connection.h"
 
 namespace rq::db {
@@ -53,6 +55,8 @@ struct Options {
   bool fill_expression_types = true;
   // SQLite extensions every connection loads (-extensions-path).
   std::vector<std::string> extensions;
+  // Change data capture on the writer (TakeChanges).
+  ChangeCaptureOptions capture;
 
   Status Validate() const;
 };
@@ -156,6 +160,10 @@ class Database {
   // Runs a SQL dump all or nothing in one transaction, skipping the dump's own
   // BEGIN TRANSACTION / COMMIT. One result, shaped like an execute.
   command::Response LoadDump(const std::string& sql);
+  // The rows the writes since the last call changed and committed, in
+  // order (empty unless Options::capture is enabled). A LoadImage replaces
+  // the file wholesale and reports no rows.
+  std::vector<command::RowChange> TakeChanges();
 
   // --- reader side -------------------------------------------------------
   // /db/query at level none/weak: on a read-only connection; statements that
@@ -214,6 +222,7 @@ class Database {
 
   std::mutex writer_mu_;  // taken through WriterLock only
   std::unique_ptr<Connection> writer_;  // GUARDED_BY(writer_mu_)
+  std::unique_ptr<ChangeCapture> capture_;  // GUARDED_BY(writer_mu_); null when off
   // What GetStats may know of the writer without its mutex; WriterLock
   // keeps them current.
   const Pragmas writer_pragmas_;
