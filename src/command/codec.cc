@@ -19,6 +19,7 @@ static_assert(static_cast<int>(CommandType::kQuery) == proto::Command::QUERY);
 static_assert(static_cast<int>(CommandType::kExecuteQuery) == proto::Command::EXECUTE_QUERY);
 static_assert(static_cast<int>(CommandType::kLoad) == proto::Command::LOAD);
 static_assert(static_cast<int>(CommandType::kNoop) == proto::Command::NOOP);
+static_assert(static_cast<int>(CommandType::kCdcHighWaterMark) == proto::Command::CDC_HIGH_WATER_MARK);
 
 // std::visit, not a switch on index(): a new Value alternative in types.h
 // must fail to compile here rather than crash at run time.
@@ -138,7 +139,7 @@ Result<std::string> Inflate(std::string_view input) {
 }
 
 bool IsKnownType(proto::Command::Type type) {
-  return type >= proto::Command::EXECUTE && type <= proto::Command::NOOP;
+  return type >= proto::Command::EXECUTE && type <= proto::Command::CDC_HIGH_WATER_MARK;
 }
 
 }  // namespace
@@ -155,6 +156,7 @@ std::string EncodeCommand(const Command& command) {
   proto::Command out;
   out.set_type(static_cast<proto::Command::Type>(command.type));
   if (!command.payload.empty()) out.set_payload(command.payload);
+  if (command.high_water_mark != 0) out.set_cdc_high_water_mark(command.high_water_mark);
   if (ShouldCompress(command.request)) {
     proto::Request request;
     RequestToProto(command.request, &request);
@@ -194,6 +196,7 @@ Result<Command> DecodeCommand(std::string_view bytes) {
   command.type = static_cast<CommandType>(in.type());
   command.request = std::move(decoded).value();
   command.payload = in.payload();
+  command.high_water_mark = in.cdc_high_water_mark();
   return command;
 }
 

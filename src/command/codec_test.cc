@@ -84,9 +84,10 @@ TEST(CommandCodecTest, BoolFalseAndZeroIntegerKeepTheirKind) {
 
 TEST(CommandCodecTest, EveryCommandTypeRoundTrips) {
   for (CommandType type : {CommandType::kExecute, CommandType::kQuery, CommandType::kExecuteQuery,
-                           CommandType::kLoad, CommandType::kNoop}) {
+                           CommandType::kLoad, CommandType::kNoop, CommandType::kCdcHighWaterMark}) {
     Command command{type, {}, ""};
     if (type == CommandType::kLoad) command.payload = std::string("SQLite format 3\0rest", 20);
+    if (type == CommandType::kCdcHighWaterMark) command.high_water_mark = (uint64_t{1} << 40) + 7;
     EXPECT_EQ(RoundTrip(command), command);
   }
 }

@@ -19,12 +19,16 @@ enum class CommandType : uint8_t {
   kExecuteQuery = 3,  // /db/request mixing reads and writes
   kLoad = 4,          // replace the whole database; payload is the image
   kNoop = 5,          // leader's first entry of a term, barriers
+  // Change data capture: the CDC sink acknowledged every event up to
+  // high_water_mark; each node prunes its queue to it (cdc/service.h).
+  kCdcHighWaterMark = 6,
 };
 
 struct Command {
   CommandType type = CommandType::kNoop;
   Request request;      // kExecute, kQuery, kExecuteQuery
   std::string payload;  // kLoad: the SQLite image, carried as-is
+  uint64_t high_water_mark = 0;  // kCdcHighWaterMark
   bool operator==(const Command&) const = default;
 };
 

@@ -75,6 +75,8 @@ Status Store::Recover() {
   db_options.foreign_keys = options_.foreign_keys;
   db_options.extensions = options_.extensions;
   db_options.max_read_connections = static_cast<uint32_t>(options_.max_read_connections);
+  db_options.capture = options_.capture;
+  db_options.capture.enabled = db_options.capture.enabled && options_.change_listener != nullptr;
 
   Result<SnapshotRecord> intent = ReadSnapshotRecord(fs_, paths_.checkpoint_intent);
   if (intent.ok()) {

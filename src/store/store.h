@@ -35,6 +35,7 @@
 #include "db/database.h"
 #include "env/file_system.h"
 #include "raft/logger.h"
+#include "store/change_listener.h"
 #include "store/node_directory.h"
 #include "store/raft_node.h"
 #include "store/maintenance.h"
@@ -70,6 +71,10 @@ struct StoreOptions {
   int64_t max_read_connections = 256;
   int read_threads = 2;
   std::string raft_log_level = "WARN";
+  // Change data capture (-cdc-config): which rows the apply connection
+  // captures, and who receives them. REQUIRES: outlives the store.
+  db::ChangeCaptureOptions capture;
+  ChangeListener* change_listener = nullptr;
 };
 
 // Options of one write.
@@ -144,6 +149,11 @@ class Store final : public Applier {
   Result<std::string> Backup(BackupFormat format, bool vacuum, const std::vector<std::string>& tables);
   // A path in the data dir's tmp/ that no other caller gets (not created).
   std::string NewTempPath(std::string_view prefix);
+
+  // Change data capture: replicates that the sink acknowledged every event
+  // up to `index` (leader only; NotLeader otherwise). `done` runs once the
+  // entry is applied here.
+  void ProposeCdcHighWaterMark(LogIndex index, std::function<void(Status)> done);
 
   // Forces a snapshot now. false when nothing was applied since the last one.
   Result<bool> Snapshot(uint64_t trailing_entries);

@@ -158,7 +158,8 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry, b
   // The entry passed the WAL's CRC; undecodable means a bug or a newer
   // format. Applying anything else would make this replica diverge.
   RQ_ASSERT_MSG(command.ok(), command.status().ToString().c_str());
-  *changed_database = command->type != command::CommandType::kQuery && command->type != command::CommandType::kNoop;
+  *changed_database = command->type != command::CommandType::kQuery && command->type != command::CommandType::kNoop &&
+                      command->type != command::CommandType::kCdcHighWaterMark;
   command::Response response;
   if (command->type != command::CommandType::kQuery) {
     // SQL that SQLite itself evaluates in the write (DEFAULT (random()),
@@ -198,9 +199,18 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry, b
     }
     case command::CommandType::kNoop:
       return std::nullopt;
+    case command::CommandType::kCdcHighWaterMark:
+      if (options_.change_listener != nullptr) {
+        options_.change_listener->OnHighWaterMark(LogIndex(command->high_water_mark));
+      }
+      return command::Response{};
   }
   if (!response.environmental_error.empty() && command->type != command::CommandType::kQuery) {
     StopApplying(entry, response.environmental_error);
+  }
+  if (options_.change_listener != nullptr && *changed_database) {
+    std::vector<command::RowChange> rows = db_->TakeChanges();
+    if (!rows.empty()) options_.change_listener->OnChanges(entry.index, std::move(rows));
   }
   return response;
 }

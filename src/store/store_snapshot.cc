@@ -70,6 +70,9 @@ Status Store::CaptureSnapshot(uint64_t trailing_entries) {
     record.meta.index = applied_;
     record.meta.term = applied_term_;
   }
+  if (options_.change_listener != nullptr) {
+    RQ_RETURN_IF_ERROR(options_.change_listener->BeforeSnapshot(record.meta.index));
+  }
   // Membership as of the applied index comes from the core (it replays the
   // config entries); read it on the Raft thread.
   auto meta_promise = std::make_shared<std::promise<Result<raft::SnapshotMeta>>>();

@@ -57,6 +57,19 @@ void Store::Propose(command::Command command, Done done) {
   });
 }
 
+void Store::ProposeCdcHighWaterMark(LogIndex index, std::function<void(Status)> done) {
+  if (!raft_node_->is_leader()) {
+    done(Status::NotLeader("not leader"));
+    return;
+  }
+  command::Command command;
+  command.type = command::CommandType::kCdcHighWaterMark;
+  command.high_water_mark = index.value();
+  Propose(std::move(command), [done = std::move(done)](Result<command::Response> applied) {
+    done(applied.ok() ? Status::OK() : applied.status());
+  });
+}
+
 std::vector<command::RewritePreview> Store::PreviewSql(const command::Request& request,
                                                       const WriteOptions& options) {
   command::ProcessOptions process_options{!options.norwrandom, !options.norwtime};
