@@ -172,6 +172,18 @@ Result<HttpResponse> PerformHttp(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, Progress);
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  if (!request.tls.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, request.tls.ca_file.c_str());
+  if (!request.tls.cert_file.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, request.tls.cert_file.c_str());
+  if (!request.tls.key_file.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, request.tls.key_file.c_str());
+  if (request.tls.insecure_skip_verify) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> connect_to(nullptr, curl_slist_free_all);
+  if (!request.connect_to.empty()) {
+    connect_to.reset(curl_slist_append(nullptr, request.connect_to.c_str()));
+    curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to.get());
+  }
   SetBody(c, request, &reader, body_bytes);
 
   CURLcode rc = curl_easy_perform(c);

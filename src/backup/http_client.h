@@ -37,6 +37,15 @@ struct BodyPiece {
   uint64_t size() const { return file.empty() ? bytes.size() : length; }
 };
 
+// TLS settings beyond libcurl's defaults (CDC's tls block); empty: the
+// system's CA store, no client certificate.
+struct TlsOptions {
+  std::string ca_file;    // trusted CAs, PEM
+  std::string cert_file;  // client certificate, PEM
+  std::string key_file;   // its key, PEM
+  bool insecure_skip_verify = false;
+};
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
@@ -48,6 +57,11 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   // Polled while the request runs; true aborts it (Status::Aborted).
   const std::atomic<bool>* cancel = nullptr;
+  TlsOptions tls;
+  // "HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT" (CURLOPT_CONNECT_TO): the
+  // URL's name is used for SNI and certificate checks, the connection goes
+  // elsewhere (a TLS server_name that differs from the address).
+  std::string connect_to;
 };
 
 struct HttpResponse {

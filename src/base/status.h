@@ -118,3 +118,13 @@ class [[nodiscard]] Result {
     ::rq::Status rq_status_ = (expr);     \
     if (!rq_status_.ok()) return rq_status_; \
   } while (0)
+
+// `lhs = value of expr`, or return expr's status from the enclosing function
+// when it failed. lhs may declare a variable: RQ_ASSIGN_OR_RETURN(int n, F()).
+#define RQ_ASSIGN_OR_RETURN(lhs, expr) RQ_ASSIGN_OR_RETURN_IMPL_(RQ_STATUS_CONCAT_(rq_result_, __LINE__), lhs, expr)
+#define RQ_STATUS_CONCAT_(a, b) RQ_STATUS_CONCAT_INNER_(a, b)
+#define RQ_STATUS_CONCAT_INNER_(a, b) a##b
+#define RQ_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return tmp.status();             \
+  lhs = std::move(tmp).value()
