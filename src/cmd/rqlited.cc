@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "base/build_info.h"
 #include "config/config.h"
 #include "node/node.h"
@@ -44,6 +47,10 @@ int main(int argc, char** argv) {
   if (!parsed.stderr_text.empty()) std::fputs(parsed.stderr_text.c_str(), stderr);
   if (!parsed.config) return parsed.exit_code;
 
+  // Logs go to stderr, as rqlite's do: stdout is for -cdc-config stdout's
+  // events, one JSON envelope per line.
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
   rq::node::Node node(*parsed.config, rq::ThisBuild().version);
   if (rq::Status started = node.Start(); !started.ok()) {
     std::fprintf(stderr, "fatal: %s\n", started.message().c_str());

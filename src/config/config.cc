@@ -35,7 +35,7 @@ const FlagSpec kFlags[] = {
     {"extensions-path", &C::extensions_paths, Y,
      "Comma-delimited list of SQLite extensions to load: directories, zipfiles, tar.gz files or "
      "library files"},
-    {"cdc-config", &C::cdc_config, N,
+    {"cdc-config", &C::cdc_config, Y,
      "Change data capture: an http(s) URL, the word stdout, or the path to a CDC JSON config file"},
     {"otlp-endpoint", &C::otlp_endpoint, Y,
      "host:port of an OpenTelemetry collector to push metrics to over OTLP/gRPC"},

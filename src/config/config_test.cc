@@ -308,26 +308,19 @@ TEST(UnsupportedFeaturesTest, MaintenanceAndOtlpAreBuilt) {
   EXPECT_TRUE(c.UnsupportedFeatures().empty());
 }
 
-TEST(UnsupportedFeaturesTest, NonDefaultValuesOfUnbuiltFeaturesAreListed) {
-  const Config c = MustParse({"-disco-mode", "consul-kv", "-cdc-config", "stdout", "/d"});
-  EXPECT_EQ(c.UnsupportedFeatures(), (std::vector<std::string>{"-cdc-config"}));
-}
-
-TEST(UnsupportedFeaturesTest, UnbuiltFlagSetToItsDefaultIsNotListed) {
-  const Config c = MustParse({"-cdc-config", "", "-auto-optimize-int", "24h",
-                              "-raft-remove-shutdown=false", "/d"});
+TEST(UnsupportedFeaturesTest, CdcAndProfilesAreBuilt) {
+  const Config c = MustParse({"-disco-mode", "consul-kv", "-cdc-config", "stdout", "-cpu-profile", "/tmp/p", "/d"});
   EXPECT_TRUE(c.UnsupportedFeatures().empty());
 }
 
-TEST(UnsupportedFeaturesTest, ParseAndValidateRefusesToStartNamingThem) {
-  const ParseResult r = ParseAndValidate({"-cdc-config", "stdout", "-cpu-profile", "/tmp/p",
-                                          "/tmp/rq-flags-test-data"}, {});
-  // -cpu-profile is built: only CDC is named.
-  EXPECT_FALSE(r.config);
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.stderr_text,
-            "fatal: these flags name features this build does not implement yet: "
-            "-cdc-config\n");
+TEST(UnsupportedFeaturesTest, EveryV10FeatureFlagStartsTheNode) {
+  // The last features to be built; none is refused any more.
+  const ParseResult r = ParseAndValidate({"-cdc-config", "stdout", "-cpu-profile", "/tmp/p", "-mem-profile",
+                                          "/tmp/m", "-trace-profile", "/tmp/t", "/tmp/rq-flags-test-data"},
+                                         {});
+  ASSERT_TRUE(r.config) << r.stderr_text;
+  EXPECT_EQ(r.config->cdc_config, "stdout");
+  EXPECT_EQ(r.stderr_text.find("does not implement"), std::string::npos) << r.stderr_text;
 }
 
 // Validate: a temporary directory holds the files that flags may name.

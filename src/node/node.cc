@@ -22,6 +22,7 @@
 #include "http/server.h"
 #include "metrics/otlp_exporter.h"
 #include "node/auto_backup.h"
+#include "node/cdc_feed.h"
 #include "node/bootstrap.h"
 #include "node/join.h"
 #include "node/kv_formation.h"
@@ -50,6 +51,7 @@ Status Failed(std::string_view step, const Status& cause) {
 // destroyed in reverse: whatever calls into a part goes before it.
 struct Node::Parts {
   Profiles profiles;  // first in, last out: it sees the whole run
+  std::unique_ptr<CdcFeed> cdc;  // -cdc-config: the store's ChangeListener, so it outlives the store
   std::unique_ptr<store::Store> store;
   std::unique_ptr<store::ClusterBridge> bridge;
   std::unique_ptr<cluster::Transport> transport;
@@ -143,6 +145,13 @@ Status Node::StartParts() {
     if (!libraries.ok()) return Failed("failed to find SQLite extensions", libraries.status());
     store_options.extensions = std::move(libraries).value();
     for (const std::string& library : store_options.extensions) RQ_LOG_INFO("loading SQLite extension {}", library);
+  }
+  if (!config_.cdc_config.empty()) {
+    auto feed = CdcFeed::Create(config_.cdc_config, config_.node_id, config_.data_path);
+    if (!feed.ok()) return Failed("failed to create CDC service", feed.status());
+    p.cdc = std::move(feed).value();
+    store_options.capture = p.cdc->capture_options();
+    store_options.change_listener = p.cdc.get();
   }
   auto opened = store::Store::Open(store_options);
   if (!opened.ok()) return Failed("failed to open store", opened.status());
@@ -290,6 +299,7 @@ Status Node::StartParts() {
     return Failed("failed to listen on the Raft address", listening);
   }
   p.transport_started = true;
+  if (p.cdc) p.cdc->Start(store);
   if (p.kv_discovery) {
     p.kv_discovery->StartReporting([store] { return store->is_leader(); });
     p.reporting = true;
@@ -309,6 +319,7 @@ Status Node::StartParts() {
   // Not ready until the auto-restored database is in (Start loads it).
   if (p.restore_path) p.backend->SetRestoring(true);
   if (p.kv_discovery) p.backend->AddStatusSection("disco", [&p] { return p.kv_discovery->Stats(); });
+  if (p.cdc) p.backend->AddStatusSection("cdc", [&p] { return p.cdc->StatusJson(); });
   if (!config_.auto_backup_file.empty()) {
     auto auto_backup = AutoBackup::Start(config_.auto_backup_file, store, config_.data_path + "/tmp");
     if (!auto_backup.ok()) return Failed("failed to start auto-backup", auto_backup.status());
@@ -407,6 +418,7 @@ void Node::StopParts() {
   // peers, then the store, so nothing calls into a store that is closing.
   if (p.otlp) p.otlp->Stop();
   if (p.auto_backup) p.auto_backup->Stop();
+  if (p.cdc) p.cdc->Stop();  // the sender; the apply thread still queues until the store stops
   if (p.server_started) p.server->Stop();
   p.server_started = false;
   if (p.queue) p.queue->Stop();

@@ -19,8 +19,10 @@ class ChangeListener {
   virtual ~ChangeListener() = default;
   // The committed rows of the entry at `index`, in order; never empty.
   // Entries are replayed after a restart (from the last snapshot), so the
-  // same index may come again with the same rows.
-  virtual void OnChanges(LogIndex index, std::vector<command::RowChange> rows) = 0;
+  // same index may come again with the same rows. An error (the rows could
+  // not be kept) stops the node, as an entry that cannot be applied does: a
+  // restart applies the entry again.
+  virtual Status OnChanges(LogIndex index, std::vector<command::RowChange> rows) = 0;
   // A kCdcHighWaterMark entry applied: the sink has every event up to `index`.
   virtual void OnHighWaterMark(LogIndex index) = 0;
   // Before a snapshot at `index`: whatever OnChanges received up to it must

@@ -210,7 +210,10 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry, b
   }
   if (options_.change_listener != nullptr && *changed_database) {
     std::vector<command::RowChange> rows = db_->TakeChanges();
-    if (!rows.empty()) options_.change_listener->OnChanges(entry.index, std::move(rows));
+    if (!rows.empty()) {
+      Status kept = options_.change_listener->OnChanges(entry.index, std::move(rows));
+      if (!kept.ok()) StopApplying(entry, "change data capture cannot queue its rows: " + kept.ToString());
+    }
   }
   return response;
 }
