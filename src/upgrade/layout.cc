@@ -192,6 +192,13 @@ Result<DataDirInspection> InspectDataDir(env::FileSystem& fs, const std::string&
       ClassifyRaftDir(fs, path, &out);
     } else if ((name == "tmp" || name == "extensions") && IsDir(fs, path)) {
       out.our_files.push_back(name + "/");
+    } else if (name == "cdc" && IsDir(fs, path) && fs.FileExists(env::JoinPath(path, "queue.db"))) {
+      out.our_files.push_back(name + "/");  // -cdc-config's queue (cdc/queue.h)
+    } else if ((name == "cdc" && IsDir(fs, path) && fs.FileExists(env::JoinPath(path, "fifo.db"))) ||
+               name == "fifo.db") {
+      // Go rqlite 9's CDC queue (BoltDB; 9.0 kept it at the top): its events
+      // are Go's, so it goes aside with the rest of Go's files.
+      out.go_files.push_back(name == "cdc" ? "cdc/" : name);
     } else if (StartsWith(name, "go-rqlite") && IsDir(fs, path)) {
       // The originals an earlier upgrade moved aside (node/upgrade_dir.h): kept
       // for going back, never read, and no reason to refuse either layout.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <string>
 
 #include "base/coding.h"
@@ -170,6 +171,26 @@ TEST_F(LayoutTest, OurRaftStateStaysOursWhateverLiesBesideIt) {
   EXPECT_EQ(i.kind, DataDirKind::kOurs);
   EXPECT_EQ(i.unknown_files, (std::vector<std::string>{"notes.txt"}));
   EXPECT_EQ(i.set_aside, (std::vector<std::string>{"go-rqlite/"}));
+}
+
+TEST_F(LayoutTest, CdcQueuesBelongToTheProgramThatWroteThem) {
+  Dir("/d/raft");
+  Dir("/d/raft/log");
+  Dir("/d/cdc");
+  File("/d/cdc/queue.db");
+  DataDirInspection ours = Inspect();
+  EXPECT_EQ(ours.kind, DataDirKind::kOurs);
+  EXPECT_TRUE(ours.unknown_files.empty());
+  EXPECT_NE(std::find(ours.our_files.begin(), ours.our_files.end(), "cdc/"), ours.our_files.end());
+}
+
+TEST_F(LayoutTest, GoCdcQueueIsGos) {
+  File("/d/raft.db");
+  Dir("/d/cdc");
+  File("/d/cdc/fifo.db");
+  DataDirInspection i = Inspect();
+  EXPECT_TRUE(i.unknown_files.empty());
+  EXPECT_NE(std::find(i.go_files.begin(), i.go_files.end(), "cdc/"), i.go_files.end());
 }
 
 TEST_F(LayoutTest, BothLayoutsAreMixedAndNamed) {
