@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -27,8 +28,9 @@ ARGS = None
 class Receiver:
     """Records every envelope it accepts; refuses every `fail_every`-th POST."""
 
-    def __init__(self, fail_every=0):
+    def __init__(self, fail_every=0, tls_context=None, refuse_all=False):
         receiver = self
+        self.refuse_all = refuse_all
         self.lock = threading.Lock()
         self.accepted = []  # parsed envelopes, in arrival order
         self.requests = 0
@@ -40,7 +42,8 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.lock:
                     receiver.requests += 1
-                    refuse = receiver.fail_every and receiver.requests % receiver.fail_every == 0
+                    refuse = receiver.refuse_all or (receiver.fail_every and
+                                                     receiver.requests % receiver.fail_every == 0)
                     if refuse:
                         receiver.refused += 1
                     else:
@@ -53,7 +56,9 @@ class Receiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d/cdc" % self.server.server_address[1]
+        if tls_context is not None:
+            self.server.socket = tls_context.wrap_socket(self.server.socket, server_side=True)
+        self.url = "%s://127.0.0.1:%d/cdc" % ("https" if tls_context else "http", self.server.server_address[1])
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -185,6 +190,72 @@ class CdcTest(unittest.TestCase):
         self.assertEqual(status["fifo"]["length"], 0)
         counters = new_leader.get("/debug/vars").json()["cdc.service"]
         self.assertGreater(counters["num_events_tx_ok"], 0)
+
+    def test_queued_events_survive_kill_9_after_snapshots_truncated_the_log(self):
+        # The receiver refuses everything while the node is written to and
+        # snapshots compact its log; the node is then killed -9. Events of
+        # entries the log no longer holds come from the durable queue.
+        self.receiver = Receiver(refuse_all=True)
+        config = self.write_config("cdc.json", {"endpoint": self.receiver.url, "max_batch_delay": "10ms",
+                                                "transmit_min_backoff": "20ms", "transmit_max_backoff": "50ms"})
+        node = self.node("1", ["-cdc-config", config, "-raft-snap", "16", "-raft-snap-int", "200ms"])
+        node.start()
+        node.execute(["CREATE TABLE foo (id INTEGER PRIMARY KEY, name TEXT)"])
+        for i in range(80):
+            self.assertEqual(node.execute([["INSERT INTO foo(name) VALUES(?)", "row-%d" % i]]).status, 200)
+        harness.wait_for(lambda: node.get("/debug/vars").json()["store"]["num_snapshots"] >= 2, timeout=30,
+                         what="snapshots taken")
+        queued = node.get("/status").json()["cdc"]["fifo"]["length"]
+        self.assertGreaterEqual(queued, 80)
+        self.assertEqual(self.receiver.envelopes(), [])
+        node.kill()
+        self.receiver.refuse_all = False
+        node.start()
+        expected = {"row-%d" % i for i in range(80)}
+        harness.wait_for(lambda: self.receiver.inserted_names() == expected, timeout=30,
+                         what="every row delivered after the restart")
+        indexes = [entry["index"] for envelope in self.receiver.envelopes() for entry in envelope["payload"]]
+        self.assertEqual(indexes, sorted(set(indexes)), "each entry once, in order")
+
+    def test_https_sink_with_ca_and_server_name(self):
+        certs = os.path.join(self.work, "certs")
+        os.makedirs(certs)
+
+        def openssl(*args):
+            subprocess.run(["openssl", *args], cwd=certs, check=True, capture_output=True)
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+                "-subj", "/CN=cdc-test-ca", "-days", "2")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "hook.key", "-out", "hook.csr",
+                "-subj", "/CN=hook.test")
+        with open(os.path.join(certs, "san.ext"), "w") as f:
+            f.write("subjectAltName=DNS:hook.test\n")
+        openssl("x509", "-req", "-in", "hook.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "hook.pem", "-days", "2", "-extfile", "san.ext")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(os.path.join(certs, "hook.pem"), os.path.join(certs, "hook.key"))
+        self.receiver = Receiver(tls_context=context)
+        # The certificate names hook.test, the URL an address: server_name
+        # bridges them, as Go's tls.Config.ServerName does.
+        config = self.write_config("tls.json", {
+            "endpoint": self.receiver.url, "max_batch_delay": "10ms",
+            "tls": {"ca_cert_file": os.path.join(certs, "ca.pem"), "server_name": "hook.test"}})
+        node = self.node("1", ["-cdc-config", config])
+        node.start()
+        node.execute(["CREATE TABLE foo (id INTEGER PRIMARY KEY, name TEXT)", "INSERT INTO foo(name) VALUES('tls')"])
+        harness.wait_for(lambda: self.receiver.inserted_names() == {"tls"}, timeout=20, what="delivery over TLS")
+        node.cleanup()
+        self.nodes.remove(node)
+        # Without server_name the address does not match the certificate.
+        self.receiver.accepted.clear()
+        config = self.write_config("tls-no-name.json", {
+            "endpoint": self.receiver.url, "max_batch_delay": "10ms", "transmit_min_backoff": "50ms",
+            "transmit_max_backoff": "50ms", "tls": {"ca_cert_file": os.path.join(certs, "ca.pem")}})
+        node = self.node("2", ["-cdc-config", config])
+        node.start()
+        node.execute(["CREATE TABLE foo (id INTEGER PRIMARY KEY, name TEXT)", "INSERT INTO foo(name) VALUES('x')"])
+        harness.wait_for(lambda: node.get("/debug/vars").json()["cdc.service"]["num_events_tx_failed"] >= 2,
+                         timeout=20, what="failed TLS sends counted")
+        self.assertEqual(self.receiver.envelopes(), [])
 
     def test_stdout_sink_table_filter_and_row_ids_only(self):
         config = self.write_config("filter.json", {"endpoint": "stdout", "table_filter": "^keep$",
