@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace rq::cdc {
 namespace {
 
@@ -92,6 +94,35 @@ TEST(CdcConfigTest, BadConfigsSayWhatIsWrong) {
     ASSERT_FALSE(parsed.ok()) << json;
     EXPECT_NE(parsed.status().message().find(want), std::string::npos) << json << " -> " << parsed.status().message();
   }
+}
+
+// The config file is outside input: any bytes give a config or an error,
+// never a crash (the same seeds every run).
+TEST(CdcConfigTest, MangledFilesNeverCrash) {
+  const std::string valid = R"({"endpoint": "http://h:1/x", "max_batch_size": 5, "max_batch_delay": "1ms",
+    "transmit_max_retries": 2, "transmit_retry_policy": 1, "table_filter": "^a(b|c)*$",
+    "tls": {"ca_cert_file": "/ca", "server_name": "n"}})";
+  const std::string alphabet = "{}[]\":,0123456789.-+eE \\tnul()*?^$|ms";
+  std::mt19937 random(17);
+  int parsed = 0;
+  for (int round = 0; round < 5000; ++round) {
+    std::string text = valid;
+    const int edits = 1 + static_cast<int>(random() % 6);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const size_t at = random() % text.size();
+      switch (random() % 3) {
+        case 0: text[at] = alphabet[random() % alphabet.size()]; break;
+        case 1: text.erase(at, 1 + random() % 4); break;
+        default: text.insert(at, 1, alphabet[random() % alphabet.size()]); break;
+      }
+    }
+    Result<ParsedConfig> out = ParseConfigJson(text);
+    if (out.ok()) {
+      ++parsed;
+      EXPECT_TRUE(out->config.Validate().ok()) << text;
+    }
+  }
+  EXPECT_GT(parsed, 0) << "some mutations stay valid";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "store/store_metrics.h"
@@ -318,6 +319,68 @@ TEST(StoreTest, AutomaticVacuumAndOptimizeRunOnTheApplyThreadAndShrinkTheFile) {
   store->Stop();
   // The times survive a restart: the file records them.
   EXPECT_TRUE(std::filesystem::exists(dir.path() + "/raft/maintenance"));
+}
+
+// Records what the store tells change data capture, in call order.
+class RecordingListener final : public ChangeListener {
+ public:
+  Status OnChanges(LogIndex index, std::vector<command::RowChange> rows) override {
+    std::lock_guard lock(mu);
+    calls.push_back("rows@" + std::to_string(index.value()) + ":" + std::to_string(rows.size()));
+    return Status::OK();
+  }
+  void OnHighWaterMark(LogIndex index) override {
+    std::lock_guard lock(mu);
+    calls.push_back("mark:" + std::to_string(index.value()));
+  }
+  Status BeforeSnapshot(LogIndex index) override {
+    std::lock_guard lock(mu);
+    calls.push_back("snapshot@" + std::to_string(index.value()));
+    return Status::OK();
+  }
+  std::vector<std::string> Calls() {
+    std::lock_guard lock(mu);
+    return calls;
+  }
+  std::mutex mu;
+  std::vector<std::string> calls;
+};
+
+TEST(StoreTest, ChangeListenerHearsRowsMarksAndSnapshotsInApplyOrder) {
+  TempDir dir;
+  RecordingListener listener;
+  StoreOptions options = TestOptions(dir.path());
+  options.capture.enabled = true;
+  options.change_listener = &listener;
+  uint64_t insert_index = 0;
+  {
+    auto store = OpenStarted(options);
+    ASSERT_TRUE(ExecuteSync(*store, Sql({"CREATE TABLE foo (id INTEGER PRIMARY KEY, v INTEGER)"})).ok());
+    auto inserted = ExecuteSync(*store, Sql({"INSERT INTO foo(v) VALUES(1)", "INSERT INTO foo(v) VALUES(2)"}));
+    ASSERT_TRUE(inserted.ok());
+    insert_index = inserted->raft_index;
+    // A failed write captures nothing.
+    ASSERT_TRUE(ExecuteSync(*store, Sql({"INSERT INTO foo(id, v) VALUES(1, 9)"})).ok());
+    std::promise<Status> marked;
+    store->ProposeCdcHighWaterMark(LogIndex(insert_index), [&](Status s) { marked.set_value(s); });
+    ASSERT_TRUE(marked.get_future().get().ok());
+    auto taken = store->Snapshot(0);
+    ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+    // The mark is no database change.
+    EXPECT_EQ(store->status().db_applied.value(), insert_index + 1);
+    store->Stop();
+  }
+  const std::vector<std::string> calls = listener.Calls();
+  ASSERT_EQ(calls.size(), 3u) << ::testing::PrintToString(calls);
+  EXPECT_EQ(calls[0], "rows@" + std::to_string(insert_index) + ":2");
+  EXPECT_EQ(calls[1], "mark:" + std::to_string(insert_index));
+  EXPECT_EQ(calls[2].rfind("snapshot@", 0), 0u);
+  // Nothing is replayed after the snapshot, so a restart repeats no rows.
+  listener.calls.clear();
+  auto store = OpenStarted(options);
+  ASSERT_TRUE(ExecuteSync(*store, Sql({"INSERT INTO foo(v) VALUES(3)"})).ok());
+  ASSERT_EQ(listener.Calls().size(), 1u) << ::testing::PrintToString(listener.Calls());
+  EXPECT_EQ(listener.Calls()[0].substr(listener.Calls()[0].size() - 2), ":1");
 }
 
 }  // namespace
