@@ -2,8 +2,9 @@
 # Installs every Debian 12 package the build and the benchmarks need; with
 # --tests also what only the tests use: real servers (etcd, Prometheus,
 # whose system services are then stopped and disabled: the tests start
-# their own), boto3 for reading S3 objects back, and s3rver (an
-# S3-compatible server, from the npm registry) under $RQ_TEST_NPM_PREFIX.
+# their own), boto3 for reading S3 objects back, and from the npm registry
+# under $RQ_TEST_NPM_PREFIX: s3rver (an S3-compatible server) and
+# sqlite-vec's Linux build (vec0.so, a SQLite extension).
 # Idempotent: a second run on a ready machine only checks.
 set -euo pipefail
 
@@ -22,7 +23,7 @@ packages=(
 test_packages=(etcd-server prometheus python3-boto3 lintian help2man chromium chromium-driver python3-selenium sqlite3-pcre libsqlite3-mod-spatialite google-perftools)
 # npm packages the tests start, and where they go (tests look there too).
 npm_prefix=${RQ_TEST_NPM_PREFIX:-/usr/local/lib/rqlite-cpp-tests}
-npm_packages=(s3rver@3.7.1)
+npm_packages=(s3rver@3.7.1 sqlite-vec-linux-x64@0.1.9)
 with_tests=0
 if [ "${1:-}" = "--tests" ]; then
   with_tests=1
@@ -34,7 +35,7 @@ install_npm_packages() {
   [ "$with_tests" -eq 1 ] || return 0
   local missing_npm=() p
   for p in "${npm_packages[@]}"; do
-    [ -x "$npm_prefix/node_modules/.bin/${p%@*}" ] || missing_npm+=("$p")
+    [ -f "$npm_prefix/node_modules/${p%@*}/package.json" ] || missing_npm+=("$p")
   done
   [ ${#missing_npm[@]} -eq 0 ] && return 0
   mkdir -p "$npm_prefix"
