@@ -14,6 +14,7 @@
 #include "base/build_info.h"
 #include "config/config.h"
 #include "node/node.h"
+#include "node/profiles.h"
 
 namespace {
 
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   if (!parsed.stdout_text.empty()) std::fputs(parsed.stdout_text.c_str(), stdout);
   if (!parsed.stderr_text.empty()) std::fputs(parsed.stderr_text.c_str(), stderr);
   if (!parsed.config) return parsed.exit_code;
+  if (!parsed.config->mem_profile.empty()) rq::node::RunWithHeapProfiler(argv);
 
   // Logs go to stderr, as rqlite's do: stdout is for -cdc-config stdout's
   // events, one JSON envelope per line.

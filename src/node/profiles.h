@@ -4,10 +4,15 @@
 //   -cpu-profile FILE    gperftools' sampling CPU profiler (libprofiler,
 //                        100 samples/s), pprof's format: read it with
 //                        `google-pprof --text /path/to/rqlited FILE`;
-//   -mem-profile FILE    at shutdown, a text report: the process's memory
-//                        (/proc/self/status), SQLite's allocator counters,
-//                        and glibc's heap statistics per arena (malloc_info
-//                        XML);
+//   -mem-profile FILE    gperftools' heap profile of what is allocated at
+//                        shutdown (`google-pprof --text rqlited FILE`); the
+//                        heap profiler needs tcmalloc as the allocator, so a
+//                        node given -mem-profile runs itself again with
+//                        tcmalloc preloaded (RunWithHeapProfiler) and only
+//                        then; where that cannot be (a sanitizer build, no
+//                        libtcmalloc), FILE gets a text report instead and
+//                        the log says why. Both ways the log gets a summary
+//                        (RSS, SQLite's and the heap's bytes);
 //   -trace-profile FILE  Chrome trace-event JSON of every HTTP request and
 //                        every log fsync (metrics/trace.h), for Perfetto.
 // A file that cannot be created stops the start, naming it.
@@ -22,6 +27,12 @@
 #include "metrics/trace.h"
 
 namespace rq::node {
+
+// -mem-profile: replaces the process with itself run under tcmalloc
+// (LD_PRELOAD of libtcmalloc.so.4, with periodic heap dumps off); returns
+// when tcmalloc is already the allocator, or cannot be (see above). Call
+// first thing in main, before any thread starts.
+void RunWithHeapProfiler(char** argv);
 
 struct ProfileFiles {
   std::string cpu;
@@ -43,6 +54,7 @@ class Profiles {
  private:
   ProfileFiles files_;
   bool cpu_running_ = false;
+  bool heap_running_ = false;
   std::unique_ptr<metrics::TraceRecorder> trace_;
   bool stopped_ = true;
 };

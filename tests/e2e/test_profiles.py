@@ -1,9 +1,10 @@
 """-cpu-profile, -mem-profile and -trace-profile: each file is written for
 the node's whole run and is readable by the tool it is meant for: the CPU
 profile by gperftools' google-pprof, the trace as Chrome trace-event JSON
-holding every HTTP request and log fsync, the memory report with the
-process's, SQLite's and glibc's figures. A file that cannot be created stops
-the start, naming it.
+holding every HTTP request and log fsync, the heap profile (the node runs
+itself under tcmalloc for it) by google-pprof too, or in a sanitizer build
+the text memory report. A file that cannot be created stops the start,
+naming it.
 """
 import argparse
 import json
@@ -33,11 +34,15 @@ class ProfilesTest(unittest.TestCase):
         shutil.rmtree(self.work, ignore_errors=True)
 
     def test_all_three_files_are_written_at_shutdown(self):
-        cpu, mem, trace = (os.path.join(self.work, n) for n in ("cpu.prof", "mem.txt", "trace.json"))
+        cpu, mem, trace = (os.path.join(self.work, n) for n in ("cpu.prof", "mem.prof", "trace.json"))
         node = harness.Node(ARGS.rqlited, extra_args=["-cpu-profile", cpu, "-mem-profile", mem,
                                                       "-trace-profile", trace])
         self.nodes.append(node)
         node.start()
+        # The heap profiler runs the node again under tcmalloc: same process
+        # (harness kills it by this PID), same name.
+        with open("/proc/%d/comm" % node.proc.pid) as f:
+            self.assertEqual(f.read().strip(), "rqlited")
         node.execute(["CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"])
         writes = 300
         for i in range(writes):
@@ -68,10 +73,23 @@ class ProfilesTest(unittest.TestCase):
         self.assertGreater(len([e for e in events if e.get("cat") == "log" and e["name"] == "fsync"]), 0)
         self.assertEqual(len([e for e in events if e.get("name") == "/db/query"]), 50)
 
-        with open(mem) as f:
+        with open(mem, errors="replace") as f:
             report = f.read()
-        for needle in ("VmRSS:", "VmHWM:", "sqlite3_memory_used", "in_use_bytes", "<malloc version"):
-            self.assertIn(needle, report)
+        log = node.read_log()
+        self.assertIn("memory at shutdown: VmRSS", log)
+        if report.startswith("heap profile:"):
+            self.assertIn("MAPPED_LIBRARIES", report)
+            if PPROF:
+                text = subprocess.run([PPROF, "--text", ARGS.rqlited, mem], capture_output=True, text=True,
+                                      timeout=120)
+                self.assertEqual(text.returncode, 0, text.stderr)
+                self.assertIn("Total:", text.stdout + text.stderr)
+        else:
+            # A sanitizer build cannot run under tcmalloc: the text report,
+            # and the log says why.
+            self.assertIn("no heap profiler", log)
+            for needle in ("VmRSS:", "VmHWM:", "sqlite3_memory_used", "in_use_bytes", "<malloc version"):
+                self.assertIn(needle, report)
 
     def test_a_profile_file_that_cannot_be_created_stops_the_start(self):
         bad = os.path.join(self.work, "no-such-dir", "cpu.prof")
