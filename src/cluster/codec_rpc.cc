@@ -88,6 +88,7 @@ void BodyEncoder::operator()(const ForwardRequest& r) const {
   p->set_queue(r.queue);
   p->set_payload(r.payload);
   p->set_timeout_ns(r.timeout_ns);
+  p->set_sync_index(r.sync_index);
 }
 
 Result<RpcBody> ForwardFromProto(const pb::ForwardRequest& p, Credentials credentials) {
@@ -114,6 +115,7 @@ Result<RpcBody> ForwardFromProto(const pb::ForwardRequest& p, Credentials creden
   r.queue = p.queue();
   r.payload = p.payload();
   r.timeout_ns = p.timeout_ns();
+  r.sync_index = p.sync_index();
   r.credentials = std::move(credentials);
   return RpcBody(std::move(r));
 }

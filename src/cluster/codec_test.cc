@@ -236,6 +236,7 @@ TEST(RpcCodecTest, EveryCallRoundTrips) {
   f.linearizable_timeout_ns = 7;
   f.noparse = f.norwrandom = f.norwtime = f.queue = true;
   f.timeout_ns = 30'000'000'000;
+  f.sync_index = 123456789;
   f.credentials = creds;
   bodies.push_back(f);
   BackupRequest backup;

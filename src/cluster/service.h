@@ -159,6 +159,7 @@ struct ForwardRequest {
   bool queue = false;
   std::string payload;     // kLoad, kLoadDump
   int64_t timeout_ns = 0;  // the caller's deadline, so the leader can honour it
+  uint64_t sync_index = 0;  // ?sync_index
   Credentials credentials;
   bool operator==(const ForwardRequest&) const = default;
 };

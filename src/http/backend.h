@@ -38,6 +38,9 @@ struct CallOptions {
   bool norwtime = false;
   bool timings = false;
   bool queue_noleader = false;  // execute?queue&noleader
+  // ?sync_index=N: a read waits (up to timeout) until this node has applied
+  // log index N, e.g. the raft_index a write of the same client returned.
+  uint64_t sync_index = 0;
   // The HTTP client's basic-auth pair: a forwarded request carries it and
   // the leader checks it too (API.md 4.4).
   std::optional<Credentials> credentials;

@@ -181,7 +181,7 @@ Status QueryParams::Validate() const {
     // otherwise forward it and report the leader's refusal as its own fault.
     if (value->count() < 0) return Status::InvalidArgument(std::string(key) + " must not be negative");
   }
-  for (const char* key : {"retries", "trailing_logs"}) {
+  for (const char* key : {"retries", "trailing_logs", "sync_index"}) {
     if (!Has(key)) continue;
     std::optional<int64_t> value = ParseGoInt(Get(key));
     if (!value) return Status::InvalidArgument(std::string(key) + " is not a valid integer");
@@ -235,6 +235,7 @@ CallOptions QueryParams::ToCallOptions() const {
   options.norwtime = Has("norwtime");
   options.timings = Has("timings");
   options.queue_noleader = Has("queue") && Has("noleader");
+  options.sync_index = static_cast<uint64_t>(Int("sync_index", 0));
   return options;
 }
 

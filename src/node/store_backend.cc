@@ -36,6 +36,8 @@ store::ReadOptions ToReadOptions(const http::CallOptions& options) {
   out.freshness = options.freshness;
   out.freshness_strict = options.freshness_strict;
   out.linearizable_timeout = options.linearizable_timeout;
+  out.sync_index = LogIndex(options.sync_index);
+  out.sync_timeout = options.timeout;
   out.noparse = options.noparse;
   out.norwrandom = options.norwrandom;
   out.norwtime = options.norwtime;
@@ -115,6 +117,7 @@ cluster::ForwardRequest StoreBackend::MakeForward(cluster::ForwardKind kind, con
   forward.norwrandom = options.norwrandom;
   forward.norwtime = options.norwtime;
   forward.timeout_ns = options.timeout.count();
+  forward.sync_index = options.sync_index;
   forward.credentials = ToCluster(options.credentials);
   return forward;
 }

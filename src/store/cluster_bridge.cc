@@ -181,6 +181,8 @@ void ClusterBridge::Forward(const cluster::ForwardRequest& request,
   read.noparse = request.noparse;
   read.norwrandom = request.norwrandom;
   read.norwtime = request.norwtime;
+  read.sync_index = LogIndex(request.sync_index);
+  if (request.timeout_ns > 0) read.sync_timeout = std::chrono::nanoseconds(request.timeout_ns);
   switch (request.kind) {
     case cluster::ForwardKind::kExecute:
       store_->Execute(request.request, write, std::move(reply));

@@ -271,7 +271,7 @@ void Store::Stop() {
     waiters.swap(apply_waiters_);
   }
   for (auto& [index, run] : waiters) run();
-  ExpireStaleReads(SteadyClock::time_point::max());
+  ExpireStaleReads(SteadyClock::time_point::max());  // sync reads too: Aborted
   read_pool_->Stop();
   std::map<LogIndex, Pending> pending;
   {

@@ -93,6 +93,10 @@ struct ReadOptions {
   bool noparse = false;
   bool norwrandom = false;
   bool norwtime = false;
+  // ?sync_index: the read waits until this node has applied this index
+  // (0: no wait), up to sync_timeout; then it runs at its level.
+  LogIndex sync_index;
+  std::chrono::nanoseconds sync_timeout{std::chrono::seconds(30)};
 };
 
 using Done = std::function<void(Result<command::Response>)>;
@@ -261,6 +265,8 @@ class Store final : public Applier {
   void ReadAfterIndex(command::Request request, LogIndex index, Done done,
                       std::chrono::steady_clock::time_point stale_after = std::chrono::steady_clock::time_point::max());
   void ExpireStaleReads(std::chrono::steady_clock::time_point now);
+  // Query once sync_index (if any) is applied.
+  void QueryAtLevel(command::Request request, const ReadOptions& options, Done done);
 
   // Apply thread.
   void ApplyLoop();
@@ -353,6 +359,20 @@ class Store final : public Applier {
   std::multimap<LogIndex, std::function<void()>> apply_waiters_;  // GUARDED_BY(apply_mutex_)
   std::multimap<std::chrono::steady_clock::time_point, std::function<void()>>
       stale_deadlines_;  // GUARDED_BY(apply_mutex_)
+  // Reads waiting for ?sync_index, by that index; bounded (kSyncReadsMax),
+  // each answered once: when its index is applied, at its deadline, or at Stop.
+  struct SyncRead {
+    command::Request request;
+    ReadOptions options;
+    Done done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::multimap<LogIndex, SyncRead> sync_reads_;  // GUARDED_BY(apply_mutex_)
+  // Takes the sync reads due (index applied, or deadline passed at `now`).
+  // REQUIRES: apply_mutex_ held.
+  std::vector<SyncRead> TakeDueSyncReads(std::chrono::steady_clock::time_point now);
+  // Runs each read whose index is applied; answers the others' timeout.
+  void AnswerSyncReads(std::vector<SyncRead> reads);
   SnapshotRecord snapshot_;            // GUARDED_BY(apply_mutex_)
   uint64_t snapshots_taken_ = 0;       // GUARDED_BY(apply_mutex_)
   Term applied_term_;                  // GUARDED_BY(apply_mutex_) (written by the apply thread)

@@ -50,8 +50,15 @@ void Store::ApplyLoop() {
     std::deque<ApplyItem> items;
     {
       std::unique_lock lock(apply_mutex_);
-      apply_wake_.wait_until(lock, std::min(next_snapshot_check, SteadyClock::now() + std::chrono::seconds(1)),
-                             [&] { return apply_stopping_ || !apply_queue_.empty(); });
+      const auto idle_until = std::min(next_snapshot_check, SteadyClock::now() + std::chrono::seconds(1));
+      for (;;) {
+        // A read waiting for an index gives up on time (ExpireStaleReads).
+        auto wake_at = idle_until;
+        if (!stale_deadlines_.empty()) wake_at = std::min(wake_at, stale_deadlines_.begin()->first);
+        for (const auto& [index, read] : sync_reads_) wake_at = std::min(wake_at, read.deadline);
+        if (apply_stopping_ || !apply_queue_.empty() || SteadyClock::now() >= wake_at) break;
+        apply_wake_.wait_until(lock, wake_at);
+      }
       if (db_->abandoned() || (apply_stopping_ && apply_queue_.empty())) break;
       items.swap(apply_queue_);
     }
@@ -220,14 +227,19 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry, b
 
 void Store::RunApplyWaiters() {
   std::vector<std::function<void()>> ready;
+  std::vector<SyncRead> synced;
   {
     std::lock_guard lock(apply_mutex_);
     auto end = apply_waiters_.upper_bound(applied_);
     for (auto it = apply_waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
     apply_waiters_.erase(apply_waiters_.begin(), end);
+    auto synced_end = sync_reads_.upper_bound(applied_);
+    for (auto it = sync_reads_.begin(); it != synced_end; ++it) synced.push_back(std::move(it->second));
+    sync_reads_.erase(sync_reads_.begin(), synced_end);
   }
   applied_changed_.notify_all();
   for (auto& fn : ready) fn();
+  AnswerSyncReads(std::move(synced));
 }
 
 bool Store::WaitForApplied(LogIndex index, SteadyClock::time_point deadline) {

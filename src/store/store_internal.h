@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <utility>
 
@@ -11,6 +12,10 @@
 namespace rq::store::internal {
 
 using SteadyClock = std::chrono::steady_clock;
+
+// Reads waiting for ?sync_index at once; more are answered Busy, so that
+// clients asking for indexes that never come cannot grow the node's memory.
+inline constexpr size_t kSyncReadsMax = 4096;
 
 inline command::Response ErrorResponse(std::string message) {
   command::Response response;

@@ -53,20 +53,83 @@ void Store::ReadAfterIndex(command::Request request, LogIndex index, Done done,
   stale_deadlines_.emplace(stale_after, [shared, answered]() {
     if (!answered->exchange(true)) shared->second(ErrorResponse("stale read"));
   });
+  lock.unlock();
+  apply_wake_.notify_one();  // the apply loop sleeps until the earliest deadline
 }
 
 void Store::ExpireStaleReads(SteadyClock::time_point now) {
   std::vector<std::function<void()>> expired;
+  std::vector<SyncRead> due;
   {
     std::lock_guard lock(apply_mutex_);
     auto end = stale_deadlines_.upper_bound(now);
     for (auto it = stale_deadlines_.begin(); it != end; ++it) expired.push_back(std::move(it->second));
     stale_deadlines_.erase(stale_deadlines_.begin(), end);
+    due = TakeDueSyncReads(now);
   }
   for (auto& answer : expired) answer();
+  AnswerSyncReads(std::move(due));
+}
+
+void Store::AnswerSyncReads(std::vector<SyncRead> reads) {
+  for (SyncRead& read : reads) {
+    bool applied;
+    {
+      std::lock_guard lock(apply_mutex_);
+      applied = applied_ >= read.options.sync_index;
+    }
+    if (applied) {
+      QueryAtLevel(std::move(read.request), read.options, std::move(read.done));
+    } else if (stopped_.load()) {
+      read.done(Status::Aborted("node is shutting down"));
+    } else {
+      read.done(ErrorResponse("timed out waiting for this node to apply index " +
+                              std::to_string(read.options.sync_index.value())));
+    }
+  }
 }
 
 void Store::Query(command::Request request, const ReadOptions& options, Done done) {
+  // Only a read served here waits here: one the leader must serve goes to
+  // it at once, carrying sync_index (strong reads go through the log, after
+  // every committed index anyway).
+  const bool served_elsewhere = options.level != command::Consistency::kNone &&
+                                options.level != command::Consistency::kAuto && !raft_node_->is_leader();
+  if (options.sync_index == LogIndex(0) || options.level == command::Consistency::kStrong || served_elsewhere) {
+    QueryAtLevel(std::move(request), options, std::move(done));
+    return;
+  }
+  std::unique_lock lock(apply_mutex_);
+  if (applied_ >= options.sync_index) {
+    lock.unlock();
+    QueryAtLevel(std::move(request), options, std::move(done));
+    return;
+  }
+  if (sync_reads_.size() >= internal::kSyncReadsMax) {
+    lock.unlock();
+    done(Status::Busy("too many reads waiting for an index to be applied"));
+    return;
+  }
+  const auto deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(options.sync_timeout);
+  sync_reads_.emplace(options.sync_index, SyncRead{std::move(request), options, std::move(done), deadline});
+  lock.unlock();
+  apply_wake_.notify_one();  // the apply loop sleeps until the earliest deadline
+}
+
+std::vector<Store::SyncRead> Store::TakeDueSyncReads(SteadyClock::time_point now) {
+  std::vector<SyncRead> due;
+  for (auto it = sync_reads_.begin(); it != sync_reads_.end();) {
+    if (it->first <= applied_ || it->second.deadline <= now) {
+      due.push_back(std::move(it->second));
+      it = sync_reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return due;
+}
+
+void Store::QueryAtLevel(command::Request request, const ReadOptions& options, Done done) {
   command::Consistency level = options.level;
   if (level == command::Consistency::kAuto) {
     bool voter = raft_node_->state().membership.IsVoter(options_.node_id);

@@ -402,6 +402,34 @@ class ClusterTest(unittest.TestCase):
         finally:
             writer.join()
 
+    def test_sync_index_reads_your_own_write_on_a_lagging_follower(self):
+        # The leader tells followers of commits only with its heartbeats
+        # (1s) here, so a follower lags each write by up to a second.
+        slow = ["-raft-commit-timeout", "1s", "-raft-heartbeat-timeout", "1s", "-raft-election-timeout", "5s"]
+        n1 = self.start("1", extra=slow)
+        n2 = self.start("2", join=n1.raft_addr, extra=slow)
+        n1.execute(["CREATE TABLE t (v TEXT)"])
+        stale = 0
+        for i in range(5):
+            write = n1.execute([["INSERT INTO t VALUES(?)", "w%d" % i]], "?raft_index").json()
+            index = write["raft_index"] if "raft_index" in write else write["results"][0]["raft_index"]
+            count = ["SELECT COUNT(*) FROM t WHERE v = 'w%d'" % i]
+            stale += n2.query(count, "?level=none").json()["results"][0]["values"] == [[0]]
+            r = n2.query(count, "?level=none&sync_index=%d" % index)
+            self.assertEqual(r.json()["results"][0]["values"], [[1]], r.text())
+        self.assertGreater(stale, 0, "the follower never lagged: the test shows nothing")
+        # Weak on the follower goes to the leader with the index.
+        write = n1.execute([["INSERT INTO t VALUES(?)", "weak"]], "?raft_index").json()
+        index = write["raft_index"] if "raft_index" in write else write["results"][0]["raft_index"]
+        r = n2.query(["SELECT COUNT(*) FROM t WHERE v = 'weak'"], "?level=weak&sync_index=%d" % index)
+        self.assertEqual(r.json()["results"][0]["values"], [[1]], r.text())
+        # An index that never comes: the request's timeout, then a clear error.
+        started = time.time()
+        r = n2.query(["SELECT 1"], "?level=none&sync_index=99999999&timeout=1s")
+        self.assertEqual(r.json()["error"], "timed out waiting for this node to apply index 99999999")
+        self.assertLess(time.time() - started, 5)
+        self.assertEqual(n2.query(["SELECT 1"], "?sync_index=x").status, 400)
+
     def test_sigterm_with_writes_waiting_on_a_frozen_leader_exits_cleanly(self):
         # A follower's forwarded writes are still waiting for the leader when
         # it is told to stop: they must be answered before the HTTP server
