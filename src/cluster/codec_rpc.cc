@@ -92,7 +92,7 @@ void BodyEncoder::operator()(const ForwardRequest& r) const {
 }
 
 Result<RpcBody> ForwardFromProto(const pb::ForwardRequest& p, Credentials credentials) {
-  if (p.kind() < pb::ForwardRequest::EXECUTE || p.kind() > pb::ForwardRequest::LOAD_DUMP) {
+  if (p.kind() < pb::ForwardRequest::EXECUTE || p.kind() > pb::ForwardRequest::READ_INDEX) {
     return Bad("unknown forward kind " + std::to_string(p.kind()));
   }
   if (p.level() > static_cast<uint32_t>(command::Consistency::kAuto)) {

@@ -144,6 +144,9 @@ enum class ForwardKind : uint8_t {
   kRequest = 3,
   kLoad = 4,      // payload is a SQLite image
   kLoadDump = 5,  // payload is a SQL dump
+  // A follower serving a linearizable read asks the leader for a read index
+  // (ReadIndex, confirmed by a quorum); the answer's raft_index carries it.
+  kReadIndex = 6,
 };
 
 struct ForwardRequest {

@@ -176,6 +176,32 @@ Status Node::StartParts() {
   client_config.max_frame_bytes = kMaxFrameBytes;
   client_config.tls = MakeNodeTlsOptions(config_);
   p.client = std::make_unique<cluster::Client>(client_config);
+  // Linearizable reads on a follower: the leader names the read index, this
+  // node reads its own file once it has applied it.
+  store->SetRemoteReadIndex([store, client = p.client.get()](std::chrono::nanoseconds timeout,
+                                                             std::function<void(Result<LogIndex>)> done) {
+    std::optional<store::NodeAddress> leader = store->LeaderAddress();
+    if (!leader) {
+      done(Status::NotLeader("no leader known"));
+      return;
+    }
+    cluster::ForwardRequest ask;
+    ask.kind = cluster::ForwardKind::kReadIndex;
+    ask.linearizable_timeout_ns = timeout.count();
+    client->ForwardAsync(leader->raft_addr, std::move(ask), timeout,
+                         [done = std::move(done)](Result<cluster::ForwardResponse> answer) {
+                           if (!answer.ok()) {
+                             // The usual path then: the whole read forwarded,
+                             // and its error if the leader stays unreachable.
+                             done(Status::NotLeader("leader unreachable for a read index: " +
+                                                    answer.status().ToString()));
+                           } else if (!answer->status.ok()) {
+                             done(answer->status);
+                           } else {
+                             done(LogIndex(answer->response.raft_index));
+                           }
+                         });
+  });
 
   if (!config_.auth_file.empty()) {
     if (Status loaded = p.node_auth.LoadFile(config_.auth_file); !loaded.ok()) {

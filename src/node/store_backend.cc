@@ -77,6 +77,8 @@ http::Done CountingForward(cluster::ForwardKind kind, http::Done done) {
     case cluster::ForwardKind::kLoadDump:
       counters.remote_loads.Add();  // rqlite has no failure key for these
       break;
+    case cluster::ForwardKind::kReadIndex:
+      break;  // the store asks for these itself (Store::SetRemoteReadIndex)
   }
   if (failed == nullptr) return done;
   return [failed, done = std::move(done)](Result<command::Response> result) {
@@ -185,6 +187,22 @@ void StoreBackend::Query(command::Request request, const http::CallOptions& opti
   bool voter = store_->status().raft.membership.IsVoter(NodeId(identity_.node_id));
   bool local = options.level == command::Consistency::kNone ||
                (options.level == command::Consistency::kAuto && !voter);
+  if (options.level == command::Consistency::kLinearizable && !store_->is_leader()) {
+    // Served here with the leader's read index (Store::SetRemoteReadIndex);
+    // when that cannot be had, the whole read goes to the leader.
+    auto copy = std::make_shared<command::Request>(request);
+    store_->Query(std::move(request), ToReadOptions(options),
+                  [this, copy, options, done = std::move(done)](Result<command::Response> result) mutable {
+                    if (!result.ok() && result.status().IsNotLeader()) {
+                      cluster::ForwardRequest forward = MakeForward(cluster::ForwardKind::kQuery, options);
+                      forward.request = std::move(*copy);
+                      ForwardToLeader(std::move(forward), options, std::move(done));
+                      return;
+                    }
+                    done(std::move(result));
+                  });
+    return;
+  }
   if (!local && !store_->is_leader()) {
     cluster::ForwardRequest forward = MakeForward(cluster::ForwardKind::kQuery, options);
     forward.request = std::move(request);
@@ -195,7 +213,9 @@ void StoreBackend::Query(command::Request request, const http::CallOptions& opti
 }
 
 void StoreBackend::Request(command::Request request, const http::CallOptions& options, http::Done done) {
-  bool local = options.level == command::Consistency::kNone;
+  // Linearizable reads are served here too (see Query); writes and what the
+  // store cannot serve come back NotLeader and are forwarded below.
+  bool local = options.level == command::Consistency::kNone || options.level == command::Consistency::kLinearizable;
   if (!local && !store_->is_leader()) {
     cluster::ForwardRequest forward = MakeForward(cluster::ForwardKind::kRequest, options);
     forward.request = std::move(request);

@@ -83,6 +83,7 @@ void CountForwarded(cluster::ForwardKind kind) {
     case cluster::ForwardKind::kRequest: counters.num_request_req.Add(); return;
     case cluster::ForwardKind::kLoad:
     case cluster::ForwardKind::kLoadDump: counters.num_load_req.Add(); return;
+    case cluster::ForwardKind::kReadIndex: counters.num_read_index_req.Add(); return;
   }
 }
 
@@ -93,6 +94,7 @@ const char* ForwardPermission(cluster::ForwardKind kind) {
     case cluster::ForwardKind::kRequest: return "execute";  // and query, checked beside
     case cluster::ForwardKind::kLoad:
     case cluster::ForwardKind::kLoadDump: return "load";
+    case cluster::ForwardKind::kReadIndex: return "";  // see Forward
   }
   return "all";
 }
@@ -162,6 +164,20 @@ void ClusterBridge::Forward(const cluster::ForwardRequest& request,
     }
     done(std::move(response));
   };
+  if (request.kind == cluster::ForwardKind::kReadIndex) {
+    // No client's credentials: the follower checked them. A read index says
+    // no more than the commit index every append on the Raft port carries.
+    store_->LeaderReadIndex([reply = std::move(reply)](Result<LogIndex> index) {
+      if (!index.ok()) {
+        reply(index.status());
+        return;
+      }
+      command::Response response;
+      response.raft_index = index->value();
+      reply(std::move(response));
+    });
+    return;
+  }
   if (!Allowed(request.credentials, ForwardPermission(request.kind)) ||
       (request.kind == cluster::ForwardKind::kRequest && !Allowed(request.credentials, "query"))) {
     reply(Unauthorized());
@@ -199,6 +215,8 @@ void ClusterBridge::Forward(const cluster::ForwardRequest& request,
     case cluster::ForwardKind::kLoadDump:
       store_->LoadDump(request.payload, std::move(reply));
       return;
+    case cluster::ForwardKind::kReadIndex:
+      break;  // answered above
   }
   reply(Status::InvalidArgument("unknown forwarded request kind"));
 }

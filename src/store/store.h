@@ -191,6 +191,15 @@ class Store final : public Applier {
   void SetOnMemberRemoved(std::function<void(const NodeId&, const NodeAddress&)> notify) {
     on_member_removed_ = std::move(notify);
   }
+  // Linearizable reads on a follower: `ask` gets the read index from the
+  // leader (node/ sends a kReadIndex forward); the follower then reads its
+  // own file once it has applied that index. Unset, such reads go to the
+  // leader whole. Set before Start().
+  using ReadIndexAsk = std::function<void(std::chrono::nanoseconds timeout, std::function<void(Result<LogIndex>)>)>;
+  void SetRemoteReadIndex(ReadIndexAsk ask) { remote_read_index_ = std::move(ask); }
+  // Leader side of that: a read index confirmed by a quorum (NotLeader on a
+  // follower).
+  void LeaderReadIndex(std::function<void(Result<LogIndex>)> done);
   // A leader says this node was removed: runs the -raft-remove-shutdown hook.
   void OnRemovedByLeader();
   // When each peer last sent this node anything (reaping, API.md 4.5).
@@ -263,7 +272,8 @@ class Store final : public Applier {
   // Runs the read once `index` is applied; answers "stale read" instead if
   // that has not happened by `stale_after`.
   void ReadAfterIndex(command::Request request, LogIndex index, Done done,
-                      std::chrono::steady_clock::time_point stale_after = std::chrono::steady_clock::time_point::max());
+                      std::chrono::steady_clock::time_point stale_after = std::chrono::steady_clock::time_point::max(),
+                      std::string stale_error = "stale read");
   void ExpireStaleReads(std::chrono::steady_clock::time_point now);
   // Query once sync_index (if any) is applied.
   void QueryAtLevel(command::Request request, const ReadOptions& options, Done done);
@@ -380,6 +390,7 @@ class Store final : public Applier {
   LogIndex db_applied_;                // GUARDED_BY(apply_mutex_)
 
   std::function<void()> on_removed_;
+  ReadIndexAsk remote_read_index_;
   std::function<void(const NodeId&, const NodeAddress&)> on_member_removed_;
   mutable std::mutex contact_mutex_;
   std::map<NodeId, std::chrono::steady_clock::time_point> last_contact_;  // GUARDED_BY(contact_mutex_)

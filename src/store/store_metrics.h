@@ -73,6 +73,8 @@ struct ClusterServiceMetrics {
   metrics::Counter& num_notify_req = group.Key("num_notify_req");
   metrics::Counter& num_join_req = group.Key("num_join_req");
   metrics::Counter& num_stepdown_req = group.Key("num_stepdown_req");
+  // Not in rqlite: followers asking this leader for a linearizable read's index.
+  metrics::Counter& num_read_index_req = group.Key("num_read_index_req");
 };
 ClusterServiceMetrics& ClusterCounters();
 

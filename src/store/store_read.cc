@@ -32,7 +32,7 @@ void Store::RunRead(command::Request request, Done done) {
 }
 
 void Store::ReadAfterIndex(command::Request request, LogIndex index, Done done,
-                           SteadyClock::time_point stale_after) {
+                           SteadyClock::time_point stale_after, std::string stale_error) {
   auto shared = std::make_shared<std::pair<command::Request, Done>>(std::move(request), std::move(done));
   std::unique_lock lock(apply_mutex_);
   if (applied_ >= index) {
@@ -50,8 +50,8 @@ void Store::ReadAfterIndex(command::Request request, LogIndex index, Done done,
   apply_waiters_.emplace(index, [this, shared, answered]() {
     if (!answered->exchange(true)) RunRead(std::move(shared->first), std::move(shared->second));
   });
-  stale_deadlines_.emplace(stale_after, [shared, answered]() {
-    if (!answered->exchange(true)) shared->second(ErrorResponse("stale read"));
+  stale_deadlines_.emplace(stale_after, [shared, answered, stale_error = std::move(stale_error)]() {
+    if (!answered->exchange(true)) shared->second(ErrorResponse(stale_error));
   });
   lock.unlock();
   apply_wake_.notify_one();  // the apply loop sleeps until the earliest deadline
@@ -166,6 +166,23 @@ void Store::QueryAtLevel(command::Request request, const ReadOptions& options, D
       return;
     case command::Consistency::kLinearizable: {
       auto shared = std::make_shared<std::pair<command::Request, Done>>(std::move(request), std::move(done));
+      if (!raft_node_->is_leader() && remote_read_index_) {
+        // ReadIndex served by a follower (Raft dissertation 6.4.1): the
+        // leader confirms its leadership with a quorum and names its commit
+        // index; every write acknowledged before this read is at or below
+        // it, so once this node has applied it, its own file answers.
+        const auto timeout = options.linearizable_timeout;
+        remote_read_index_(timeout, [this, shared, timeout](Result<LogIndex> index) {
+          if (!index.ok()) {
+            shared->second(index.status());
+            return;
+          }
+          ReadAfterIndex(std::move(shared->first), *index, std::move(shared->second),
+                         SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(timeout),
+                         "timed out waiting for this node to apply the read index " + std::to_string(index->value()));
+        });
+        return;
+      }
       raft_node_->ReadIndex([this, shared](Result<LogIndex> index) {
         if (!index.ok()) {
           shared->second(index.status());
@@ -180,6 +197,12 @@ void Store::QueryAtLevel(command::Request request, const ReadOptions& options, D
       return;
     }
   }
+}
+
+void Store::LeaderReadIndex(std::function<void(Result<LogIndex>)> done) {
+  // On a follower the core answers NotLeader; the asking follower's RPC
+  // deadline bounds the wait for a quorum.
+  raft_node_->ReadIndex(std::move(done));
 }
 
 void Store::Request(command::Request request, const ReadOptions& options, Done done) {

@@ -430,6 +430,27 @@ class ClusterTest(unittest.TestCase):
         self.assertLess(time.time() - started, 5)
         self.assertEqual(n2.query(["SELECT 1"], "?sync_index=x").status, 400)
 
+    def test_linearizable_reads_on_a_lagging_follower_are_served_there_and_see_every_acknowledged_write(self):
+        slow = ["-raft-commit-timeout", "1s", "-raft-heartbeat-timeout", "1s", "-raft-election-timeout", "5s"]
+        n1 = self.start("1", extra=slow)
+        n2 = self.start("2", join=n1.raft_addr, extra=slow)
+        self.start("3", join=n1.raft_addr, extra=slow)
+        n1.execute(["CREATE TABLE t (v TEXT)"])
+        before_leader = n1.get("/debug/vars").json()["cluster"]["num_read_index_req"]
+        before_forwarded = n2.get("/debug/vars").json()["proxy"]["remote_queries"]
+        stale = 0
+        for i in range(5):
+            self.assertEqual(n1.execute([["INSERT INTO t VALUES(?)", "w%d" % i]]).status, 200)
+            count = ["SELECT COUNT(*) FROM t WHERE v = 'w%d'" % i]
+            stale += n2.query(count, "?level=none").json()["results"][0]["values"] == [[0]]
+            r = n2.query(count, "?level=linearizable")
+            self.assertEqual(r.json()["results"][0]["values"], [[1]], r.text())
+            # Served by the follower itself, not by the leader.
+            self.assertEqual(r.headers.get("X-RQLITE-SERVED-BY"), None, r.headers)
+        self.assertGreater(stale, 0, "the follower never lagged: the test shows nothing")
+        self.assertEqual(n1.get("/debug/vars").json()["cluster"]["num_read_index_req"], before_leader + 5)
+        self.assertEqual(n2.get("/debug/vars").json()["proxy"]["remote_queries"], before_forwarded)
+
     def test_sigterm_with_writes_waiting_on_a_frozen_leader_exits_cleanly(self):
         # A follower's forwarded writes are still waiting for the leader when
         # it is told to stop: they must be answered before the HTTP server
