@@ -184,6 +184,8 @@ void Raft::Impl::Tick() {
     }
     if (heartbeat_elapsed_ >= cfg_.heartbeat_ticks) {
       heartbeat_elapsed_ = 0;
+      // Carries the newest read's round: sent now, if it was waiting.
+      if (!reads_.empty()) read_context_seq_ = std::max(read_context_seq_, reads_.back().context);
       BroadcastHeartbeat(reads_.empty() ? 0 : reads_.back().context);
     }
     return;

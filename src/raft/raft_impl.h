@@ -157,6 +157,8 @@ class Raft::Impl {
   // ---- reads ----
   void StartRead(uint64_t read_id);
   void AckRead(const NodeId& from, uint64_t context);
+  // Broadcasts the next heartbeat round of ReadIndex confirmations.
+  void SendReadRound();
   void ReleaseWaitingReads();
   size_t PendingReadCount() const { return reads_.size() + waiting_reads_.size(); }
 

@@ -793,11 +793,38 @@ TEST(RaftReadIndexTest, ReadIndex_ConcurrentReadsShareOneConfirmation) {
   net.Stabilize();
   EXPECT_TRUE(net.node("1").reads.empty());
   net.filter = nullptr;
-  ASSERT_TRUE(net.raft("1").ReadIndex(3).ok());  // its heartbeat round confirms all three
+  // Read 1's round was lost; reads 2 and 3 wait for the next round, which
+  // the next tick's heartbeat carries: it confirms all three.
+  ASSERT_TRUE(net.raft("1").ReadIndex(3).ok());
+  net.Stabilize();
+  EXPECT_TRUE(net.node("1").reads.empty());
+  net.TickAll(1);
   net.Stabilize();
   ASSERT_EQ(net.node("1").reads.size(), 3u);
   EXPECT_EQ(net.node("1").reads[0].read_id, 1u);
   EXPECT_EQ(net.node("1").reads[2].read_id, 3u);
+}
+
+TEST(RaftReadIndexTest, ReadIndex_ReadsArrivingDuringARoundShareTheNextOne) {
+  Network net(3);
+  net.Campaign("1");
+  net.Stabilize();
+  auto heartbeats = [&net] {
+    size_t n = 0;
+    for (const Message& m : net.delivered) {
+      const auto* append = std::get_if<AppendRequest>(&m.body);
+      n += append != nullptr && append->read_context != 0;
+    }
+    return n;
+  };
+  const size_t before = heartbeats();
+  // One round goes out for the first read; the next nine wait for the
+  // second round, sent once the first is confirmed: two rounds, not ten.
+  for (uint64_t id = 1; id <= 10; ++id) ASSERT_TRUE(net.raft("1").ReadIndex(id).ok());
+  net.Stabilize();
+  ASSERT_EQ(net.node("1").reads.size(), 10u);
+  for (uint64_t id = 1; id <= 10; ++id) EXPECT_EQ(net.node("1").reads[id - 1].read_id, id);
+  EXPECT_EQ(heartbeats() - before, 2u * 2u) << "two rounds to two followers";
 }
 
 TEST(RaftReadIndexTest, ReadIndex_PendingReadsAreDroppedOnStepDown) {
