@@ -38,8 +38,19 @@ cluster() {  # binary name first-port: three nodes, HTTP on first, first+2, firs
     -d '["CREATE TABLE foo (id INTEGER PRIMARY KEY, name TEXT)", "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) INSERT INTO foo SELECT x, hex(randomblob(8)) FROM c"]' >/dev/null
   sleep 1  # every node has the rows
 }
-round() {  # first-port -> aggregate requests/s over the three nodes
+cpu_ticks() {  # pids... -> utime+stime summed, in clock ticks
+  local total=0 pid f
+  for pid in "$@"; do
+    read -ra f < "/proc/$pid/stat"
+    total=$((total + f[13] + f[14]))
+  done
+  echo "$total"
+}
+round() {  # first-port pids... -> "aggregate-requests/s node-cpu-us-per-read"
   local p=$1 i out=()
+  shift
+  local before
+  before=$(cpu_ticks "$@")
   for i in 0 2 4; do
     "$rqbench" -a 127.0.0.1:$((p + i)) -n "$N" -c "$C" -p '/db/query?level=linearizable' -r 1000 \
       "SELECT * FROM foo WHERE id = ?" >"$work/out$i" 2>&1 &
@@ -49,20 +60,33 @@ round() {  # first-port -> aggregate requests/s over the three nodes
   for i in 0 2 4; do
     grep -q '^Failures: 0$' "$work/out$i" || { echo "failures on node $i:" >&2; cat "$work/out$i" >&2; exit 1; }
   done
+  local used=$(( $(cpu_ticks "$@") - before )) hz
+  hz=$(getconf CLK_TCK)
   # The slowest node's duration bounds the aggregate.
-  awk -v n="$N" '/^Total duration:/ {d = $3 + 0; if (d > max) max = d} END {printf "%.0f\n", 3 * n / max}' \
+  awk -v n="$N" -v used="$used" -v hz="$hz" \
+    '/^Total duration:/ {d = $3 + 0; if (d > max) max = d}
+     END {printf "%.0f %.0f\n", 3 * n / max, used * 1e6 / hz / (3 * n)}' \
     "$work/out0" "$work/out2" "$work/out4"
 }
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 cluster "$new" new $base
+new_pids=("${pids[@]}")
 cluster "$old" old $((base + 10))
-news=() olds=()
+old_pids=("${pids[@]:3}")
+news=() olds=() new_cpu=() old_cpu=()
 for r in $(seq "$ROUNDS"); do
-  news+=("$(round $base)")
-  olds+=("$(round $((base + 10)))")
-  echo "round $r: follower reads ${news[-1]}/s, forwarded ${olds[-1]}/s" >&2
+  read -r rate cpu < <(round $base "${new_pids[@]}")
+  news+=("$rate") new_cpu+=("$cpu")
+  read -r rate cpu < <(round $((base + 10)) "${old_pids[@]}")
+  olds+=("$rate") old_cpu+=("$cpu")
+  echo "round $r: follower reads ${news[-1]}/s (${new_cpu[-1]} us CPU/read), forwarded ${olds[-1]}/s" \
+       "(${old_cpu[-1]} us CPU/read)" >&2
 done
 n=$(printf '%s\n' "${news[@]}" | median)
 o=$(printf '%s\n' "${olds[@]}" | median)
-echo "linearizable reads, 3 nodes x $C clients: follower reads $n/s, forwarded to the leader $o/s, ratio $(awk -v a="$n" -v b="$o" 'BEGIN {printf "%.2f", a / b}')x"
+nc=$(printf '%s\n' "${new_cpu[@]}" | median)
+oc=$(printf '%s\n' "${old_cpu[@]}" | median)
+echo "linearizable reads, 3 nodes x $C clients: follower reads $n/s, forwarded to the leader $o/s," \
+     "ratio $(awk -v a="$n" -v b="$o" 'BEGIN {printf "%.2f", a / b}')x; node CPU per read $nc us vs $oc us"
+echo "(the nodes share this machine's $(nproc) cores: the aggregate is bounded by nproc / CPU per read)"

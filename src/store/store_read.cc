@@ -172,7 +172,7 @@ void Store::QueryAtLevel(command::Request request, const ReadOptions& options, D
         // index; every write acknowledged before this read is at or below
         // it, so once this node has applied it, its own file answers.
         const auto timeout = options.linearizable_timeout;
-        remote_read_index_(timeout, [this, shared, timeout](Result<LogIndex> index) {
+        AskReadIndex(timeout, [this, shared, timeout](Result<LogIndex> index) {
           if (!index.ok()) {
             shared->second(index.status());
             return;
@@ -197,6 +197,35 @@ void Store::QueryAtLevel(command::Request request, const ReadOptions& options, D
       return;
     }
   }
+}
+
+void Store::AskReadIndex(std::chrono::nanoseconds timeout, std::function<void(Result<LogIndex>)> done) {
+  {
+    std::lock_guard lock(read_index_mutex_);
+    if (read_index_in_flight_) {
+      read_index_waiting_.push_back(std::move(done));
+      return;
+    }
+    read_index_in_flight_ = true;
+  }
+  std::vector<std::function<void(Result<LogIndex>)>> batch;
+  batch.push_back(std::move(done));
+  SendReadIndexAsk(timeout, std::move(batch));
+}
+
+void Store::SendReadIndexAsk(std::chrono::nanoseconds timeout,
+                             std::vector<std::function<void(Result<LogIndex>)>> batch) {
+  auto shared = std::make_shared<std::vector<std::function<void(Result<LogIndex>)>>>(std::move(batch));
+  remote_read_index_(timeout, [this, timeout, shared](Result<LogIndex> index) {
+    for (auto& done : *shared) done(index);
+    std::vector<std::function<void(Result<LogIndex>)>> next;
+    {
+      std::lock_guard lock(read_index_mutex_);
+      next.swap(read_index_waiting_);
+      read_index_in_flight_ = !next.empty();
+    }
+    if (!next.empty()) SendReadIndexAsk(timeout, std::move(next));
+  });
 }
 
 void Store::LeaderReadIndex(std::function<void(Result<LogIndex>)> done) {
