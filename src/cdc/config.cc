@@ -2,10 +2,10 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <boost/regex.hpp>
 
 #include <cctype>
 #include <memory>
-#include <regex>
 #include <set>
 
 #include "base/go_compat.h"
@@ -60,9 +60,9 @@ Result<bool> BoolField(std::string_view field, const json::value& v) {
 }
 
 Result<int64_t> IntField(std::string_view field, const json::value& v) {
-  if (v.is_int64()) return v.as_int64();
+  if (v.is_int64() && v.as_int64() >= INT32_MIN && v.as_int64() <= INT32_MAX) return v.as_int64();
   if (v.is_uint64() && v.as_uint64() <= static_cast<uint64_t>(INT32_MAX)) return static_cast<int64_t>(v.as_uint64());
-  return FieldError(field, "must be an integer");
+  return FieldError(field, "must be an integer between -2147483648 and 2147483647");
 }
 
 Status ParseTls(const json::value& v, TlsConfig* tls, std::vector<std::string>* warnings) {
@@ -114,6 +114,9 @@ Status Config::Validate() const {
                               std::pair{"transmit_min_backoff", transmit_min_backoff},
                               std::pair{"transmit_max_backoff", transmit_max_backoff}}) {
     if (value.count() < 0) return FieldError(field, "must not be negative");
+    // Beyond any use, and doubling a backoff or adding a deadline stays
+    // far from overflowing.
+    if (value > std::chrono::hours(24)) return FieldError(field, "must be at most 24h");
   }
   if (high_watermark_interval.count() == 0) return FieldError("high_watermark_interval", "must be positive");
   if (transmit_timeout.count() == 0) return FieldError("transmit_timeout", "must be positive");
@@ -195,13 +198,22 @@ Result<ParsedConfig> ParseConfigJson(std::string_view text) {
 
 Result<TableMatcher> CompileTableFilter(const std::string& pattern) {
   if (pattern.empty()) return TableMatcher();
-  std::shared_ptr<const std::regex> re;
+  std::shared_ptr<const boost::regex> re;
   try {
-    re = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
+    re = std::make_shared<const boost::regex>(pattern, boost::regex::perl);
+  } catch (const std::exception& e) {
     return FieldError("table_filter", "is not a valid regular expression: " + std::string(e.what()));
   }
-  return TableMatcher([re](std::string_view table) { return std::regex_search(table.begin(), table.end(), *re); });
+  // Boost's matcher is not recursive (a long table name cannot overflow
+  // the apply thread's stack) and gives up with an exception on patterns
+  // too costly to match; such a table's rows are captured rather than lost.
+  return TableMatcher([re](std::string_view table) {
+    try {
+      return boost::regex_search(table.begin(), table.end(), *re);
+    } catch (const std::exception&) {
+      return true;
+    }
+  });
 }
 
 }  // namespace rq::cdc

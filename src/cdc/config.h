@@ -71,8 +71,9 @@ Result<Config> ConfigForEndpoint(std::string_view flag);
 Result<ParsedConfig> ParseConfigJson(std::string_view json);
 
 // Whether a table's rows are captured, by table_filter (Go's regexp finds
-// the pattern anywhere in the name; ECMAScript syntax here, which agrees on
-// the patterns table names need). Null when every table is.
+// the pattern anywhere in the name; Perl syntax here, as Boost.Regex reads
+// it, which agrees with Go's RE2 on the patterns table names need). Null
+// when every table is. Never throws.
 using TableMatcher = std::function<bool(std::string_view table)>;
 Result<TableMatcher> CompileTableFilter(const std::string& pattern);
 

@@ -96,6 +96,22 @@ TEST(CdcConfigTest, BadConfigsSayWhatIsWrong) {
   }
 }
 
+TEST(CdcConfigTest, TableFilterCopesWithAnyName) {
+  Result<TableMatcher> matcher = CompileTableFilter("^app_.*$");
+  ASSERT_TRUE(matcher.ok());
+  // A client may name a table with 200 KB: matching must not recurse per byte.
+  EXPECT_TRUE((*matcher)("app_" + std::string(200'000, 'x')));
+  EXPECT_FALSE((*matcher)(std::string(200'000, 'x')));
+}
+
+TEST(CdcConfigTest, OutOfRangeNumbersAreRefusedNotWrapped) {
+  EXPECT_FALSE(ParseConfigJson(R"({"endpoint": "stdout", "transmit_max_retries": 4294967296})").ok());
+  EXPECT_FALSE(ParseConfigJson(R"({"endpoint": "stdout", "max_batch_size": 4294967297})").ok());
+  Result<ParsedConfig> long_backoff = ParseConfigJson(R"({"endpoint": "stdout", "transmit_max_backoff": "100000h"})");
+  ASSERT_FALSE(long_backoff.ok());
+  EXPECT_NE(long_backoff.status().message().find("at most 24h"), std::string::npos);
+}
+
 // The config file is outside input: any bytes give a config or an error,
 // never a crash (the same seeds every run).
 TEST(CdcConfigTest, MangledFilesNeverCrash) {

@@ -94,11 +94,16 @@ std::string EncodeEntry(uint64_t index, int64_t commit_timestamp_us, const std::
       w.Key("after");
       WriteRow(w, row.columns, row.after);
     }
+    std::string error = row.error;
     if (!before_ok || !after_ok) {
-      w.Key("error");
-      w.String("table " + row.table + " has " + std::to_string(row.columns.size()) +
+      if (!error.empty()) error += "; ";
+      error += "table " + row.table + " has " + std::to_string(row.columns.size()) +
                " columns but the change carries " + std::to_string(std::max(row.before.size(), row.after.size())) +
-               " values");
+               " values";
+    }
+    if (!error.empty()) {
+      w.Key("error");
+      w.String(error);
     }
     w.EndObject();
   }

@@ -75,7 +75,12 @@ Status Service::OnChanges(uint64_t index, const std::vector<command::RowChange>&
     metrics_.fifo_enqueue_ignored.Add();  // a replay after a restart: queued already
     return Status::OK();
   }
-  RQ_ASSIGN_OR_RETURN(bool added, queue_->Append(index, EncodeEntry(index, NowMicros(), rows)));
+  Result<bool> appended = queue_->Append(index, EncodeEntry(index, NowMicros(), rows));
+  if (!appended.ok()) {
+    metrics_.fifo_enqueue_failed.Add();
+    return appended.status();
+  }
+  const bool added = *appended;
   if (!added) {
     metrics_.batcher_write_ignored.Add();
     return Status::OK();

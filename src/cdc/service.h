@@ -62,6 +62,8 @@ struct ServiceMetrics {
   metrics::Counter& fifo_enqueue_ignored = group.Key("fifo_enqueue_ignored");
   metrics::Counter& hwm_ignored = group.Key("hwm_ignored");
   metrics::Counter& fifo_size = group.Key("fifo_size");  // Set
+  // Ours: entries that could not be queued (the disk), hence never sent.
+  metrics::Counter& fifo_enqueue_failed = group.Key("fifo_enqueue_failed");
 };
 ServiceMetrics& ServiceCounters();
 

@@ -78,7 +78,7 @@ class CdcServiceTest : public ::testing::Test {
     return c;
   }
   void Change(uint64_t index) {
-    RowChange row{RowOp::kInsert, "foo", 0, static_cast<int64_t>(index), {"id"}, {}, {static_cast<int64_t>(index)}};
+    RowChange row{RowOp::kInsert, "foo", 0, static_cast<int64_t>(index), {"id"}, {}, {static_cast<int64_t>(index)}, ""};
     ASSERT_TRUE(service_->OnChanges(index, {row}).ok());
   }
   // Indexes of every payload entry delivered, in delivery order.

@@ -44,10 +44,11 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> args(argv + 1, argv + argc);
   rq::config::ParseResult parsed = rq::config::ParseAndValidate(args, MakeBuildInfo());
+  // Before anything is printed: the run under tcmalloc prints it once.
+  if (parsed.config && !parsed.config->mem_profile.empty()) rq::node::RunWithHeapProfiler(argv);
   if (!parsed.stdout_text.empty()) std::fputs(parsed.stdout_text.c_str(), stdout);
   if (!parsed.stderr_text.empty()) std::fputs(parsed.stderr_text.c_str(), stderr);
   if (!parsed.config) return parsed.exit_code;
-  if (!parsed.config->mem_profile.empty()) rq::node::RunWithHeapProfiler(argv);
 
   // Logs go to stderr, as rqlite's do: stdout is for -cdc-config stdout's
   // events, one JSON envelope per line.

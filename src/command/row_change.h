@@ -28,6 +28,9 @@ struct RowChange {
   std::vector<std::string> columns;
   std::vector<Value> before;
   std::vector<Value> after;
+  // Set when the capture left something out (its limits, a schema that no
+  // longer matches); sent as the event's "error".
+  std::string error;
   bool operator==(const RowChange&) const = default;
 };
 

@@ -133,7 +133,10 @@ TEST_F(ChangeCaptureTest, TriggersAndReplaceAreRowsToo) {
 
 TEST_F(ChangeCaptureTest, TableFilterAndRowIdsOnly) {
   const std::regex only_foo("^foo$");
-  Open({true, [only_foo](std::string_view table) { return std::regex_search(std::string(table), only_foo); }, true});
+  ChangeCaptureOptions capture;
+  capture.table_filter = [only_foo](std::string_view table) { return std::regex_search(std::string(table), only_foo); };
+  capture.row_ids_only = true;
+  Open(capture);
   Run({"CREATE TABLE foo (id INTEGER PRIMARY KEY, name TEXT)", "CREATE TABLE food (id INTEGER PRIMARY KEY)",
        "CREATE TEMP TABLE scratch (x)"});
   std::vector<RowChange> rows = Run({"INSERT INTO food VALUES(1)", "INSERT INTO foo VALUES(9, 'z')",
@@ -160,6 +163,72 @@ TEST_F(ChangeCaptureTest, LoadDumpIsCapturedAndAFailedDumpIsNot) {
   db_->LoadDump("CREATE TABLE foo (id INTEGER PRIMARY KEY); INSERT INTO foo VALUES(1); INSERT INTO foo VALUES(2);");
   EXPECT_EQ(db_->TakeChanges().size(), 2u);
   db_->LoadDump("INSERT INTO foo VALUES(3); INSERT INTO foo VALUES(1);");
+  EXPECT_TRUE(db_->TakeChanges().empty());
+}
+
+TEST_F(ChangeCaptureTest, RollbackToASavepointDropsItsRows) {
+  Open();
+  Run({"CREATE TABLE foo (id INTEGER PRIMARY KEY)"});
+  std::vector<RowChange> rows =
+      Run({"SAVEPOINT a", "INSERT INTO foo VALUES(1)", "SAVEPOINT \"B\"", "INSERT INTO foo VALUES(2)",
+           "ROLLBACK TRANSACTION TO SAVEPOINT b", "INSERT INTO foo VALUES(3)", "RELEASE a"});
+  std::vector<int64_t> ids;
+  for (const RowChange& row : rows) ids.push_back(row.new_row_id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 3}));
+  // Inside BEGIN, and two statements in one string.
+  rows = Run({"BEGIN", "SAVEPOINT s; INSERT INTO foo VALUES(4); ROLLBACK TO s", "INSERT INTO foo VALUES(5)", "COMMIT"});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].new_row_id, 5);
+}
+
+TEST_F(ChangeCaptureTest, AutocommitOrFailKeepsWhatSqliteCommitted) {
+  Open();
+  Run({"CREATE TABLE foo (id INTEGER PRIMARY KEY)", "INSERT INTO foo VALUES(2)"});
+  // Row 1 goes in, row 2 conflicts: FAIL keeps row 1, and so does SQLite.
+  std::vector<RowChange> rows = Run({"INSERT OR FAIL INTO foo VALUES(1), (2), (3)"});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].new_row_id, 1);
+}
+
+TEST_F(ChangeCaptureTest, ColumnsAreNamedByTheSchemaTheStatementRanAgainst) {
+  Open();
+  Run({"CREATE TABLE foo (id INTEGER PRIMARY KEY, a TEXT)"});
+  std::vector<RowChange> rows =
+      Run({"INSERT INTO foo VALUES(1, 'x')", "ALTER TABLE foo RENAME COLUMN a TO b", "INSERT INTO foo VALUES(2, 'y')"});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].columns, (std::vector<std::string>{"id", "a"}));
+  EXPECT_EQ(rows[1].columns, (std::vector<std::string>{"id", "b"}));
+}
+
+TEST_F(ChangeCaptureTest, OneHugeWriteIsBoundedAndSaysWhatItLeftOut) {
+  ChangeCaptureOptions capture;
+  capture.value_bytes_max = 4096;
+  capture.rows_max = 50;
+  Open(capture);
+  Run({"CREATE TABLE foo (id INTEGER PRIMARY KEY, v TEXT)"});
+  std::vector<RowChange> rows = Run(
+      {"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 80) "
+       "INSERT INTO foo SELECT x, printf('%.200c', 'v') FROM c"});
+  ASSERT_EQ(rows.size(), 50u);
+  EXPECT_FALSE(rows.front().after.empty()) << "the first rows keep their values";
+  EXPECT_TRUE(rows[40].after.empty()) << "past the byte limit, ids only";
+  EXPECT_NE(rows[40].error.find("values left out"), std::string::npos);
+  EXPECT_EQ(rows[40].new_row_id, 41);
+  EXPECT_NE(rows.back().error.find("30 more rows"), std::string::npos) << rows.back().error;
+  // The next write starts afresh.
+  rows = Run({"INSERT INTO foo VALUES(1000, 'z')"});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(rows[0].error.empty());
+  EXPECT_FALSE(rows[0].after.empty());
+}
+
+TEST_F(ChangeCaptureTest, SqliteTablesAndMaintenanceAreNotChanges) {
+  Open();
+  Run({"CREATE TABLE foo (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)", "CREATE INDEX foo_v ON foo(v)"});
+  std::vector<RowChange> rows = Run({"INSERT INTO foo(v) VALUES('a')", "ANALYZE"});
+  ASSERT_EQ(rows.size(), 1u) << "sqlite_sequence and sqlite_stat1 are SQLite's";
+  EXPECT_EQ(rows[0].table, "foo");
+  ASSERT_TRUE(db_->Maintain("PRAGMA optimize").ok());
   EXPECT_TRUE(db_->TakeChanges().empty());
 }
 

@@ -453,7 +453,10 @@ Status Database::Checkpoint() {
 
 Status Database::Maintain(std::string_view sql) {
   WriterLock lock(this);
-  return writer_->ExecInternal(sql);
+  Status done = writer_->ExecInternal(sql);
+  // Maintenance changes no data; whatever it touched is nobody's change.
+  if (capture_) capture_->Discard();
+  return done;
 }
 
 Status Database::CheckpointOnWriter() {

@@ -144,6 +144,8 @@ Status Profiles::Start(const ProfileFiles& files) {
   if (!files.mem.empty()) {
     RQ_RETURN_IF_ERROR(Touch(files.mem, "-mem-profile"));
     HeapProfiler heap = FindHeapProfiler();
+    // tcmalloc is in: whatever this process starts need not preload it.
+    if (std::getenv(kReexecMarker) != nullptr) unsetenv("LD_PRELOAD");
     if (heap.available()) {
       heap.start(files.mem.c_str());
       heap_running_ = true;

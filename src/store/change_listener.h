@@ -20,8 +20,7 @@ class ChangeListener {
   // The committed rows of the entry at `index`, in order; never empty.
   // Entries are replayed after a restart (from the last snapshot), so the
   // same index may come again with the same rows. An error (the rows could
-  // not be kept) stops the node, as an entry that cannot be applied does: a
-  // restart applies the entry again.
+  // not be kept, e.g. a full disk) is logged; the database goes on.
   virtual Status OnChanges(LogIndex index, std::vector<command::RowChange> rows) = 0;
   // A kCdcHighWaterMark entry applied: the sink has every event up to `index`.
   virtual void OnHighWaterMark(LogIndex index) = 0;

@@ -394,11 +394,13 @@ class Store final : public Applier {
   // Follower reads share read-index requests: one in flight at a time, and
   // the reads that arrive meanwhile ride on the next (each needs a read
   // index asked for after it arrived, not before).
+  using ReadIndexBatch = std::vector<std::pair<std::chrono::nanoseconds, std::function<void(Result<LogIndex>)>>>;
   void AskReadIndex(std::chrono::nanoseconds timeout, std::function<void(Result<LogIndex>)> done);
-  void SendReadIndexAsk(std::chrono::nanoseconds timeout, std::vector<std::function<void(Result<LogIndex>)>> batch);
+  void SendReadIndexAsk(std::chrono::nanoseconds timeout, ReadIndexBatch batch);
   std::mutex read_index_mutex_;
-  bool read_index_in_flight_ = false;  // GUARDED_BY(read_index_mutex_)
-  std::vector<std::function<void(Result<LogIndex>)>> read_index_waiting_;  // GUARDED_BY(read_index_mutex_)
+  bool read_index_in_flight_ = false;          // GUARDED_BY(read_index_mutex_)
+  ReadIndexBatch read_index_waiting_;          // GUARDED_BY(read_index_mutex_)
+  std::chrono::nanoseconds read_index_waiting_timeout_{std::chrono::hours(24)};  // GUARDED_BY(read_index_mutex_)
   std::function<void(const NodeId&, const NodeAddress&)> on_member_removed_;
   mutable std::mutex contact_mutex_;
   std::map<NodeId, std::chrono::steady_clock::time_point> last_contact_;  // GUARDED_BY(contact_mutex_)

@@ -218,8 +218,12 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry, b
   if (options_.change_listener != nullptr && *changed_database) {
     std::vector<command::RowChange> rows = db_->TakeChanges();
     if (!rows.empty()) {
+      // Change data capture never stops the database: rows it cannot keep
+      // are logged and counted by it (cdc.service fifo_enqueue_failed).
       Status kept = options_.change_listener->OnChanges(entry.index, std::move(rows));
-      if (!kept.ok()) StopApplying(entry, "change data capture cannot queue its rows: " + kept.ToString());
+      if (!kept.ok()) {
+        RQ_LOG_ERROR("store: change data capture lost the rows of entry {}: {}", entry.index.value(), kept.ToString());
+      }
     }
   }
   return response;

@@ -7,6 +7,7 @@
 
 namespace rq::store {
 
+using internal::DeadlineAfter;
 using internal::ErrorResponse;
 using internal::SteadyClock;
 
@@ -94,7 +95,8 @@ void Store::Query(command::Request request, const ReadOptions& options, Done don
   // it at once, carrying sync_index (strong reads go through the log, after
   // every committed index anyway).
   const bool served_elsewhere = options.level != command::Consistency::kNone &&
-                                options.level != command::Consistency::kAuto && !raft_node_->is_leader();
+                                options.level != command::Consistency::kAuto && !raft_node_->is_leader() &&
+                                !(options.level == command::Consistency::kLinearizable && remote_read_index_);
   if (options.sync_index == LogIndex(0) || options.level == command::Consistency::kStrong || served_elsewhere) {
     QueryAtLevel(std::move(request), options, std::move(done));
     return;
@@ -110,7 +112,7 @@ void Store::Query(command::Request request, const ReadOptions& options, Done don
     done(Status::Busy("too many reads waiting for an index to be applied"));
     return;
   }
-  const auto deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(options.sync_timeout);
+  const auto deadline = DeadlineAfter(options.sync_timeout);
   sync_reads_.emplace(options.sync_index, SyncRead{std::move(request), options, std::move(done), deadline});
   lock.unlock();
   apply_wake_.notify_one();  // the apply loop sleeps until the earliest deadline
@@ -166,7 +168,7 @@ void Store::QueryAtLevel(command::Request request, const ReadOptions& options, D
       return;
     case command::Consistency::kLinearizable: {
       auto shared = std::make_shared<std::pair<command::Request, Done>>(std::move(request), std::move(done));
-      if (!raft_node_->is_leader() && remote_read_index_) {
+      if (!raft_node_->is_leader() && remote_read_index_ && LeaderAddress().has_value()) {
         // ReadIndex served by a follower (Raft dissertation 6.4.1): the
         // leader confirms its leadership with a quorum and names its commit
         // index; every write acknowledged before this read is at or below
@@ -177,8 +179,7 @@ void Store::QueryAtLevel(command::Request request, const ReadOptions& options, D
             shared->second(index.status());
             return;
           }
-          ReadAfterIndex(std::move(shared->first), *index, std::move(shared->second),
-                         SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(timeout),
+          ReadAfterIndex(std::move(shared->first), *index, std::move(shared->second), DeadlineAfter(timeout),
                          "timed out waiting for this node to apply the read index " + std::to_string(index->value()));
         });
         return;
@@ -203,28 +204,36 @@ void Store::AskReadIndex(std::chrono::nanoseconds timeout, std::function<void(Re
   {
     std::lock_guard lock(read_index_mutex_);
     if (read_index_in_flight_) {
-      read_index_waiting_.push_back(std::move(done));
+      if (read_index_waiting_.size() >= internal::kReadIndexWaitersMax) {
+        done(Status::Busy("too many linearizable reads waiting for a read index"));
+        return;
+      }
+      read_index_waiting_.emplace_back(timeout, std::move(done));
+      read_index_waiting_timeout_ = std::min(read_index_waiting_timeout_, timeout);
       return;
     }
     read_index_in_flight_ = true;
   }
-  std::vector<std::function<void(Result<LogIndex>)>> batch;
-  batch.push_back(std::move(done));
+  ReadIndexBatch batch;
+  batch.emplace_back(timeout, std::move(done));
   SendReadIndexAsk(timeout, std::move(batch));
 }
 
-void Store::SendReadIndexAsk(std::chrono::nanoseconds timeout,
-                             std::vector<std::function<void(Result<LogIndex>)>> batch) {
-  auto shared = std::make_shared<std::vector<std::function<void(Result<LogIndex>)>>>(std::move(batch));
-  remote_read_index_(timeout, [this, timeout, shared](Result<LogIndex> index) {
-    for (auto& done : *shared) done(index);
-    std::vector<std::function<void(Result<LogIndex>)>> next;
+void Store::SendReadIndexAsk(std::chrono::nanoseconds timeout, ReadIndexBatch batch) {
+  auto shared = std::make_shared<ReadIndexBatch>(std::move(batch));
+  // The batch waits as long as the most impatient of its reads.
+  remote_read_index_(timeout, [this, shared](Result<LogIndex> index) {
+    for (auto& [timeout, done] : *shared) done(index);
+    ReadIndexBatch next;
+    std::chrono::nanoseconds next_timeout;
     {
       std::lock_guard lock(read_index_mutex_);
       next.swap(read_index_waiting_);
+      next_timeout = read_index_waiting_timeout_;
+      read_index_waiting_timeout_ = std::chrono::hours(24);
       read_index_in_flight_ = !next.empty();
     }
-    if (!next.empty()) SendReadIndexAsk(timeout, std::move(next));
+    if (!next.empty()) SendReadIndexAsk(next_timeout, std::move(next));
   });
 }
 
