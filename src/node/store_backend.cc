@@ -192,15 +192,7 @@ void StoreBackend::Query(command::Request request, const http::CallOptions& opti
     // when that cannot be had, the whole read goes to the leader.
     auto copy = std::make_shared<command::Request>(request);
     store_->Query(std::move(request), ToReadOptions(options),
-                  [this, copy, options, done = std::move(done)](Result<command::Response> result) mutable {
-                    if (!result.ok() && result.status().IsNotLeader()) {
-                      cluster::ForwardRequest forward = MakeForward(cluster::ForwardKind::kQuery, options);
-                      forward.request = std::move(*copy);
-                      ForwardToLeader(std::move(forward), options, std::move(done));
-                      return;
-                    }
-                    done(std::move(result));
-                  });
+                  ForwardIfNotLeader(cluster::ForwardKind::kQuery, std::move(copy), options, std::move(done)));
     return;
   }
   if (!local && !store_->is_leader()) {
@@ -225,15 +217,21 @@ void StoreBackend::Request(command::Request request, const http::CallOptions& op
   // level=none with writes: the store refuses them as NotLeader; forward then.
   auto copy = std::make_shared<command::Request>(request);
   store_->Request(std::move(request), ToReadOptions(options),
-                  [this, copy, options, done = std::move(done)](Result<command::Response> result) mutable {
-                    if (!result.ok() && result.status().IsNotLeader()) {
-                      cluster::ForwardRequest forward = MakeForward(cluster::ForwardKind::kRequest, options);
-                      forward.request = std::move(*copy);
-                      ForwardToLeader(std::move(forward), options, std::move(done));
-                      return;
-                    }
-                    done(std::move(result));
-                  });
+                  ForwardIfNotLeader(cluster::ForwardKind::kRequest, std::move(copy), options, std::move(done)));
+}
+
+store::Done StoreBackend::ForwardIfNotLeader(cluster::ForwardKind kind, std::shared_ptr<command::Request> copy,
+                                             const http::CallOptions& options, http::Done done) {
+  return [this, kind, copy = std::move(copy), options, done = std::move(done)](
+             Result<command::Response> result) mutable {
+    if (!result.ok() && result.status().IsNotLeader()) {
+      cluster::ForwardRequest forward = MakeForward(kind, options);
+      forward.request = std::move(*copy);
+      ForwardToLeader(std::move(forward), options, std::move(done));
+      return;
+    }
+    done(std::move(result));
+  };
 }
 
 std::vector<http::RewriteResult> StoreBackend::PreviewSql(const command::Request& request,

@@ -88,6 +88,10 @@ class StoreBackend final : public http::Backend {
   // Runs a leader-only request on the leader (API.md 4.4), or answers
   // NotLeader for ?redirect, or "leader not found".
   void ForwardToLeader(cluster::ForwardRequest request, const http::CallOptions& options, http::Done done);
+  // The store's answer, or the request (a copy kept for this) forwarded to
+  // the leader when the store says NotLeader.
+  store::Done ForwardIfNotLeader(cluster::ForwardKind kind, std::shared_ptr<command::Request> copy,
+                                 const http::CallOptions& options, http::Done done);
   // One forwarded call, tried again up to `retries_left` times (?retries).
   void SendForward(std::string address, cluster::ForwardRequest request, std::chrono::nanoseconds timeout,
                    int retries_left, http::Done done);
