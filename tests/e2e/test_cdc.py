@@ -190,6 +190,12 @@ class CdcTest(unittest.TestCase):
         self.assertEqual(status["fifo"]["length"], 0)
         counters = new_leader.get("/debug/vars").json()["cdc.service"]
         self.assertGreater(counters["num_events_tx_ok"], 0)
+        sent = sum(len(indexes) for indexes in by_sender.values())
+        distinct = len(set(i for indexes in by_sender.values() for i in indexes))
+        print("cdc: %d committed rows (%d acknowledged of %d attempted), all delivered; %d envelopes accepted, "
+              "%d refused with 500; %d entries sent, %d distinct (%d sent again by the new leader)" %
+              (len(committed), len(acknowledged), len(attempted), len(envelopes), self.receiver.refused, sent,
+               distinct, sent - distinct))
 
     def test_queued_events_survive_kill_9_after_snapshots_truncated_the_log(self):
         # The receiver refuses everything while the node is written to and
