@@ -67,6 +67,7 @@ void Service::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  if (sender_.joinable()) options_.sink->Cancel();  // a send may wait transmit_timeout
   if (sender_.joinable()) sender_.join();
 }
 

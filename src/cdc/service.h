@@ -41,6 +41,8 @@ class Sink {
   virtual ~Sink() = default;
   // OK only when the receiver took the whole envelope (HTTP 200 or 202).
   virtual Status Send(const std::string& body) = 0;
+  // Ends a Send in flight soon (shutdown); later sends fail. Any thread.
+  virtual void Cancel() {}
 };
 
 // A sink printing each envelope on its own line of stdout.

@@ -48,6 +48,7 @@ class HttpSink final : public cdc::Sink {
     request.tls.key_file = config_.tls.key_file;
     request.tls.insecure_skip_verify = config_.tls.insecure_skip_verify;
     request.connect_to = connect_to_;
+    request.cancel = &cancelled_;
     Result<backup::HttpResponse> answer = backup::PerformHttp(request);
     if (!answer.ok()) return answer.status();
     if (answer->status == 200 || answer->status == 202) return Status::OK();
@@ -55,8 +56,11 @@ class HttpSink final : public cdc::Sink {
                            answer->body.substr(0, 200));
   }
 
+  void Cancel() override { cancelled_.store(true); }
+
  private:
   const cdc::Config config_;
+  std::atomic<bool> cancelled_{false};
   std::string url_;
   std::string connect_to_;
   std::string host_header_;

@@ -28,9 +28,10 @@ ARGS = None
 class Receiver:
     """Records every envelope it accepts; refuses every `fail_every`-th POST."""
 
-    def __init__(self, fail_every=0, tls_context=None, refuse_all=False):
+    def __init__(self, fail_every=0, tls_context=None, refuse_all=False, hang=0):
         receiver = self
         self.refuse_all = refuse_all
+        self.hang = hang
         self.lock = threading.Lock()
         self.accepted = []  # parsed envelopes, in arrival order
         self.requests = 0
@@ -42,6 +43,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.lock:
                     receiver.requests += 1
+                if receiver.hang:
+                    time.sleep(receiver.hang)
+                with receiver.lock:
                     refuse = receiver.refuse_all or (receiver.fail_every and
                                                      receiver.requests % receiver.fail_every == 0)
                     if refuse:
@@ -262,6 +266,19 @@ class CdcTest(unittest.TestCase):
         harness.wait_for(lambda: node.get("/debug/vars").json()["cdc.service"]["num_events_tx_failed"] >= 2,
                          timeout=20, what="failed TLS sends counted")
         self.assertEqual(self.receiver.envelopes(), [])
+
+    def test_a_hanging_endpoint_does_not_hold_up_shutdown(self):
+        self.receiver = Receiver(hang=30)
+        config = self.write_config("hang.json", {"endpoint": self.receiver.url, "max_batch_delay": "10ms",
+                                                 "transmit_timeout": "20s"})
+        node = self.node("1", ["-cdc-config", config])
+        node.start()
+        node.execute(["CREATE TABLE foo (id INTEGER PRIMARY KEY)", "INSERT INTO foo VALUES(1)"])
+        harness.wait_for(lambda: self.receiver.requests > 0, timeout=10, what="a send in flight")
+        started = time.time()
+        node.stop()
+        self.assertEqual(node.proc.returncode, 0, node.read_log())
+        self.assertLess(time.time() - started, 10, "shutdown waited for the endpoint")
 
     def test_stdout_sink_table_filter_and_row_ids_only(self):
         config = self.write_config("filter.json", {"endpoint": "stdout", "table_filter": "^keep$",
