@@ -8,14 +8,22 @@ std::string EncodeNodeAddress(const NodeAddress& address) {
   std::string out;
   coding::PutLengthPrefixed(&out, address.raft_addr);
   coding::PutLengthPrefixed(&out, address.api_addr);
+  if (address.promote) coding::PutLengthPrefixed(&out, "promote");
   return out;
 }
 
 std::optional<NodeAddress> DecodeNodeAddress(std::string_view data) {
   auto raft_addr = coding::GetLengthPrefixed(&data);
   auto api_addr = coding::GetLengthPrefixed(&data);
-  if (!raft_addr || !api_addr || !data.empty()) return std::nullopt;
-  return NodeAddress{std::string(*raft_addr), std::string(*api_addr)};
+  if (!raft_addr || !api_addr) return std::nullopt;
+  NodeAddress address{std::string(*raft_addr), std::string(*api_addr), false};
+  if (!data.empty()) {
+    auto flag = coding::GetLengthPrefixed(&data);
+    if (!flag || *flag != "promote") return std::nullopt;
+    address.promote = true;
+  }
+  if (!data.empty()) return std::nullopt;
+  return address;
 }
 
 void PutAddressMap(std::string* out, const AddressMap& addresses) {

@@ -21,10 +21,18 @@ namespace rq::store {
 struct NodeAddress {
   std::string raft_addr;
   std::string api_addr;
+  // Joined as a learner to become a voter once caught up (Store::Join):
+  // the intent, kept in the log and the snapshot record, so that whichever
+  // node leads finishes the promotion.
+  bool promote = false;
   bool operator==(const NodeAddress&) const = default;
+  bool SameAddresses(const NodeAddress& other) const {
+    return raft_addr == other.raft_addr && api_addr == other.api_addr;
+  }
 };
 
-// The context of a kAddVoter / kAddLearner change.
+// The context of a kAddVoter / kAddLearner change: the two addresses, then
+// "promote" when the intent is set (older contexts have no third field).
 std::string EncodeNodeAddress(const NodeAddress& address);
 std::optional<NodeAddress> DecodeNodeAddress(std::string_view data);
 

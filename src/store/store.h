@@ -202,6 +202,13 @@ class Store final : public Applier {
   void LeaderReadIndex(std::function<void(Result<LogIndex>)> done);
   // A leader says this node was removed: runs the -raft-remove-shutdown hook.
   void OnRemovedByLeader();
+  // Leader: proposes making a voter of the first learner that joined to be
+  // one (NodeAddress::promote) and has caught up. One promotion at a time;
+  // called periodically by the apply loop.
+  void PromoteCaughtUpLearners();
+  static constexpr uint64_t kPromotionLagMax = 256;  // entries behind the leader's last
+  static constexpr std::chrono::seconds kJoinPromotionWait{3};
+  static constexpr std::chrono::milliseconds kPromotionCheckInterval{50};
   // When each peer last sent this node anything (reaping, API.md 4.5).
   std::map<NodeId, std::chrono::steady_clock::time_point> LastContacts() const;
 
@@ -390,6 +397,18 @@ class Store final : public Applier {
   LogIndex db_applied_;                // GUARDED_BY(apply_mutex_)
 
   std::function<void()> on_removed_;
+  std::atomic<bool> promotion_in_flight_{false};
+  // A learner waits to be promoted (or a joiner for its answer): the apply
+  // loop then checks every kPromotionCheckInterval rather than once a second.
+  std::atomic<bool> promotion_wanted_{true};
+  std::chrono::steady_clock::time_point next_promotion_check_{};  // apply thread
+  struct JoinWaiter {
+    NodeId id;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(Status)> done;
+  };
+  std::mutex join_waiters_mutex_;
+  std::vector<JoinWaiter> join_waiters_;  // GUARDED_BY(join_waiters_mutex_)
   ReadIndexAsk remote_read_index_;
   // Follower reads share read-index requests: one in flight at a time, and
   // the reads that arrive meanwhile ride on the next (each needs a read

@@ -114,7 +114,10 @@ void Store::Join(const NodeId& id, const NodeAddress& address, bool voter, std::
   // v7+) is no change: peers ask a member for it (GetNodeMeta).
   bool same_address = known && known->raft_addr == address.raft_addr &&
                       (known->api_addr == address.api_addr || known->api_addr.empty());
-  if (member && same_role && same_address) {
+  // A learner on its way to becoming a voter asks again (join retries): it
+  // is promoted once caught up (PromoteCaughtUpLearners), not now.
+  const bool promoting = voter && state.membership.IsLearner(id) && known && known->promote;
+  if (member && (same_role || promoting) && same_address) {
     StoreCounters().num_ignored_joins.Add();
     done(Status::OK());  // rejoining with the same ID and address: nothing to do
     return;
@@ -123,12 +126,37 @@ void Store::Join(const NodeId& id, const NodeAddress& address, bool voter, std::
     if (status.ok()) StoreCounters().num_joins.Add();
     done(std::move(status));
   };
+  // A new voter joins as a learner first and is promoted once it has caught
+  // up: joining as a voter at once would put a node without the data in
+  // every write's quorum while it copies the snapshot (a 1 -> 2 join
+  // stalled writes for seconds).
+  const bool learner_first = voter && !member && !state.membership.voters.empty();
+  NodeAddress recorded = address;
+  recorded.promote = learner_first;
   raft::ConfigChange add;
-  add.type = voter ? raft::ConfigChangeType::kAddVoter : raft::ConfigChangeType::kAddLearner;
+  add.type = voter && !learner_first ? raft::ConfigChangeType::kAddVoter : raft::ConfigChangeType::kAddLearner;
   add.node = id;
-  add.context = EncodeNodeAddress(address);
+  add.context = EncodeNodeAddress(recorded);
   bool demotion = member && !voter && state.membership.IsVoter(id);
-  bool moved = member && known && !(*known == address);
+  bool moved = member && known && !known->SameAddresses(address);
+  if (learner_first) {
+    // The joiner hears back once it is a voter, as with rqlite, or after
+    // kJoinPromotionWait as a learner (a big snapshot still copying): it is
+    // a member either way, and is promoted when caught up.
+    ProposeMembership(std::move(add), [this, id, done = std::move(done)](Status added) mutable {
+      if (!added.ok()) {
+        done(added);
+        return;
+      }
+      {
+        std::lock_guard lock(join_waiters_mutex_);
+        join_waiters_.push_back(JoinWaiter{id, SteadyClock::now() + kJoinPromotionWait, std::move(done)});
+      }
+      promotion_wanted_.store(true);
+      apply_wake_.notify_one();
+    });
+    return;
+  }
   if (!demotion && !moved) {
     ProposeMembership(std::move(add), std::move(done));
     return;
@@ -217,6 +245,64 @@ void Store::BootstrapCluster(std::vector<std::pair<NodeId, NodeAddress>> voters,
     (*shared_done)(raft.Bootstrap(members));
   });
   if (!posted) (*shared_done)(Status::Aborted("node is shutting down"));
+}
+
+void Store::PromoteCaughtUpLearners() {
+  const NodeState state = raft_node_->state();
+  std::vector<JoinWaiter> answered;
+  {
+    std::lock_guard lock(join_waiters_mutex_);
+    const auto now = SteadyClock::now();
+    for (auto it = join_waiters_.begin(); it != join_waiters_.end();) {
+      if (state.membership.IsVoter(it->id) || now >= it->deadline || state.role != raft::Role::kLeader) {
+        answered.push_back(std::move(*it));
+        it = join_waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (JoinWaiter& waiter : answered) waiter.done(Status::OK());
+  std::vector<std::pair<NodeId, NodeAddress>> candidates;
+  for (const NodeId& learner : state.membership.learners) {
+    std::optional<NodeAddress> address = directory_.Get(learner);
+    if (address && address->promote) candidates.emplace_back(learner, *address);
+  }
+  {
+    std::lock_guard lock(join_waiters_mutex_);
+    promotion_wanted_.store(!candidates.empty() || !join_waiters_.empty());
+  }
+  if (candidates.empty() || state.role != raft::Role::kLeader || promotion_in_flight_.load()) return;
+  promotion_in_flight_.store(true);
+  bool posted = raft_node_->Post([this, candidates = std::move(candidates)](raft::Raft& raft) {
+    if (raft.role() != raft::Role::kLeader) {
+      promotion_in_flight_.store(false);
+      return;
+    }
+    const LogIndex last = raft.last_index();
+    for (const auto& [id, match] : raft.progress()) {
+      for (const auto& [learner, address] : candidates) {
+        // Caught up: within a small batch of entries of the leader, so that
+        // as a voter it does not hold up the quorum.
+        if (id != learner || match.value() + kPromotionLagMax < last.value()) continue;
+        raft::ConfigChange promote;
+        promote.type = raft::ConfigChangeType::kAddVoter;
+        promote.node = learner;
+        // The intent stays: a promotion lost with its leader is made again.
+        promote.context = EncodeNodeAddress(address);
+        RQ_LOG_INFO("store: node {} has caught up (match {}, last {}); promoting it to voter", learner.value(),
+                    match.value(), last.value());
+        ProposeMembership(std::move(promote), [this, learner](Status s) {
+          if (s.ok()) StoreCounters().num_promotions.Add();
+          if (!s.ok()) RQ_LOG_WARN("store: promoting node {} failed: {}", learner.value(), s.ToString());
+          promotion_in_flight_.store(false);
+        });
+        return;
+      }
+    }
+    promotion_in_flight_.store(false);
+  });
+  if (!posted) promotion_in_flight_.store(false);
 }
 
 std::optional<NodeAddress> Store::LeaderAddress() const {

@@ -34,6 +34,8 @@ struct StoreMetrics {
   metrics::Counter& num_recoveries = group.Key("num_recoveries");  // raft/peers.json
   metrics::Counter& num_joins = group.Key("num_joins");
   metrics::Counter& num_ignored_joins = group.Key("num_ignored_joins");
+  // Ours: learners that joined to be voters, promoted once caught up.
+  metrics::Counter& num_promotions = group.Key("num_promotions");
   metrics::Counter& num_removed_before_joins = group.Key("num_removed_before_joins");
   metrics::Counter& num_db_stats_errors = group.Key("num_db_stats_errors");
   metrics::Counter& leader_changes_observed = group.Key("leader_changes_observed");
