@@ -179,7 +179,7 @@ struct Client::Impl {
     }
     if (status.ok()) {
       // A named local: GCC 12 mishandles temporaries in co_await expressions.
-      const Hello hello{config.node_id, kProtocolVersion};
+      const Hello hello{config.node_id, kProtocolVersion, ""};
       const std::string frame = EncodeFrame(FrameType::kHello, EncodeHello(hello));
       status = co_await WriteAll(*conn->socket, frame);
     }

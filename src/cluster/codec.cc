@@ -271,6 +271,7 @@ std::string EncodeHello(const Hello& hello) {
   pb::Hello p;
   p.set_node_id(hello.node_id.value());
   p.set_protocol_version(hello.protocol_version);
+  if (!hello.raft_addr.empty()) p.set_raft_addr(hello.raft_addr);
   return p.SerializeAsString();
 }
 
@@ -278,7 +279,7 @@ Result<Hello> DecodeHello(std::string_view bytes) {
   pb::Hello p;
   if (!Parse(bytes, &p)) return Bad("undecodable HELLO");
   if (p.protocol_version() == 0) return Bad("HELLO without protocol version");
-  return Hello{NodeId(p.node_id()), p.protocol_version()};
+  return Hello{NodeId(p.node_id()), p.protocol_version(), p.raft_addr()};
 }
 
 std::string EncodeRaftMessage(const raft::Message& message) {

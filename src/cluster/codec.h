@@ -24,6 +24,9 @@ namespace rq::cluster {
 struct Hello {
   NodeId node_id;  // empty for a plain RPC client
   uint32_t protocol_version = 0;
+  // Where the sending node listens: a node that has not yet learned it
+  // from the log (it just joined) can answer a leader it never heard of.
+  std::string raft_addr;
   bool operator==(const Hello&) const = default;
 };
 std::string EncodeHello(const Hello& hello);

@@ -139,11 +139,12 @@ TEST(RaftCodecTest, UnsortedOrOverlappingMembershipIsCorruption) {
 }
 
 TEST(HelloCodecTest, RoundTripsAndRequiresAVersion) {
-  auto hello = DecodeHello(EncodeHello({NodeId("node-1"), 1}));
+  auto hello = DecodeHello(EncodeHello({NodeId("node-1"), 1, "10.0.0.1:4002"}));
   ASSERT_TRUE(hello.ok());
   EXPECT_EQ(hello->node_id, NodeId("node-1"));
   EXPECT_EQ(hello->protocol_version, 1u);
-  EXPECT_TRUE(DecodeHello(EncodeHello({NodeId("x"), 0})).status().IsCorruption());
+  EXPECT_EQ(hello->raft_addr, "10.0.0.1:4002");
+  EXPECT_TRUE(DecodeHello(EncodeHello({NodeId("x"), 0, ""})).status().IsCorruption());
 }
 
 command::Response SampleResponse() {

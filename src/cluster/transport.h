@@ -36,6 +36,8 @@ class Transport {
   struct Config {
     std::string bind_addr = "127.0.0.1:0";  // host:port; port 0 picks a free one
     NodeId node_id;
+    // Sent in HELLO on outbound Raft connections (see Hello::raft_addr).
+    std::string advertise_addr;
     size_t max_frame_bytes = frame_config::kMaxPayloadBytesDefault;
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(5);
     // A peer must send HELLO this soon after connecting.
@@ -68,6 +70,8 @@ class Transport {
     std::function<void(const NodeId&)> on_unreachable;
     // Outcome of an InstallSnapshot stream: RaftNode::ReportSnapshot.
     std::function<void(const NodeId&, bool ok)> on_snapshot_done;
+    // A peer's HELLO named its Raft address (before any of its messages).
+    std::function<void(const NodeId&, const std::string& raft_addr)> on_peer_address;
 
     Status Validate() const;
   };

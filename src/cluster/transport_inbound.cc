@@ -262,6 +262,9 @@ asio::awaitable<Status> ReadHello(Core* core, FrameReader& reader, const Socket&
     co_return Status::NotSupported("protocol version " + std::to_string(decoded->protocol_version));
   }
   *hello = std::move(*decoded);
+  if (!hello->node_id.empty() && !hello->raft_addr.empty() && core->config.on_peer_address) {
+    core->config.on_peer_address(hello->node_id, hello->raft_addr);
+  }
   co_return Status::OK();
 }
 

@@ -57,7 +57,7 @@ asio::awaitable<Status> ConnectAndGreet(Core* core, const Socket& socket, const 
   if (!status.ok()) co_return status;
   // Named locals, not temporaries, in co_await expressions: GCC 12 can
   // destroy a temporary of a co_await full-expression twice.
-  const Hello hello{core->config.node_id, kProtocolVersion};
+  const Hello hello{core->config.node_id, kProtocolVersion, core->config.advertise_addr};
   const std::string frame = EncodeFrame(FrameType::kHello, EncodeHello(hello));
   co_return co_await WriteAll(*socket, frame);
 }

@@ -73,7 +73,7 @@ void Connect(Node& a, Node& b, bool both = false) {
 }
 
 std::string HelloFrame(const char* id) {
-  return EncodeFrame(FrameType::kHello, EncodeHello({NodeId(id), kProtocolVersion}));
+  return EncodeFrame(FrameType::kHello, EncodeHello({NodeId(id), kProtocolVersion, ""}));
 }
 
 TEST(TransportTest, StartFailsWithIOErrorNamingAnAddressInUse) {
@@ -390,7 +390,7 @@ TEST(TransportTest, HostileClientsAreDisconnectedAndTheServerKeepsWorking) {
       HelloFrame("x") + bad_crc,
       HelloFrame("x") + EncodeFrame(FrameType::kRaftMessage, "\xff\xff\xff"),
       HelloFrame("x") + EncodeFrame(FrameType::kSnapshotChunk, "stray chunk"),
-      EncodeFrame(FrameType::kHello, EncodeHello({NodeId("x"), 999})),
+      EncodeFrame(FrameType::kHello, EncodeHello({NodeId("x"), 999, ""})),
   };
   for (int i = 0; i < 30; ++i) {
     std::string garbage(random.Uniform(5000), '\0');

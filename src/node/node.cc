@@ -167,6 +167,13 @@ Status Node::StartParts() {
   transport_config.max_frame_bytes = kMaxFrameBytes;
   transport_config.on_unreachable = [store](const NodeId& peer) { store->ReportUnreachable(peer); };
   transport_config.on_snapshot_done = [store](const NodeId& peer, bool ok) { store->ReportSnapshot(peer, ok); };
+  transport_config.advertise_addr = config_.raft_adv_addr;
+  // A node that just joined learns its peers' addresses from their HELLOs
+  // before the log tells it (a leader elected before the newcomer has the
+  // log would otherwise be unreachable from it).
+  transport_config.on_peer_address = [store](const NodeId& peer, const std::string& raft_addr) {
+    store->LearnAddress(peer, store::NodeAddress{raft_addr, "", false});
+  };
   transport_config.tls = MakeNodeTlsOptions(config_);
   transport_config.compress_snapshots = config_.compress_snap_transport;
   p.transport = std::make_unique<cluster::Transport>(transport_config, p.bridge.get(), p.bridge.get(), p.bridge.get());

@@ -53,6 +53,66 @@ def file_dump_digest(node):
         conn.close()
 
 
+class HoldingProxy:
+    """A TCP proxy that accepts connections but forwards nothing until
+    release(); then it relays both ways to `target`."""
+
+    def __init__(self):
+        import socket as socket_module
+        self.socket_module = socket_module
+        self.listener = socket_module.socket()
+        self.listener.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.target = None
+        self.released = threading.Event()
+        self.closed = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(client,), daemon=True).start()
+
+    def serve(self, client):
+        self.released.wait()
+        try:
+            upstream = self.socket_module.create_connection(self.target, timeout=5)
+            upstream.settimeout(None)
+        except OSError:
+            client.close()
+            return
+
+        def pump(src, dst):
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            for sock in (src, dst):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+        threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
+        pump(upstream, client)
+
+    def release(self):
+        self.released.set()
+
+    def close(self):
+        self.closed = True
+        self.released.set()
+        self.listener.close()
+
+
 class ClusterTest(unittest.TestCase):
     def setUp(self):
         self.nodes = []
@@ -450,6 +510,41 @@ class ClusterTest(unittest.TestCase):
         self.assertGreater(stale, 0, "the follower never lagged: the test shows nothing")
         self.assertEqual(n1.get("/debug/vars").json()["cluster"]["num_read_index_req"], before_leader + 5)
         self.assertEqual(n2.get("/debug/vars").json()["proxy"]["remote_queries"], before_forwarded)
+
+    def test_a_joining_voter_is_a_learner_until_caught_up_and_a_new_leader_finishes_its_promotion(self):
+        n1 = self.start("1")
+        n2 = self.start("2", join=n1.raft_addr)
+        n3 = self.start("3", join=n1.raft_addr)
+
+        def suffrage(node):
+            return {x["id"]: x["voter"] for x in node.get("/nodes?nonvoters&ver=2").json()["nodes"]}
+        for n in (n2, n3):
+            wait_for(lambda n=n: suffrage(n1).get(n.node_id) is True, what="node %s promoted" % n.node_id)
+        n1.execute(["CREATE TABLE t (v INTEGER)"])
+        for i in range(300):
+            n1.execute([["INSERT INTO t VALUES(?)", i]])
+        # Node 4 is reached through a proxy that holds everything sent to it,
+        # so it joins but cannot catch up: it must stay a learner.
+        proxy = HoldingProxy()
+        self.addCleanup(proxy.close)
+        n4 = harness.Node(ARGS.rqlited, node_id="4", extra_args=["-join", n1.raft_addr])
+        n4.extra_args += ["-raft-adv-addr", "127.0.0.1:%d" % proxy.port]
+        proxy.target = ("127.0.0.1", n4.raft_port)
+        self.nodes.append(n4)
+        n4.start(wait_leader=False)
+        wait_for(lambda: "4" in suffrage(n1), what="node 4 a member")
+        time.sleep(1.0)
+        self.assertIs(suffrage(n1)["4"], False, "a node that has not caught up was made a voter")
+        self.assertEqual(n1.get("/debug/vars").json()["store"]["num_promotions"], 2)
+        # The leader dies before the promotion; the next one must make it.
+        n1.kill()
+        survivors = [n2, n3]
+        wait_for(lambda: harness.leader_of(survivors) is not None, 30, what="a new leader")
+        leader = harness.leader_of(survivors)
+        proxy.release()
+        wait_for(lambda: suffrage(leader).get("4") is True, 30, what="node 4 promoted by the new leader")
+        self.assertGreaterEqual(leader.get("/debug/vars").json()["store"]["num_promotions"], 1)
+        wait_for(lambda: rows(n4, "SELECT COUNT(*) FROM t") == [[300]], what="node 4 caught up")
 
     def test_sigterm_with_writes_waiting_on_a_frozen_leader_exits_cleanly(self):
         # A follower's forwarded writes are still waiting for the leader when
