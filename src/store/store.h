@@ -207,7 +207,7 @@ class Store final : public Applier {
   // called periodically by the apply loop.
   void PromoteCaughtUpLearners();
   static constexpr uint64_t kPromotionLagMax = 256;  // entries behind the leader's last
-  static constexpr std::chrono::seconds kJoinPromotionWait{3};
+  static constexpr std::chrono::seconds kJoinPromotionWait{10};  // under the joiner's 15 s RPC timeout
   static constexpr std::chrono::milliseconds kPromotionCheckInterval{50};
   // When each peer last sent this node anything (reaping, API.md 4.5).
   std::map<NodeId, std::chrono::steady_clock::time_point> LastContacts() const;
@@ -312,6 +312,8 @@ class Store final : public Applier {
   // snapshot whose membership is the one in raft/peers.json.
   Status RecoverFromPeersFile();
   void ProposeMembership(raft::ConfigChange change, std::function<void(Status)> done);
+  void ProposeMembershipUntil(raft::ConfigChange change, std::function<void(Status)> done,
+                              std::chrono::steady_clock::time_point deadline);
   void UpdatePeers(const raft::Membership& membership);
   // Stamps the sender's last contact and, while joining, learns its address.
   void NotePeerMessage(const raft::Message& message);

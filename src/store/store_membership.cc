@@ -86,10 +86,34 @@ void Store::StepAll(std::vector<raft::Message> messages) {
 }
 
 void Store::ProposeMembership(raft::ConfigChange change, std::function<void(Status)> done) {
-  auto deadline = SteadyClock::now() + options_.apply_timeout;
+  ProposeMembershipUntil(std::move(change), std::move(done), SteadyClock::now() + options_.apply_timeout);
+}
+
+void Store::ProposeMembershipUntil(raft::ConfigChange change, std::function<void(Status)> done,
+                                   SteadyClock::time_point deadline) {
   auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));
-  raft_node_->ProposeConfigChange(std::move(change), [this, shared_done, deadline](
-                                                         Result<std::pair<LogIndex, Term>> appended) {
+  raft_node_->ProposeConfigChange(change, [this, change, shared_done, deadline](
+                                              Result<std::pair<LogIndex, Term>> appended) {
+    // Changes go one at a time: one that finds another in flight (a
+    // learner's promotion, a concurrent join) waits for it, up to the
+    // deadline, on the apply loop's timer.
+    const auto retry_at = SteadyClock::now() + std::chrono::milliseconds(20);
+    if (!appended.ok() && appended.status().IsBusy() &&
+        appended.status().message().find("configuration change is in progress") != std::string::npos &&
+        !stopped_.load() && retry_at < deadline) {
+      {
+        std::lock_guard lock(apply_mutex_);
+        stale_deadlines_.emplace(retry_at, [this, change, shared_done, deadline] {
+          if (stopped_.load()) {
+            (*shared_done)(Status::Aborted("node is shutting down"));
+            return;
+          }
+          ProposeMembershipUntil(change, std::move(*shared_done), deadline);
+        });
+      }
+      apply_wake_.notify_one();
+      return;
+    }
     if (!appended.ok()) {
       (*shared_done)(appended.status());
       return;
