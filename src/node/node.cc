@@ -396,7 +396,13 @@ Status Node::FormCluster() {
                   joined.ToString());
     }
   }
-  if (p.joining) formed = JoinCluster(p.client.get(), p.join_plan, on_target);
+  if (p.joining) {
+    // Not ready until the leader answers: it does once this node is a
+    // voter (or still a learner after a while, a big snapshot copying).
+    p.backend->SetJoining(true);
+    formed = JoinCluster(p.client.get(), p.join_plan, on_target);
+    p.backend->SetJoining(false);
+  }
   if (p.bootstrapping) formed = p.bootstrapper->Run(on_target);
   if (p.kv_forming) formed = FormClusterWithKv(p.kv_discovery.get(), store, p.client.get(), p.join_plan, on_target);
   early_signal_ = interruptible.Finish();

@@ -484,8 +484,12 @@ std::vector<http::Backend::ReadyCheck> StoreBackend::Ready(bool noleader, bool s
   }
   checks.push_back({"leader", true, ""});
   const bool restoring = restoring_.load(std::memory_order_acquire);
-  const bool store_ready = status.ready && !restoring;
-  checks.push_back({"store", store_ready, restoring ? "auto-restore in progress" : store_ready ? "" : "store not ready"});
+  const bool joining = joining_.load(std::memory_order_acquire);
+  const bool store_ready = status.ready && !restoring && !joining;
+  checks.push_back({"store", store_ready,
+                    restoring ? "auto-restore in progress"
+                    : joining ? "joining the cluster"
+                    : store_ready ? "" : "store not ready"});
   if (sync) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
     // The leader's commit index, not ours: a node still waiting for its

@@ -76,6 +76,9 @@ class StoreBackend final : public http::Backend {
 
   // While set, /readyz says the store is not ready (-auto-restore loading).
   void SetRestoring(bool restoring) { restoring_.store(restoring, std::memory_order_release); }
+  // Likewise while this new node's -join is not answered yet (it may already
+  // follow the leader as a learner, not yet a voter).
+  void SetJoining(bool joining) { joining_.store(joining, std::memory_order_release); }
 
   // An extra top-level /status section (e.g. "disco"), built on each call.
   // REQUIRES: called before the HTTP server starts; `section` is thread-safe.
@@ -109,6 +112,7 @@ class StoreBackend final : public http::Backend {
   boost::json::value DatabaseStatus();
 
   std::atomic<bool> restoring_{false};
+  std::atomic<bool> joining_{false};
   NodeIdentity identity_;
   std::chrono::system_clock::time_point start_time_;
   // When a backup last succeeded on this node (system_clock ns; 0: never).

@@ -304,11 +304,24 @@ void Store::PromoteCaughtUpLearners() {
       return;
     }
     const LogIndex last = raft.last_index();
+    // Raft thread only: what each learner must have before it may vote,
+    // the leader's last index when this leader first saw it waiting (so a
+    // log that is short in entries but large in bytes is copied first).
+    for (auto it = promotion_targets_.begin(); it != promotion_targets_.end();) {
+      const bool waiting = std::any_of(candidates.begin(), candidates.end(),
+                                       [&](const auto& c) { return c.first == it->first; });
+      it = waiting ? std::next(it) : promotion_targets_.erase(it);
+    }
+    for (const auto& [learner, address] : candidates) promotion_targets_.try_emplace(learner, last);
     for (const auto& [id, match] : raft.progress()) {
       for (const auto& [learner, address] : candidates) {
-        // Caught up: within a small batch of entries of the leader, so that
+        // Caught up: it has what the leader had when the wait began, and is
+        // within a small batch of entries of the leader's log now, so that
         // as a voter it does not hold up the quorum.
-        if (id != learner || match.value() + kPromotionLagMax < last.value()) continue;
+        if (id != learner || match < promotion_targets_[learner] ||
+            match.value() + kPromotionLagMax < last.value()) {
+          continue;
+        }
         raft::ConfigChange promote;
         promote.type = raft::ConfigChangeType::kAddVoter;
         promote.node = learner;
