@@ -400,7 +400,9 @@ class Store final : public Applier {
 
   std::function<void()> on_removed_;
   std::atomic<bool> promotion_in_flight_{false};
-  std::map<NodeId, LogIndex> promotion_targets_;  // Raft thread only (PromoteCaughtUpLearners)
+  // Raft thread only (PromoteCaughtUpLearners): per waiting learner, the
+  // term and last index when this leader first saw it waiting.
+  std::map<NodeId, std::pair<Term, LogIndex>> promotion_targets_;
   // A learner waits to be promoted (or a joiner for its answer): the apply
   // loop then checks every kPromotionCheckInterval rather than once a second.
   std::atomic<bool> promotion_wanted_{true};

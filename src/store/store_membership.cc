@@ -312,13 +312,20 @@ void Store::PromoteCaughtUpLearners() {
                                        [&](const auto& c) { return c.first == it->first; });
       it = waiting ? std::next(it) : promotion_targets_.erase(it);
     }
-    for (const auto& [learner, address] : candidates) promotion_targets_.try_emplace(learner, last);
+    // A target from an earlier term of this node's leadership may name
+    // entries that were truncated since: start again from this term's log.
+    for (const auto& [learner, address] : candidates) {
+      auto [it, inserted] = promotion_targets_.try_emplace(learner, std::make_pair(raft.term(), last));
+      if (!inserted && (it->second.first != raft.term() || it->second.second > last)) {
+        it->second = std::make_pair(raft.term(), last);
+      }
+    }
     for (const auto& [id, match] : raft.progress()) {
       for (const auto& [learner, address] : candidates) {
         // Caught up: it has what the leader had when the wait began, and is
         // within a small batch of entries of the leader's log now, so that
         // as a voter it does not hold up the quorum.
-        if (id != learner || match < promotion_targets_[learner] ||
+        if (id != learner || match < promotion_targets_[learner].second ||
             match.value() + kPromotionLagMax < last.value()) {
           continue;
         }
