@@ -401,10 +401,22 @@ Status Process(Request* request, const ProcessOptions& options, Random& random, 
   const std::string julian_day = JulianDayLiteral(now);
   std::vector<ProcessedSql> processed;
   processed.reserve(request->statements.size());
+  // A batch usually repeats one text. A rewrite that drew no random value
+  // depends only on the text and this request's instant, so the previous
+  // statement's result is reused for the same text.
+  const Statement* previous = nullptr;
+  bool previous_reusable = false;
   for (const Statement& statement : request->statements) {
+    if (previous_reusable && statement.sql == previous->sql) {
+      processed.push_back(processed.back());
+      continue;
+    }
+    const uint64_t random_before = random.state();
     Result<ProcessedSql> one = ProcessSqlAt(statement.sql, options, random, julian_day);
     if (!one.ok()) return one.status();
     processed.push_back(std::move(one).value());
+    previous = &statement;
+    previous_reusable = random.state() == random_before;
   }
   for (size_t i = 0; i < processed.size(); ++i) {
     Statement& statement = request->statements[i];

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -337,6 +338,32 @@ TEST(SqlProcessorTest, ProcessRewritesEveryStatementAndMarksReturning) {
   EXPECT_TRUE(request.statements[1].returns_rows);
   EXPECT_TRUE(request.statements[2].returns_rows);  // never cleared
   EXPECT_EQ(request.statements[2].parameters.size(), 1u);
+}
+
+TEST(SqlProcessorTest, RepeatedTextIsRewrittenAloneWhenItDrawsRandomValues) {
+  Request request;
+  for (int i = 0; i < 3; ++i) request.statements.push_back({"INSERT INTO t VALUES(random())", {}, false});
+  for (int i = 0; i < 3; ++i) request.statements.push_back({"INSERT INTO t VALUES(time('now')) RETURNING *", {}, false});
+  request.statements.push_back({"INSERT INTO t VALUES(random())", {}, false});
+  Random random(kSeed);
+  Random expected_random(kSeed);
+  ASSERT_TRUE(Process(&request, {}, random, kMoonLanding).ok());
+  // Each random() got its own value, as if rewritten one by one.
+  std::set<std::string> random_texts;
+  for (size_t i : {0, 1, 2, 6}) {
+    Result<ProcessedSql> alone = ProcessSql("INSERT INTO t VALUES(random())", {}, expected_random, kMoonLanding);
+    ASSERT_TRUE(alone.ok());
+    EXPECT_EQ(request.statements[i].sql, alone->sql) << i;
+    random_texts.insert(request.statements[i].sql);
+  }
+  EXPECT_EQ(random_texts.size(), 4u);
+  // The instant is the request's: the same literal, the RETURNING seen each time.
+  EXPECT_EQ(request.statements[3].sql, Expand("INSERT INTO t VALUES(time(<JD>)) RETURNING *"));
+  for (size_t i : {3, 4, 5}) {
+    EXPECT_EQ(request.statements[i].sql, request.statements[3].sql);
+    EXPECT_TRUE(request.statements[i].returns_rows) << i;
+  }
+  EXPECT_FALSE(request.statements[6].returns_rows);
 }
 
 TEST(SqlProcessorTest, ProcessIsAllOrNothing) {

@@ -377,6 +377,66 @@ void Connection::RollbackIfOpen() {
   RQ_ASSERT_MSG(s.ok(), s.message().c_str());
 }
 
+StatementCache::~StatementCache() {
+  for (Entry& entry : entries_) sqlite3_finalize(entry.stmt);
+}
+
+sqlite3_stmt* StatementCache::Find(std::string_view sql) {
+  for (Entry& entry : entries_) {
+    if (entry.sql == sql) return entry.stmt;
+  }
+  return nullptr;
+}
+
+void StatementCache::Keep(std::string_view sql, sqlite3_stmt* stmt) {
+  if (entries_.size() < kCapacity) {
+    entries_.push_back(Entry{std::string(sql), stmt});
+    return;
+  }
+  Entry& victim = entries_[next_victim_];
+  next_victim_ = (next_victim_ + 1) % kCapacity;
+  sqlite3_finalize(victim.stmt);
+  victim = Entry{std::string(sql), stmt};
+}
+
+namespace {
+
+bool OnlyWhitespace(const char* begin, const char* end) {
+  for (const char* p = begin; p < end; ++p) {
+    if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') return false;
+  }
+  return true;
+}
+
+// One prepared statement for one use: a cached one goes back reset and
+// unbound; a fresh one is finalized, or kept when the cache may have it.
+class PreparedUse {
+ public:
+  PreparedUse(sqlite3_stmt* stmt, StatementCache* keep_in, std::string_view sql, bool from_cache)
+      : stmt_(stmt), cache_(keep_in), sql_(sql), from_cache_(from_cache) {}
+  ~PreparedUse() {
+    if (stmt_ == nullptr) return;
+    if (from_cache_ || cache_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+      if (!from_cache_) cache_->Keep(sql_, stmt_);
+    } else {
+      sqlite3_finalize(stmt_);
+    }
+  }
+  PreparedUse(const PreparedUse&) = delete;
+  PreparedUse& operator=(const PreparedUse&) = delete;
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_;
+  StatementCache* cache_;  // keep a fresh statement here; nullptr: finalize
+  std::string_view sql_;
+  bool from_cache_;
+};
+
+}  // namespace
+
 command::StatementResult RunStatement(Connection& conn, const command::Statement& statement,
                                       const RunOptions& options) {
   const auto start = Clock::now();
@@ -388,16 +448,30 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
   const char* next = statement.sql.data();
   const char* const end = next + statement.sql.size();
   while (next < end) {
-    sqlite3_stmt* raw = nullptr;
-    const char* tail = nullptr;
-    const int rc = sqlite3_prepare_v2(db, next, static_cast<int>(end - next), &raw, &tail);
-    StmtPtr stmt(raw);
-    if (rc != SQLITE_OK) {
-      result = SqliteErrorResult(db, rc, limits, options.mode == RunMode::kQuery);
-      break;
+    const bool whole_text = next == statement.sql.data();
+    sqlite3_stmt* cached = whole_text && options.cache != nullptr ? options.cache->Find(statement.sql) : nullptr;
+    sqlite3_stmt* raw = cached;
+    bool keep = false;
+    if (cached != nullptr) {
+      next = end;
+    } else {
+      const char* tail = nullptr;
+      const int rc = sqlite3_prepare_v2(db, next, static_cast<int>(end - next), &raw, &tail);
+      if (rc != SQLITE_OK) {
+        sqlite3_finalize(raw);
+        result = SqliteErrorResult(db, rc, limits, options.mode == RunMode::kQuery);
+        break;
+      }
+      next = tail;
+      if (raw == nullptr) continue;  // only whitespace or comments
+      // Only writes that return no rows: a cached statement re-prepares for a
+      // new schema inside its first step, after its columns were read, so a
+      // `SELECT *` (or RETURNING *) reused past an ALTER TABLE would name
+      // the old columns.
+      keep = whole_text && options.cache != nullptr && OnlyWhitespace(tail, end) &&
+             sqlite3_column_count(raw) == 0 && sqlite3_stmt_readonly(raw) == 0;
     }
-    next = tail;
-    if (stmt == nullptr) continue;  // only whitespace or comments
+    PreparedUse stmt(raw, keep ? options.cache : nullptr, statement.sql, cached != nullptr);
     if (options.refuse_writes && sqlite3_stmt_readonly(stmt.get()) == 0) {
       result = ErrorResult(std::string(kWriteOnQueryPath));
       break;

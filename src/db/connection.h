@@ -122,6 +122,38 @@ struct RunOptions {
   // Interrupt after about this many SQLite VM steps (0: no budget). Unlike
   // the deadline, every replica stops at the same instruction.
   int64_t vm_step_budget = 0;
+  // When set, a request statement holding exactly one SQL statement that
+  // writes and returns no rows is prepared once per text for the cache's
+  // lifetime.
+  class StatementCache* cache = nullptr;
+};
+
+// Prepared statements kept for one request, keyed by SQL text: a batch that
+// repeats a write (the usual 1000-row INSERT) parses it once. Each is
+// reset after every use, so none holds a transaction or a lock between
+// uses; SQLite re-prepares one whose schema changed. Finalizes all on
+// destruction, which must come before its connection's.
+class StatementCache {
+ public:
+  StatementCache() = default;
+  ~StatementCache();
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+
+  // The statement prepared for exactly `sql`, reset with no bindings; nullptr
+  // when there is none.
+  sqlite3_stmt* Find(std::string_view sql);
+  // Keeps `stmt` (prepared from exactly `sql`), dropping the oldest when full.
+  void Keep(std::string_view sql, sqlite3_stmt* stmt);
+
+ private:
+  static constexpr size_t kCapacity = 16;
+  struct Entry {
+    std::string sql;
+    sqlite3_stmt* stmt;
+  };
+  std::vector<Entry> entries_;
+  size_t next_victim_ = 0;
 };
 
 // Runs every SQL statement in `statement.sql` in order (SQLite's own

@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cctype>
+#include <array>
 #include <filesystem>
 #include <optional>
 #include <system_error>
@@ -224,51 +224,75 @@ command::Response Database::ExecuteOrQuery(const command::Request& request) {
 
 namespace {
 
-bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool IsWordChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
 
-// True when `word` (upper case) occurs in sql as a whole word, in any case.
-bool ContainsWord(std::string_view sql, std::string_view word) {
-  for (size_t i = 0; i + word.size() <= sql.size(); ++i) {
-    if ((i > 0 && IsWordChar(sql[i - 1])) ||
-        (i + word.size() < sql.size() && IsWordChar(sql[i + word.size()]))) {
-      continue;
-    }
-    bool match = true;
-    for (size_t k = 0; k < word.size() && match; ++k) {
-      match = std::toupper(static_cast<unsigned char>(sql[i + k])) == word[k];
-    }
-    if (match) return true;
+// Upper-cases an ASCII word of at most kMaxKeyword letters into `out`;
+// false when longer (no keyword we look for is).
+constexpr size_t kMaxKeyword = 9;
+bool UpperWord(std::string_view word, std::array<char, kMaxKeyword>& out) {
+  if (word.size() > kMaxKeyword) return false;
+  for (size_t k = 0; k < word.size(); ++k) {
+    const char c = word[k];
+    out[k] = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
   }
-  return false;
+  return true;
 }
 
 // Whether a request without ?transaction may run inside one SQLite
 // transaction (one commit instead of one per statement) with results
 // identical to autocommit: only plain DML, nothing that controls or ends
 // transactions, one statement per string. Conservative by design: a word
-// anywhere (even inside a string literal) disqualifies the request.
-bool CanBatchInOneTransaction(const command::Request& request) {
-  if (request.transaction || request.statements.size() < 2) return false;
+// anywhere (even inside a string literal) disqualifies the request. One
+// pass over each statement's words: a 1000-statement batch is checked on
+// every replica, so this runs once per statement per node.
+bool IsPlainDml(std::string_view sql) {
   static constexpr std::string_view kFirstWords[] = {"INSERT", "UPDATE", "DELETE", "REPLACE"};
   static constexpr std::string_view kForbidden[] = {"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT",
                                                     "RELEASE", "PRAGMA", "ATTACH", "DETACH", "VACUUM"};
-  for (const command::Statement& statement : request.statements) {
-    std::string_view sql = statement.sql;
-    size_t first = sql.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return false;
-    bool dml = false;
-    for (std::string_view word : kFirstWords) {
-      dml |= sql.size() - first >= word.size() && ContainsWord(sql.substr(first, word.size()), word);
+  if (sql.find(';') != std::string_view::npos) return false;
+  std::array<char, kMaxKeyword> upper{};
+  bool first = true;
+  size_t i = 0;
+  while (i < sql.size()) {
+    if (!IsWordChar(sql[i])) {
+      if (first && sql[i] != ' ' && sql[i] != '\t' && sql[i] != '\r' && sql[i] != '\n') return false;
+      ++i;
+      continue;
     }
-    if (!dml || sql.find(';') != std::string_view::npos) return false;
-    for (std::string_view word : kForbidden) {
-      if (ContainsWord(sql, word)) return false;
+    size_t j = i;
+    while (j < sql.size() && IsWordChar(sql[j])) ++j;
+    const std::string_view word = sql.substr(i, j - i);
+    const bool short_enough = UpperWord(word, upper);
+    const std::string_view upper_word(upper.data(), short_enough ? word.size() : 0);
+    if (first) {
+      bool dml = false;
+      for (std::string_view w : kFirstWords) dml |= short_enough && upper_word == w;
+      if (!dml) return false;
+      first = false;
+    } else if (short_enough) {
+      for (std::string_view w : kForbidden) {
+        if (upper_word == w) return false;
+      }
     }
+    i = j;
   }
-  return true;
+  return !first;
 }
 
 }  // namespace
+
+bool CanBatchInOneTransaction(const command::Request& request) {
+  if (request.transaction || request.statements.size() < 2) return false;
+  const std::string* previous = nullptr;  // a batch usually repeats one text
+  for (const command::Statement& statement : request.statements) {
+    if (previous != nullptr && *previous == statement.sql) continue;
+    if (!IsPlainDml(statement.sql)) return false;
+    previous = &statement.sql;
+  }
+  return true;
+}
 
 // A write that failed because of this node's environment (see
 // IsEnvironmentalFailure) stops there, rolled back, and says so in
@@ -304,10 +328,12 @@ command::Response Database::RunWriteRequest(const command::Request& request, Run
     NoteWriterTransaction();
   }
   bool failed = false;
+  StatementCache cache;
   for (const command::Statement& statement : request.statements) {
     if (statement.sql.empty()) continue;  // rqlite skips these without a result
     RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
                    request.db_timeout_ns, options_.fill_expression_types, request.vm_step_budget};
+    run.cache = &cache;
     if (capture_) capture_->BeforeStatement();
     response.results.push_back(RunStatement(conn, statement, run));
     if (capture_) capture_->AfterStatement(!response.results.back().error.empty());
@@ -342,9 +368,11 @@ std::optional<command::Response> Database::RunBatched(const command::Request& re
   }
   NoteWriterTransaction();
   command::Response response;
+  StatementCache cache;
   for (const command::Statement& statement : request.statements) {
     RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
                    request.db_timeout_ns, options_.fill_expression_types, request.vm_step_budget};
+    run.cache = &cache;
     if (capture_) capture_->BeforeStatement();
     response.results.push_back(RunStatement(conn, statement, run));
     if (capture_) capture_->AfterStatement(!response.results.back().error.empty());

@@ -573,6 +573,90 @@ TEST_F(DatabaseTest, ReaderPoolBlocksAtItsLimitAndServesEveryone) {
 // ---- Requests without ?transaction run in one SQLite transaction when that
 // gives the same results as autocommit (Database::RunBatched). ----
 
+// ---- A request prepares each repeated SQL text once (StatementCache). ----
+
+TEST_F(DatabaseTest, RepeatedStatementIsReboundEachTime) {
+  MustExecute({"CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"});
+  Request r;
+  for (int i = 1; i <= 40; ++i) {
+    const bool named = i % 2 == 0;
+    r.statements.push_back(Statement{named ? "INSERT INTO t(id, v) VALUES(:id, :v)" : "INSERT INTO t(id, v) VALUES(?, ?)",
+                                     {Parameter{named ? "id" : "", int64_t{i}},
+                                      Parameter{named ? "v" : "", "v" + std::to_string(i)}},
+                                     false});
+  }
+  // The same text with too few arguments, then with enough again.
+  r.statements.push_back(Statement{"INSERT INTO t(id, v) VALUES(?, ?)", {Parameter{"", int64_t{41}}}, false});
+  r.statements.push_back(Statement{"INSERT INTO t(id, v) VALUES(?, ?)",
+                                   {Parameter{"", int64_t{42}}, Parameter{"", std::string("v42")}}, false});
+  Response response = db_->Execute(r);
+  ASSERT_EQ(response.results.size(), 42u);
+  EXPECT_EQ(response.results[39].last_insert_id, 40);
+  EXPECT_EQ(response.results[40].error, "not enough args to execute query: want 2 got 1");
+  EXPECT_EQ(response.results[41].last_insert_id, 42);
+  EXPECT_EQ(QueryOne("SELECT count(*), sum(id), min(v), max(v) FROM t WHERE v = 'v' || id").values,
+            (std::vector<Row>{{int64_t{41}, int64_t{42 * 43 / 2 - 41}, std::string("v1"), std::string("v9")}}));
+}
+
+TEST_F(DatabaseTest, RepeatedStatementSeesSchemaChangesWithinTheRequest) {
+  MustExecute({"CREATE TABLE t (a)"});
+  Request r = Req({"INSERT INTO t VALUES(1)", "SELECT * FROM t", "ALTER TABLE t ADD COLUMN b DEFAULT 7",
+                   "SELECT * FROM t", "INSERT INTO t VALUES(1)", "DROP TABLE t", "INSERT INTO t VALUES(1)",
+                   "SELECT * FROM t"});
+  Response response = db_->ExecuteOrQuery(r);
+  ASSERT_EQ(response.results.size(), 8u);
+  EXPECT_EQ(response.results[1].columns, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(response.results[3].columns, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(response.results[3].values, (std::vector<Row>{{int64_t{1}, int64_t{7}}}));
+  EXPECT_EQ(response.results[4].error, "table t has 2 columns but 1 values were supplied");
+  EXPECT_EQ(response.results[6].error, "no such table: t");
+  EXPECT_EQ(response.results[7].error, "no such table: t");
+}
+
+TEST_F(DatabaseTest, ManyDistinctRepeatedStatementsAllRunAndMultiStatementTextsAreNotCached) {
+  MustExecute({"CREATE TABLE t (k INTEGER, n INTEGER)"});
+  std::vector<std::string> sqls;
+  for (int round = 0; round < 3; ++round) {
+    for (int k = 0; k < 40; ++k) sqls.push_back("INSERT INTO t VALUES(" + std::to_string(k) + ", " + std::to_string(round) + ")");
+    sqls.push_back("INSERT INTO t VALUES(100, 0); INSERT INTO t VALUES(101, 0)");
+    sqls.push_back("INSERT INTO t VALUES(102, 0); -- a comment after");
+  }
+  MustExecute(sqls);
+  EXPECT_EQ(QueryOne("SELECT count(*), count(DISTINCT k), sum(n) FROM t").values,
+            (std::vector<Row>{{int64_t{3 * 43}, int64_t{43}, int64_t{40 * 3}}}));
+}
+
+TEST(BatchEligibilityTest, OnlyPlainDmlWithNoTransactionWordsIsBatched) {
+  auto batchable = [](std::vector<std::string> sqls, bool transaction = false) {
+    command::Request request;
+    request.transaction = transaction;
+    for (std::string& sql : sqls) {
+      Statement statement;
+      statement.sql = std::move(sql);
+      request.statements.push_back(std::move(statement));
+    }
+    return CanBatchInOneTransaction(request);
+  };
+  const std::string insert = "INSERT INTO t VALUES(1)";
+  EXPECT_TRUE(batchable({insert, " \n\tinsert into t values('x')", "UPDATE t SET a=1", "delete from t",
+                         "Replace INTO t VALUES(2)", "INSERT INTO t(savepoint_no, begins) VALUES(1, 2)"}));
+  EXPECT_FALSE(batchable({insert}));                          // one statement: nothing to gain
+  EXPECT_FALSE(batchable({insert, insert}, /*transaction=*/true));  // already one transaction
+  EXPECT_FALSE(batchable({insert, "SELECT 1"}));
+  EXPECT_FALSE(batchable({insert, "INSERT INTO t VALUES(1); INSERT INTO t VALUES(2)"}));
+  EXPECT_FALSE(batchable({insert, "/* c */ INSERT INTO t VALUES(1)"}));
+  EXPECT_FALSE(batchable({insert, "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x"}));
+  EXPECT_FALSE(batchable({insert, "INSERTX INTO t VALUES(1)"}));
+  EXPECT_FALSE(batchable({insert, ""}));
+  EXPECT_FALSE(batchable({insert, "   "}));
+  for (const char* word : {"begin", "COMMIT", "End", "rollback", "SAVEPOINT", "release", "pragma", "attach",
+                           "Detach", "vacuum"}) {
+    // Even inside a literal or an identifier of its own: conservative.
+    EXPECT_FALSE(batchable({insert, std::string("INSERT INTO t VALUES('") + word + "')"})) << word;
+    EXPECT_FALSE(batchable({insert, std::string("UPDATE t SET \"") + word + "\" = 1"})) << word;
+  }
+}
+
 TEST_F(DatabaseTest, BatchedDmlKeepsPerStatementErrorsAndCounts) {
   MustExecute({"CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"});
   Response r = db_->Execute(Req({"INSERT INTO t(id, v) VALUES(1, 'a')", "INSERT INTO t(id, v) VALUES(1, 'dup')",
