@@ -406,7 +406,7 @@ class Store final : public Applier {
   // A learner waits to be promoted (or a joiner for its answer): the apply
   // loop then checks every kPromotionCheckInterval rather than once a second.
   std::atomic<bool> promotion_wanted_{true};
-  std::chrono::steady_clock::time_point next_promotion_check_{};  // apply thread
+  std::chrono::steady_clock::time_point last_promotion_check_{};  // apply thread
   struct JoinWaiter {
     NodeId id;
     std::chrono::steady_clock::time_point deadline;

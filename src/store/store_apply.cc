@@ -56,7 +56,7 @@ void Store::ApplyLoop() {
         auto wake_at = idle_until;
         if (!stale_deadlines_.empty()) wake_at = std::min(wake_at, stale_deadlines_.begin()->first);
         for (const auto& [index, read] : sync_reads_) wake_at = std::min(wake_at, read.deadline);
-        if (promotion_wanted_.load()) wake_at = std::min(wake_at, next_promotion_check_);
+        if (promotion_wanted_.load()) wake_at = std::min(wake_at, last_promotion_check_ + kPromotionCheckInterval);
         if (apply_stopping_ || !apply_queue_.empty() || SteadyClock::now() >= wake_at) break;
         apply_wake_.wait_until(lock, wake_at);
       }
@@ -96,8 +96,11 @@ void Store::ApplyLoop() {
     if (interval_due) next_snapshot_check = now + options_.snapshot_interval;
     MaybeSnapshot(false, trailing_entries(), nullptr);
     RunDueMaintenance();
-    if (now >= next_promotion_check_) {
-      next_promotion_check_ = now + (promotion_wanted_.load() ? kPromotionCheckInterval : std::chrono::seconds(1));
+    // Due from the last check, so a join that wants a promotion is looked
+    // at within kPromotionCheckInterval, not after the idle second.
+    const auto promotion_interval = promotion_wanted_.load() ? kPromotionCheckInterval : std::chrono::seconds(1);
+    if (now >= last_promotion_check_ + promotion_interval) {
+      last_promotion_check_ = now;
       PromoteCaughtUpLearners();
     }
     if (interval_due && options_.snapshot_wal_bytes > 0) {

@@ -218,6 +218,12 @@ def member_ids(node):
     return sorted(n["id"] for n in r.json()["nodes"])
 
 
+def voter_ids(node):
+    r = node.get("/nodes?ver=2", timeout=10)
+    assert r.status == 200, r.text()
+    return sorted(n["id"] for n in r.json()["nodes"] if n.get("voter"))
+
+
 def count(node):
     r = node.query(["SELECT COUNT(*) FROM t"], "?level=none")
     assert r.status == 200, r.text()
@@ -263,6 +269,8 @@ class DiscoKvScenario:
         for n in nodes:
             wait_for(lambda n=n: member_ids(n) == ["1", "2", "3"], timeout=30,
                      what="membership on node " + n.node_id)
+        # Joiners start as learners: the failover below needs them voting.
+        wait_for(lambda: voter_ids(leader_of(nodes)) == ["1", "2", "3"], timeout=30, what="three voters")
         states = [n.get("/status?key=store.raft.state").json() for n in nodes]
         self.assertEqual(states.count("Leader"), 1, states)
         leader = leader_of(nodes)
