@@ -15,6 +15,7 @@
 #include "store/snapshot_meta.h"
 #include "node/upgrade_log.h"
 #include "upgrade/go_raft_log.h"
+#include "upgrade/snapshot_image.h"
 #include "wal/wal.h"
 
 namespace rq::node {
@@ -79,11 +80,13 @@ Status RemoveTree(const std::string& path) {
 }
 
 // The Go names a conversion moves aside: the log store, the snapshot
-// stores, SQLite's files and raft/ (peers.json, peers.info).
+// stores and their markers, SQLite's files, raft/ (peers.json, peers.info)
+// and Go's CDC queue. (A cdc/ of ours would have made the directory mixed.)
 std::vector<std::string> GoTopLevelNames(env::FileSystem& fs, const std::string& dir) {
   std::vector<std::string> out;
-  for (const char* name : {"raft.db", "rsnapshots", "snapshots", "db.sqlite", "db.sqlite-wal", "db.sqlite-shm",
-                           "db.sqlite-journal", "raft"}) {
+  for (const char* name : {"raft.db", "rsnapshots", "snapshots", "wsnapshots", "wal-staging", "clean_snapshot",
+                           "db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite-journal", "raft", "cdc",
+                           "fifo.db"}) {
     if (fs.FileExists(JoinPath(dir, name))) out.push_back(name);
   }
   return out;
@@ -287,9 +290,10 @@ Status Converter::Run(std::vector<std::string>* report) {
   if (!go.ok()) return go.status();
   const GoSnapshot* snapshot = found_.latest_snapshot();
   if (snapshot != nullptr) {
-    if (snapshot->format == GoSnapshotFormat::kV9Incremental) {
-      return Status::NotSupported("the latest snapshot " + snapshot->data_path +
-                                  " is incremental (a WAL over an earlier one), which this release does not convert");
+    if (!found_.interrupted_reap.empty()) {
+      return Status::NotSupported(found_.interrupted_reap +
+                                  ": Go rqlite stopped while folding its incremental snapshots into a full one. "
+                                  "Start that Go rqlite once more (it finishes at start), stop it, then start rqlited");
     }
     snapshot_index_ = snapshot->meta.index;
     snapshot_term_ = snapshot->meta.term;
@@ -365,10 +369,15 @@ Status Converter::Run(std::vector<std::string>* report) {
     RQ_RETURN_IF_ERROR(store::WriteSnapshotRecord(&fs_, ours.snapshot_meta, record));
   }
   if (snapshot != nullptr) {
-    Result<std::string> image = ReadGoSnapshotDatabase(fs_, *snapshot);
+    Result<GoSnapshotImage> image = BuildGoSnapshotImage(fs_, found_.snapshots, ours.db);
     if (!image.ok()) return image.status();
-    RQ_RETURN_IF_ERROR(fs_.WriteFileAtomic(ours.db, *image));
-    RQ_RETURN_IF_ERROR(CheckDatabase(ours.db, "the snapshot database " + snapshot->data_path));
+    const std::string source = snapshot->data_path.empty() ? snapshot->meta_path : snapshot->data_path;
+    RQ_RETURN_IF_ERROR(CheckDatabase(ours.db, "the snapshot database " + source));
+    if (image->wal_files > 0) {
+      report->push_back("snapshot " + snapshot->meta.id + ": the database of " + image->base_id + " with " +
+                        std::to_string(image->wal_files) + " WAL file(s) replayed (" + std::to_string(image->frames) +
+                        " frames)");
+    }
   }
   if (found_.has_peers_json) {
     // A manual recovery Go rqlite had not run yet: ours runs it at start

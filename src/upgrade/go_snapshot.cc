@@ -3,10 +3,14 @@
 
 #include <boost/json.hpp>
 
+#include <cstdio>
 #include <string>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "base/coding.h"
+#include "base/crc32c.h"
 #include "upgrade/gzip.h"
 
 namespace rq::upgrade {
@@ -74,10 +78,94 @@ const char* GoSnapshotFormatName(GoSnapshotFormat format) {
   switch (format) {
     case GoSnapshotFormat::kFileStoreStateBin: return "snapshots/<id>/state.bin (v5-v7)";
     case GoSnapshotFormat::kV8Database: return "rsnapshots/<id>.db (v8-v9.4)";
-    case GoSnapshotFormat::kV9Full: return "rsnapshots/<id>/data.db (v9.5+ full)";
-    case GoSnapshotFormat::kV9Incremental: return "rsnapshots/<id>/data.wal (v9.5+ incremental)";
+    case GoSnapshotFormat::kV10Full: return "wsnapshots/<id>/data.db (v10 full)";
+    case GoSnapshotFormat::kV10Incremental: return "wsnapshots/<id>/*.wal (v10 incremental)";
   }
   return "unknown";
+}
+
+namespace {
+
+struct IdOrder {
+  uint64_t millis = 0;
+  uint64_t generation = 0;
+};
+
+// <term>-<index>-<ms>[-<gen>]; what does not parse orders as 0.
+IdOrder ParseIdOrder(std::string_view id) {
+  IdOrder out;
+  std::vector<uint64_t> parts;
+  uint64_t value = 0;
+  bool digits = false;
+  for (size_t i = 0; i <= id.size(); ++i) {
+    if (i == id.size() || id[i] == '-') {
+      if (!digits) return out;
+      parts.push_back(value);
+      value = 0;
+      digits = false;
+    } else if (id[i] >= '0' && id[i] <= '9' && value < UINT64_MAX / 10) {
+      value = value * 10 + static_cast<uint64_t>(id[i] - '0');
+      digits = true;
+    } else {
+      return out;
+    }
+  }
+  if (parts.size() >= 3) out.millis = parts[2];
+  if (parts.size() >= 4) out.generation = parts[3];
+  return out;
+}
+
+}  // namespace
+
+bool GoSnapshotBefore(const GoSnapshot& a, const GoSnapshot& b) {
+  const IdOrder ao = ParseIdOrder(a.meta.id), bo = ParseIdOrder(b.meta.id);
+  return std::tie(a.meta.term, a.meta.index, ao.millis, ao.generation, a.meta.id) <
+         std::tie(b.meta.term, b.meta.index, bo.millis, bo.generation, b.meta.id);
+}
+
+Status CheckGoCrcSidecar(env::FileSystem& fs, const std::string& path, std::string_view bytes) {
+  const std::string sidecar = path + ".crc32";
+  if (!fs.FileExists(sidecar)) return Status::OK();
+  Result<std::string> text = fs.ReadFile(sidecar);
+  if (!text.ok()) return text.status().WithContext("CRC sidecar");
+  std::string hex;
+  std::string_view trimmed(*text);
+  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r' || trimmed.back() == ' ')) {
+    trimmed.remove_suffix(1);
+  }
+  if (!trimmed.empty() && trimmed.front() == '{') {
+    boost::system::error_code ec;
+    json::value doc = json::parse(json::string_view(trimmed.data(), trimmed.size()), ec);
+    const json::object* o = ec ? nullptr : doc.if_object();
+    if (o == nullptr) return Status::Corruption(sidecar + ": neither hex nor a JSON object");
+    if (const json::value* disabled = o->if_contains("disabled"); disabled != nullptr && disabled->is_bool() &&
+                                                                  disabled->get_bool()) {
+      return Status::OK();  // written without a checksum
+    }
+    const json::value* type = o->if_contains("type");
+    if (type != nullptr && !(type->is_string() && type->get_string() == "castagnoli")) {
+      return Status::Corruption(sidecar + ": checksum type is not castagnoli");
+    }
+    const json::value* crc = o->if_contains("crc");
+    if (crc == nullptr || !crc->is_string()) return Status::Corruption(sidecar + ": no \"crc\" string");
+    hex.assign(crc->get_string());
+  } else {
+    hex.assign(trimmed);
+  }
+  uint32_t expected = 0;
+  if (hex.size() != 8) return Status::Corruption(sidecar + ": the CRC is not 8 hex digits");
+  for (char c : hex) {
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (digit < 0) return Status::Corruption(sidecar + ": the CRC is not 8 hex digits");
+    expected = expected << 4 | static_cast<uint32_t>(digit);
+  }
+  const uint32_t actual = crc32c::Value(bytes);
+  if (actual != expected) {
+    char buffer[9];
+    std::snprintf(buffer, sizeof(buffer), "%08x", actual);
+    return Status::Corruption(path + ": CRC32C " + buffer + " does not match " + hex + " in " + sidecar);
+  }
+  return Status::OK();
 }
 
 bool LooksLikeSqlite(std::string_view bytes) { return bytes.substr(0, kSqliteMagic.size()) == kSqliteMagic; }
@@ -108,12 +196,10 @@ Result<GoSnapshotMeta> ParseGoSnapshotMeta(std::string_view text, std::string_vi
 
 Result<std::string> ReadGoSnapshotDatabase(env::FileSystem& fs, const GoSnapshot& snapshot) {
   const std::string& path = snapshot.data_path;
-  if (path.empty()) return Status::NotFound("snapshot " + snapshot.meta.id + ": no data file");
-  if (snapshot.format == GoSnapshotFormat::kV9Incremental) {
-    return Status::NotSupported("snapshot " + path + " is incremental (a WAL on an earlier snapshot)");
-  }
+  if (path.empty()) return Status::NotFound("snapshot " + snapshot.meta.id + ": no database file");
   Result<std::string> bytes = fs.ReadFile(path);
   if (!bytes.ok()) return bytes.status().WithContext("snapshot");
+  RQ_RETURN_IF_ERROR(CheckGoCrcSidecar(fs, path, *bytes));
   if (snapshot.format != GoSnapshotFormat::kFileStoreStateBin) {
     if (!LooksLikeSqlite(*bytes)) return Status::Corruption("snapshot " + path + ": not an SQLite database");
     return bytes;

@@ -4,12 +4,18 @@
 // Format facts: meta.json is {"Version","ID","Index","Term","Peers",
 // "Configuration":{"Servers":[{"Suffrage":0,"ID","Address"}]},
 // "ConfigurationIndex","Size"} (hashicorp FileSnapshotStore adds "CRC").
-// Data files: v8-v9.4 `rsnapshots/<id>.db` (a plain SQLite file); v9.5+
-// `rsnapshots/<id>/data.db` (full, SQLite) or `<id>/data.wal` (incremental
-// SQLite WAL on top of the previous full one); v7 `snapshots/<id>/state.bin`
-// = 16 header bytes then a gzip stream of the SQLite file (rqlite's own
-// v7 upgrader skips exactly 16). v5/v6 state.bin: an 8-byte little-endian
-// length, then the raw SQLite file (inferred, see ReadGoSnapshotDatabase).
+// IDs are <term>-<index>-<unix ms>[-<generation>]. Data files: v8-v9
+// `rsnapshots/<id>.db` (a plain SQLite file), with `<id>.db-wal` beside it
+// when Go stopped between writing an incremental snapshot and folding it
+// into the previous database; v10 `wsnapshots/<id>/data.db` (full) and
+// `*.wal` files (SQLite WALs: in a full snapshot after data.db, alone in an
+// incremental one, replayed in name order on the previous snapshot's
+// database), each beside a `<file>.crc32` sidecar (CRC32C as 8 hex digits,
+// or JSON {"crc","type":"castagnoli","disabled"}); v7
+// `snapshots/<id>/state.bin` = 16 header bytes then a gzip stream of the
+// SQLite file (rqlite's own v7 upgrader skips exactly 16). v5/v6 state.bin:
+// an 8-byte little-endian length, then the raw SQLite file (inferred, see
+// ReadGoSnapshotDatabase).
 //
 // Thread-safety: stateless functions and values.
 #pragma once
@@ -17,6 +23,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "env/file_system.h"
@@ -36,9 +43,9 @@ struct GoSnapshotMeta {
 
 enum class GoSnapshotFormat : uint8_t {
   kFileStoreStateBin,  // v5-v7: snapshots/<id>/state.bin
-  kV8Database,         // v8-v9.4: rsnapshots/<id>.db
-  kV9Full,             // v9.5+: rsnapshots/<id>/data.db
-  kV9Incremental,      // v9.5+: rsnapshots/<id>/data.wal
+  kV8Database,         // v8-v9: rsnapshots/<id>.db (+ <id>.db-wal)
+  kV10Full,            // v10: wsnapshots/<id>/data.db (+ *.wal)
+  kV10Incremental,     // v10: wsnapshots/<id>/*.wal only
 };
 const char* GoSnapshotFormatName(GoSnapshotFormat format);
 
@@ -46,8 +53,12 @@ struct GoSnapshot {
   GoSnapshotMeta meta;
   GoSnapshotFormat format = GoSnapshotFormat::kV8Database;
   std::string meta_path;
-  std::string data_path;  // empty when the data file is missing
+  std::string data_path;               // the full image; empty when it has none
+  std::vector<std::string> wal_paths;  // replayed onto the image, in order
 };
+
+// Store order: term, then index, then the ID's milliseconds and generation.
+bool GoSnapshotBefore(const GoSnapshot& a, const GoSnapshot& b);
 
 // `path` names the file in errors.
 Result<GoSnapshotMeta> ParseGoSnapshotMeta(std::string_view json, std::string_view path);
@@ -55,9 +66,14 @@ Result<GoSnapshotMeta> ParseGoSnapshotMeta(std::string_view json, std::string_vi
 // "SQLite format 3\0" at the start.
 bool LooksLikeSqlite(std::string_view bytes);
 
-// The SQLite image a full snapshot holds (kFileStoreStateBin, kV8Database,
-// kV9Full). Corruption naming the file when it is not an SQLite image;
-// NotSupported for incremental snapshots (a WAL, not a database).
+// The SQLite image a snapshot's data_path holds (state.bin unwrapped).
+// NotFound when it has none (an incremental one); Corruption naming the
+// file when it is not an SQLite image or fails its CRC sidecar.
 Result<std::string> ReadGoSnapshotDatabase(env::FileSystem& fs, const GoSnapshot& snapshot);
+
+// Checks `bytes` (the content of `path`) against `path`.crc32 when there
+// is one: Corruption naming the file on a mismatch or a sidecar we cannot
+// read; OK when there is none or it says checksums are disabled.
+Status CheckGoCrcSidecar(env::FileSystem& fs, const std::string& path, std::string_view bytes);
 
 }  // namespace rq::upgrade

@@ -67,15 +67,16 @@ Status ReadSnapshotMeta(env::FileSystem& fs, const std::string& meta_path, GoSna
   return Status::OK();
 }
 
-// rsnapshots/ (v8+): <id>.db beside <id>/meta.json, or <id>/{data.db,data.wal}.
+// rsnapshots/ (v8-v9): <id>.db beside <id>/meta.json; a <id>.db-wal is an
+// incremental snapshot Go had not folded into the database yet.
 Status ListRsnapshots(env::FileSystem& fs, const std::string& dir, DataDirInspection* out) {
   Result<std::vector<std::string>> names = fs.ListDir(dir);
   if (!names.ok()) return names.status();
   std::set<std::string> present(names->begin(), names->end());
-  bool v8 = false, v9 = false;
+  bool any = false;
   for (const std::string& name : present) {
     const std::string path = env::JoinPath(dir, name);
-    if (EndsWith(name, ".tmp") || EndsWith(name, ".db") || name == "FULL_NEEDED" || name == "REAP_PLAN" ||
+    if (EndsWith(name, ".tmp") || EndsWith(name, ".db") || EndsWith(name, ".db-wal") || name == "FULL_NEEDED" ||
         !IsDir(fs, path)) {
       continue;  // data files are found through their snapshot; leftovers are Go's business
     }
@@ -83,29 +84,43 @@ Status ListRsnapshots(env::FileSystem& fs, const std::string& dir, DataDirInspec
     if (!fs.FileExists(meta_path)) continue;  // not a complete snapshot
     GoSnapshot snapshot;
     RQ_RETURN_IF_ERROR(ReadSnapshotMeta(fs, meta_path, &snapshot));
-    if (present.count(name + ".db") > 0) {
-      snapshot.format = GoSnapshotFormat::kV8Database;
-      snapshot.data_path = env::JoinPath(dir, name + ".db");
-      v8 = true;
-    } else if (fs.FileExists(env::JoinPath(path, "data.db"))) {
-      snapshot.format = GoSnapshotFormat::kV9Full;
-      snapshot.data_path = env::JoinPath(path, "data.db");
-      v9 = true;
-    } else if (fs.FileExists(env::JoinPath(path, "data.wal"))) {
-      snapshot.format = GoSnapshotFormat::kV9Incremental;
-      snapshot.data_path = env::JoinPath(path, "data.wal");
-      v9 = true;
-    }
+    snapshot.format = GoSnapshotFormat::kV8Database;
+    if (present.count(name + ".db") > 0) snapshot.data_path = env::JoinPath(dir, name + ".db");
+    if (present.count(name + ".db-wal") > 0) snapshot.wal_paths.push_back(env::JoinPath(dir, name + ".db-wal"));
+    any = true;
     out->snapshots.push_back(std::move(snapshot));
   }
   out->dialect = GoCommandDialect::kV7Plus;
-  if (v9 || present.count("FULL_NEEDED") > 0 || present.count("REAP_PLAN") > 0) {
-    out->go_version = "rqlite v9.5+";
-    out->go_version_detail = "rsnapshots/<id>/data.db|data.wal snapshot store";
-  } else {
-    out->go_version = v8 ? "rqlite v8.0-v9.4" : "rqlite v8+";
-    out->go_version_detail = v8 ? "rsnapshots/<id>.db snapshot store" : "empty rsnapshots/ snapshot store";
+  out->go_version = any ? "rqlite v8.0-v9.4" : "rqlite v8+";
+  out->go_version_detail = any ? "rsnapshots/<id>.db snapshot store" : "empty rsnapshots/ snapshot store";
+  return Status::OK();
+}
+
+// wsnapshots/ (v10): <id>/meta.json with data.db and/or *.wal files.
+Status ListWsnapshots(env::FileSystem& fs, const std::string& dir, DataDirInspection* out) {
+  Result<std::vector<std::string>> names = fs.ListDir(dir);
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    const std::string path = env::JoinPath(dir, name);
+    if (name == "REAP_PLAN") out->interrupted_reap = path;
+    if (EndsWith(name, ".tmp") || !IsDir(fs, path)) continue;  // unfinished, or Go's markers
+    const std::string meta_path = env::JoinPath(path, "meta.json");
+    if (!fs.FileExists(meta_path)) continue;
+    GoSnapshot snapshot;
+    RQ_RETURN_IF_ERROR(ReadSnapshotMeta(fs, meta_path, &snapshot));
+    Result<std::vector<std::string>> files = fs.ListDir(path);
+    if (!files.ok()) return files.status();
+    std::sort(files->begin(), files->end());
+    for (const std::string& file : *files) {
+      if (file == "data.db") snapshot.data_path = env::JoinPath(path, file);
+      if (EndsWith(file, ".wal")) snapshot.wal_paths.push_back(env::JoinPath(path, file));
+    }
+    snapshot.format = snapshot.data_path.empty() ? GoSnapshotFormat::kV10Incremental : GoSnapshotFormat::kV10Full;
+    out->snapshots.push_back(std::move(snapshot));
   }
+  out->dialect = GoCommandDialect::kV7Plus;
+  out->go_version = "rqlite v10+";
+  out->go_version_detail = "wsnapshots/<id>/{data.db,*.wal} snapshot store";
   return Status::OK();
 }
 
@@ -185,9 +200,14 @@ Result<DataDirInspection> InspectDataDir(env::FileSystem& fs, const std::string&
     } else if (name == "raft.db") {
       raft_db = true;
       out.go_files.push_back(name);
-    } else if ((name == "rsnapshots" || name == "snapshots") && IsDir(fs, path)) {
+    } else if ((name == "rsnapshots" || name == "snapshots" || name == "wsnapshots") && IsDir(fs, path)) {
       go_dirs.push_back(name);
       out.go_files.push_back(name + "/");
+    } else if (name == "clean_snapshot" || (name == "wal-staging" && IsDir(fs, path))) {
+      // v9+: the fingerprint of db.sqlite at the last snapshot; v10: where
+      // an incremental snapshot's WAL is staged. Neither is needed: the
+      // snapshot store and the log say everything.
+      out.go_files.push_back(IsDir(fs, path) ? name + "/" : name);
     } else if (name == "raft" && IsDir(fs, path)) {
       ClassifyRaftDir(fs, path, &out);
     } else if ((name == "tmp" || name == "extensions") && IsDir(fs, path)) {
@@ -209,17 +229,18 @@ Result<DataDirInspection> InspectDataDir(env::FileSystem& fs, const std::string&
   }
   for (const std::string& name : go_dirs) {
     const std::string path = env::JoinPath(dir, name);
-    RQ_RETURN_IF_ERROR(name == "rsnapshots" ? ListRsnapshots(fs, path, &out) : ListFileSnapshots(fs, path, &out));
+    RQ_RETURN_IF_ERROR(name == "rsnapshots"   ? ListRsnapshots(fs, path, &out)
+                       : name == "wsnapshots" ? ListWsnapshots(fs, path, &out)
+                                              : ListFileSnapshots(fs, path, &out));
   }
   if (go_dirs.size() > 1) {
-    out.go_version = "rqlite v8+ (also holds a v5-v7 snapshots/ directory)";
+    // Go's upgraders leave the older store behind only when it was empty.
+    out.go_version += " (also holds an older snapshot store)";
   } else if (raft_db && go_dirs.empty()) {
     out.go_version = "rqlite v5-v8";
     out.go_version_detail = "raft.db without a snapshot store directory";
   }
-  std::sort(out.snapshots.begin(), out.snapshots.end(), [](const GoSnapshot& a, const GoSnapshot& b) {
-    return std::tie(a.meta.term, a.meta.index, a.meta.id) < std::tie(b.meta.term, b.meta.index, b.meta.id);
-  });
+  std::sort(out.snapshots.begin(), out.snapshots.end(), GoSnapshotBefore);
 
   // Our Raft state settles it: a stray file beside it (a user's copy, a
   // temporary name a later release adds) must never stop a node of ours.

@@ -6,9 +6,10 @@
 // boltdb) beside `db.sqlite` (+ `-wal`, `-shm`), an optional `raft/`
 // holding peers.json / peers.info (manual recovery), and a snapshot store:
 // v5-v7 `snapshots/<term>-<index>-<ms>/{meta.json,state.bin}` (hashicorp
-// FileSnapshotStore); v8-v9.4 `rsnapshots/<id>.db` + `rsnapshots/<id>/
-// meta.json`; v9.5+ `rsnapshots/<id>/{meta.json,data.db|data.wal}` with
-// FULL_NEEDED / REAP_PLAN markers. Ours (docs/snapshot_format.md) keeps
+// FileSnapshotStore); v8-v9 `rsnapshots/<id>.db` + `rsnapshots/<id>/
+// meta.json`, and v9's `clean_snapshot` fingerprint; v10 `wsnapshots/<id>/
+// {meta.json,data.db,*.wal,*.crc32}` with FULL_NEEDED / REAP_PLAN markers,
+// `wal-staging/` and `clean_snapshot`. Ours (docs/snapshot_format.md) keeps
 // `raft/log/` and `raft/snapshot.meta`, `tmp/`, `extensions/`, and no
 // raft.db; `go-rqlite*/` holds the originals an upgrade moved aside.
 //
@@ -37,7 +38,7 @@ const char* DataDirKindName(DataDirKind kind);
 
 struct DataDirInspection {
   DataDirKind kind = DataDirKind::kEmpty;
-  // For kGo: "rqlite v8.0-v9.4", "rqlite v9.5+", "rqlite v5-v7" (the
+  // For kGo: "rqlite v8.0-v9.4", "rqlite v10+", "rqlite v5-v7" (the
   // snapshot store tells them apart; see go_version_detail).
   std::string go_version;
   std::string go_version_detail;
@@ -48,8 +49,11 @@ struct DataDirInspection {
   std::vector<std::string> our_files;      // relative paths
   std::vector<std::string> unknown_files;  // relative paths
   std::vector<std::string> set_aside;      // go-rqlite*/: originals of an earlier upgrade
-  // Complete Go snapshots, oldest first by (term, index, id).
+  // Complete Go snapshots, oldest first (GoSnapshotBefore).
   std::vector<GoSnapshot> snapshots;
+  // wsnapshots/REAP_PLAN: Go stopped while folding incremental snapshots
+  // into a full one; its store is half-way and only Go can finish it.
+  std::string interrupted_reap;
   bool has_peers_json = false;  // raft/peers.json: a manual recovery is pending
 
   const GoSnapshot* latest_snapshot() const { return snapshots.empty() ? nullptr : &snapshots.back(); }

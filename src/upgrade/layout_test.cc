@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "base/coding.h"
 #include "env/mem_file_system.h"
@@ -87,17 +88,100 @@ TEST_F(LayoutTest, SnapshotsAreOrderedByTermThenIndex) {
   EXPECT_EQ(i.snapshots[0].meta.index, 900u);
 }
 
-TEST_F(LayoutTest, V9StoreWithDataFilesIsDetected) {
+TEST_F(LayoutTest, V10StoreWithFullAndIncrementalSnapshotsIsDetected) {
   File("/d/raft.db");
-  Dir("/d/rsnapshots");
-  Dir("/d/rsnapshots/2-346-1");
-  File("/d/rsnapshots/2-346-1/meta.json", kMeta);
-  File("/d/rsnapshots/2-346-1/data.wal", "wal");
+  File("/d/db.sqlite", kSqlite);
+  File("/d/clean_snapshot", R"({"mod_time":"2026-05-01T10:00:00Z","size":4096})");
+  Dir("/d/wal-staging");
+  Dir("/d/wsnapshots");
+  File("/d/wsnapshots/FULL_NEEDED", "");
+  Dir("/d/wsnapshots/2-300-1777000000000");
+  std::string older = kMeta;
+  older.replace(older.find("\"Index\":346"), 11, "\"Index\":300");
+  File("/d/wsnapshots/2-300-1777000000000/meta.json", older);
+  File("/d/wsnapshots/2-300-1777000000000/data.db", kSqlite);
+  File("/d/wsnapshots/2-300-1777000000000/data.db.crc32", "00000000");
+  File("/d/wsnapshots/2-300-1777000000000/data-00000000.wal", "w");
+  Dir("/d/wsnapshots/2-346-1796584516259");
+  File("/d/wsnapshots/2-346-1796584516259/meta.json", kMeta);
+  File("/d/wsnapshots/2-346-1796584516259/000000001796584516259000000-000002.wal", "w2");
+  File("/d/wsnapshots/2-346-1796584516259/000000001796584516259000000-000001.wal", "w1");
+  File("/d/wsnapshots/2-346-1796584516259/000000001796584516259000000-000001.wal.crc32", "00000000");
+  Dir("/d/wsnapshots/2-400-1.tmp");  // unfinished: ignored
   DataDirInspection i = Inspect();
-  EXPECT_EQ(i.kind, DataDirKind::kGo);
-  EXPECT_EQ(i.go_version, "rqlite v9.5+");
-  EXPECT_EQ(i.latest_snapshot()->format, GoSnapshotFormat::kV9Incremental);
-  EXPECT_TRUE(ReadGoSnapshotDatabase(fs_, *i.latest_snapshot()).status().code() == Status::Code::kNotSupported);
+  EXPECT_EQ(i.kind, DataDirKind::kGo) << i.Describe();
+  EXPECT_EQ(i.go_version, "rqlite v10+");
+  EXPECT_TRUE(i.interrupted_reap.empty());
+  ASSERT_EQ(i.snapshots.size(), 2u);
+  EXPECT_EQ(i.snapshots[0].format, GoSnapshotFormat::kV10Full);
+  EXPECT_EQ(i.snapshots[0].data_path, "/d/wsnapshots/2-300-1777000000000/data.db");
+  EXPECT_EQ(i.snapshots[0].wal_paths, std::vector<std::string>{"/d/wsnapshots/2-300-1777000000000/data-00000000.wal"});
+  const GoSnapshot& latest = *i.latest_snapshot();
+  EXPECT_EQ(latest.format, GoSnapshotFormat::kV10Incremental);
+  EXPECT_TRUE(latest.data_path.empty());
+  EXPECT_EQ(latest.wal_paths, (std::vector<std::string>{
+                                  "/d/wsnapshots/2-346-1796584516259/000000001796584516259000000-000001.wal",
+                                  "/d/wsnapshots/2-346-1796584516259/000000001796584516259000000-000002.wal"}));
+  for (const char* name : {"raft.db", "wsnapshots/", "clean_snapshot", "wal-staging/"}) {
+    EXPECT_NE(std::find(i.go_files.begin(), i.go_files.end(), name), i.go_files.end()) << name;
+  }
+  EXPECT_TRUE(ReadGoSnapshotDatabase(fs_, latest).status().IsNotFound());
+  // The full one's sidecar says 00000000: the image is refused by name.
+  Status crc = ReadGoSnapshotDatabase(fs_, i.snapshots[0]).status();
+  EXPECT_TRUE(crc.IsCorruption()) << crc.ToString();
+  EXPECT_NE(crc.message().find("data.db.crc32"), std::string::npos) << crc.ToString();
+
+  File("/d/wsnapshots/REAP_PLAN", "{}");
+  EXPECT_EQ(Inspect().interrupted_reap, "/d/wsnapshots/REAP_PLAN");
+}
+
+TEST_F(LayoutTest, V10SnapshotsOrderByTheirIdsMillisecondsAfterTermAndIndex) {
+  File("/d/raft.db");
+  Dir("/d/wsnapshots");
+  for (const char* id : {"2-346-900", "2-346-1000", "2-346-1000-2", "2-346-1000-1"}) {
+    std::string meta = kMeta;
+    meta.replace(meta.find("\"ID\":\"2-346-1796584516259\""), 26, std::string("\"ID\":\"") + id + "\"");
+    Dir(std::string("/d/wsnapshots/") + id);
+    File(std::string("/d/wsnapshots/") + id + "/meta.json", meta);
+    File(std::string("/d/wsnapshots/") + id + "/data.db", kSqlite);
+  }
+  DataDirInspection i = Inspect();
+  ASSERT_EQ(i.snapshots.size(), 4u);
+  std::vector<std::string> order;
+  for (const GoSnapshot& s : i.snapshots) order.push_back(s.meta.id);
+  EXPECT_EQ(order, (std::vector<std::string>{"2-346-900", "2-346-1000", "2-346-1000-1", "2-346-1000-2"}));
+}
+
+TEST_F(LayoutTest, V8SnapshotWithAnUnfoldedWalIsListedWithIt) {
+  File("/d/raft.db");
+  File("/d/clean_snapshot", "{}");  // v9's fingerprint: Go's, not unknown
+  Dir("/d/rsnapshots");
+  Dir("/d/rsnapshots/2-346-1796584516259");
+  File("/d/rsnapshots/2-346-1796584516259/meta.json", kMeta);
+  File("/d/rsnapshots/2-346-1796584516259.db-wal", "wal");
+  DataDirInspection i = Inspect();
+  EXPECT_EQ(i.kind, DataDirKind::kGo) << i.Describe();
+  ASSERT_EQ(i.snapshots.size(), 1u);
+  EXPECT_TRUE(i.snapshots[0].data_path.empty());
+  EXPECT_EQ(i.snapshots[0].wal_paths, std::vector<std::string>{"/d/rsnapshots/2-346-1796584516259.db-wal"});
+}
+
+TEST_F(LayoutTest, CrcSidecarsInBothFormatsAreChecked) {
+  const std::string data = "123456789";  // CRC32C 0xe3069283
+  File("/d/f", data);
+  EXPECT_TRUE(CheckGoCrcSidecar(fs_, "/d/f", data).ok());  // no sidecar
+  for (const char* good : {"e3069283", "E3069283\n", R"({"crc":"e3069283","type":"castagnoli"})",
+                           R"({"crc":"00000000","type":"castagnoli","disabled":true})"}) {
+    File("/d/f.crc32", good);
+    EXPECT_TRUE(CheckGoCrcSidecar(fs_, "/d/f", data).ok()) << good;
+  }
+  for (const char* bad : {"e3069284", "e306928", "zz069283", R"({"crc":"e3069283","type":"ieee"})", R"({"crc":1})",
+                          "{not json", ""}) {
+    File("/d/f.crc32", bad);
+    Status s = CheckGoCrcSidecar(fs_, "/d/f", data);
+    EXPECT_TRUE(s.IsCorruption()) << bad << ": " << s.ToString();
+    EXPECT_NE(s.message().find("/d/f"), std::string::npos) << s.ToString();
+  }
 }
 
 std::string GzipBytes(const std::string& raw) {

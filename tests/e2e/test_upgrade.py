@@ -9,6 +9,12 @@ temporary directory first) converts them and forms the same cluster.
   own formats (no second conversion).
 - v5.7.0, the seed's 2-node scenario (node 2 restarted with -join, as it was
   started): the same.
+- v10's snapshot store (wsnapshots/: a full data.db, then an incremental
+  snapshot of two SQLite WAL files with CRC32C sidecars), made from the
+  v8.28.4 directories the way v10's own upgrader lays them out, with the
+  last 40 rows only in the WALs: the same results, so both WALs were
+  replayed in order. A damaged WAL and an interrupted consolidation
+  (REAP_PLAN) are refused.
 - Bad input is refused with a message naming the file, and the directory is
   left exactly as it was: a truncated raft.db, a damaged BoltDB page, a
   snapshot database that fails PRAGMA integrity_check, a log missing the
@@ -55,6 +61,78 @@ def tree_digest(path):
 
 def strong(node, sql):
     return node.post("/db/query?level=strong", [sql]).json()
+
+
+def crc32c(data):
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def write_crc_sidecar(path, json_format=True):
+    with open(path, "rb") as f:
+        crc = "%08x" % crc32c(f.read())
+    with open(path + ".crc32", "w") as f:
+        f.write(json.dumps({"crc": crc, "type": "castagnoli"}) if json_format else crc)
+
+
+def to_v10_layout(data_dir):
+    """Rewrites a v8 rsnapshots/ store as v10's wsnapshots/: the snapshot's
+    database without foo's last 40 rows becomes an older full snapshot, and
+    the snapshot itself becomes incremental, two WAL files that put those
+    rows back (the second made on top of the first). Returns the WAL paths."""
+    rs = os.path.join(data_dir, "rsnapshots")
+    snap_id = [n for n in os.listdir(rs) if os.path.isdir(os.path.join(rs, n))][0]
+    with open(os.path.join(rs, snap_id, "meta.json")) as f:
+        meta = json.load(f)
+    term, index, millis = snap_id.split("-")
+    ws = os.path.join(data_dir, "wsnapshots")
+    full_id = "%s-%d-%d" % (term, int(index) - 1, int(millis) - 1000)
+    full_dir, inc_dir = os.path.join(ws, full_id), os.path.join(ws, snap_id)
+    os.makedirs(full_dir)
+    os.makedirs(inc_dir)
+    original = os.path.join(rs, snap_id + ".db")
+    work = os.path.join(data_dir, "work.db")
+    shutil.copy(original, work)
+    con = sqlite3.connect(work, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA wal_autocheckpoint=0")
+    top = con.execute("SELECT max(id) FROM foo").fetchone()[0]
+    con.execute("DELETE FROM foo WHERE id > ?", (top - 40,))
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(work, os.path.join(full_dir, "data.db"))
+    con.execute("ATTACH ? AS snap", ("file:%s?mode=ro" % original,))
+    wals = []
+    for n, (low, high) in enumerate([(top - 40, top - 20), (top - 20, top)]):
+        con.execute("INSERT INTO foo SELECT * FROM snap.foo WHERE id > ? AND id <= ?", (low, high))
+        wal = os.path.join(inc_dir, "%024d-%06d.wal" % (int(millis) * 1000000, n + 1))
+        shutil.copy(work + "-wal", wal)
+        wals.append(wal)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    for name in ("work.db", "work.db-wal", "work.db-shm"):
+        if os.path.exists(os.path.join(data_dir, name)):
+            os.remove(os.path.join(data_dir, name))
+    write_crc_sidecar(os.path.join(full_dir, "data.db"), json_format=False)
+    for wal in wals:
+        write_crc_sidecar(wal)
+    older = dict(meta, ID=full_id, Index=int(index) - 1)
+    with open(os.path.join(full_dir, "meta.json"), "w") as f:
+        json.dump(older, f)
+    with open(os.path.join(inc_dir, "meta.json"), "w") as f:
+        json.dump(meta, f)
+    shutil.rmtree(rs)
+    os.makedirs(os.path.join(data_dir, "wal-staging"))
+    with open(os.path.join(data_dir, "clean_snapshot"), "w") as f:
+        json.dump({"mod_time": "2026-05-01T10:00:00Z", "size": 36864, "index": int(index), "term": int(term)}, f)
+    return wals
 
 
 def count_rows(db_path, sql):
@@ -144,6 +222,55 @@ class UpgradeTest(unittest.TestCase):
             self.assertNotIn("upgrade:", n.read_log())
         after = strong(nodes[0], "SELECT count(*) FROM foo")["results"][0]["values"]
         self.assertEqual(after, [[self.expected(root, "expected-foo.json")[0][0] + 1]])
+
+    def test_v10_incremental_snapshots_are_replayed_and_the_cluster_comes_back(self):
+        root = self.copy(V8)
+        dirs = [os.path.join(root, "data.%d" % i) for i in (1, 2, 3)]
+        for d in dirs:
+            to_v10_layout(d)
+        originals = {d: tree_digest(d) for d in dirs}
+        nodes = [self.node(d, str(i), 16000 + 2 * i) for i, d in zip((1, 2, 3), dirs)]
+        self.start_all(nodes)
+        for n in nodes:
+            log = n.read_log()
+            self.assertIn("converted from rqlite v10+", log)
+            self.assertIn("2 WAL file(s) replayed", log)
+        foo = strong(nodes[1], "SELECT count(*), sum(score), max(id) FROM foo")
+        self.assertEqual(foo["results"][0]["values"], self.expected(root, "expected-foo.json"))
+        bar = strong(nodes[2], "SELECT k, v FROM bar ORDER BY k")
+        self.assertEqual(bar["results"][0]["values"], self.expected(root, "expected-bar.json"))
+        listed = nodes[0].get("/nodes").json()
+        self.assertEqual({k: v["addr"] for k, v in listed.items()},
+                         {"1": "127.0.0.1:16002", "2": "127.0.0.1:16004", "3": "127.0.0.1:16006"})
+        for d in dirs:
+            aside = os.path.join(d, "go-rqlite")
+            self.assertEqual(tree_digest(aside), originals[d])
+            for name in ("wsnapshots", "clean_snapshot", "wal-staging", "raft.db"):
+                self.assertFalse(os.path.exists(os.path.join(d, name)), name)
+        reply = nodes[0].execute(["INSERT INTO foo(name, score) VALUES('after-v10', 2.5)"]).json()
+        self.assertNotIn("error", reply["results"][0], reply)
+        for n in nodes:
+            harness.wait_for(lambda n=n: count_rows(os.path.join(n.data_dir, "db.sqlite"),
+                                                    "SELECT count(*) FROM foo WHERE name='after-v10'") == 1,
+                             what="the write on node " + n.node_id)
+
+    def test_a_damaged_v10_wal_is_refused_naming_it(self):
+        d = os.path.join(self.copy(V8), "data.1")
+        wals = to_v10_layout(d)
+        with open(wals[1], "r+b") as f:
+            f.seek(32 + 24 + 200)  # inside the first frame's page
+            byte = f.read(1)
+            f.seek(32 + 24 + 200)
+            f.write(bytes([byte[0] ^ 0x10]))
+        write_crc_sidecar(wals[1])  # the sidecar agrees: the WAL's own checksums catch it
+        self.assert_refused(d, "1", 16002, os.path.basename(wals[1]), "checksum mismatch")
+
+    def test_an_interrupted_v10_consolidation_is_refused(self):
+        d = os.path.join(self.copy(V8), "data.1")
+        to_v10_layout(d)
+        with open(os.path.join(d, "wsnapshots", "REAP_PLAN"), "w") as f:
+            f.write("{}")
+        self.assert_refused(d, "1", 16002, "REAP_PLAN", "Start that Go rqlite once more")
 
     def test_v5_seed_cluster_comes_back_and_node_2_rejoins_as_it_was_started(self):
         root = self.copy(V5)

@@ -1,6 +1,6 @@
 // Fuzz entry points of the Go rqlite readers (src/upgrade/), shared by the
 // libFuzzer targets (bolt_reader_fuzz.cc, go_msgpack_fuzz.cc,
-// go_command_fuzz.cc) and a gtest that feeds them seeded random inputs so
+// go_command_fuzz.cc, sqlite_wal_fuzz.cc) and a gtest that feeds them seeded random inputs so
 // CI exercises them without clang. Every input must be refused with a
 // Status or read consistently; a crash, hang or RQ_ASSERT is a finding.
 //
@@ -30,5 +30,14 @@ void FuzzGoMsgpack(const uint8_t* data, size_t size);
 // Bytes as a Go rqlite command under both numberings, and as snapshot
 // meta.json.
 void FuzzGoCommand(const uint8_t* data, size_t size);
+
+// A valid SQLite WAL (4 frames of 512-byte pages, two transactions), built
+// by hand with SQLite's checksums; exposed for the gtest's seeds.
+std::string UpgradeSampleSqliteWal();
+
+// Bytes as a SQLite WAL (v10 incremental snapshots). When the first byte
+// is odd, the rest patches the sample WAL as FuzzBoltFile patches its
+// sample. A WAL that passes must be whole frames, ending in a commit.
+void FuzzSqliteWal(const uint8_t* data, size_t size);
 
 }  // namespace rq::fuzz
