@@ -447,9 +447,11 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
   command::StatementResult result;
   const char* next = statement.sql.data();
   const char* const end = next + statement.sql.size();
+  bool bypass_cache = false;
   while (next < end) {
     const bool whole_text = next == statement.sql.data();
-    sqlite3_stmt* cached = whole_text && options.cache != nullptr ? options.cache->Find(statement.sql) : nullptr;
+    sqlite3_stmt* cached =
+        whole_text && options.cache != nullptr && !bypass_cache ? options.cache->Find(statement.sql) : nullptr;
     sqlite3_stmt* raw = cached;
     bool keep = false;
     if (cached != nullptr) {
@@ -468,7 +470,7 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
       // new schema inside its first step, after its columns were read, so a
       // `SELECT *` (or RETURNING *) reused past an ALTER TABLE would name
       // the old columns.
-      keep = whole_text && options.cache != nullptr && OnlyWhitespace(tail, end) &&
+      keep = whole_text && options.cache != nullptr && !bypass_cache && OnlyWhitespace(tail, end) &&
              sqlite3_column_count(raw) == 0 && sqlite3_stmt_readonly(raw) == 0;
     }
     PreparedUse stmt(raw, keep ? options.cache : nullptr, statement.sql, cached != nullptr);
@@ -477,11 +479,23 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
       break;
     }
     if (std::string e = binder.Bind(db, stmt.get()); !e.empty()) {
+      if (cached != nullptr) {
+        // Bound against the schema it was prepared for: a fresh prepare
+        // reports what changed ("no such table") as an uncached one would.
+        bypass_cache = true;
+        next = statement.sql.data();
+        binder = Binder(statement.parameters);
+        continue;
+      }
       result = ErrorResult(std::move(e));
       break;
     }
     const bool rows = options.mode == RunMode::kQuery ||
                       (options.mode == RunMode::kAuto && sqlite3_column_count(stmt.get()) > 0);
+    // SQLite places the progress callback by the statement's running VM-step
+    // count, which a reset keeps: start a reused statement at zero, so its
+    // budget is a fresh one's.
+    sqlite3_stmt_status(stmt.get(), SQLITE_STMTSTATUS_VM_STEP, 1);
     limits.BeginStepping();
     result = rows ? StepRows(db, stmt.get(), options, limits) : StepCounts(db, stmt.get(), limits);
     limits.EndStepping();

@@ -613,6 +613,32 @@ TEST_F(DatabaseTest, RepeatedStatementSeesSchemaChangesWithinTheRequest) {
   EXPECT_EQ(response.results[7].error, "no such table: t");
 }
 
+TEST_F(DatabaseTest, RepeatedStatementBoundAfterItsTableWentReportsTheMissingTable) {
+  MustExecute({"CREATE TABLE t (a)"});
+  Request r;
+  r.statements.push_back(Statement{"INSERT INTO t VALUES(?)", {Parameter{"", int64_t{1}}}, false});
+  r.statements.push_back(Statement{"DROP TABLE t", {}, false});
+  r.statements.push_back(Statement{"INSERT INTO t VALUES(?)", {}, false});
+  Response response = db_->Execute(r);
+  ASSERT_EQ(response.results.size(), 3u);
+  EXPECT_TRUE(response.results[0].error.empty()) << response.results[0].error;
+  EXPECT_EQ(response.results[2].error, "no such table: t");
+}
+
+TEST_F(DatabaseTest, RepeatedStatementGetsAFreshStepBudgetEachTime) {
+  MustExecute({"CREATE TABLE t (a)"});
+  // A budget a little over one INSERT's steps: each use must get all of it,
+  // as a freshly prepared statement does (SQLite counts VM steps per
+  // statement across resets).
+  Request r = Req(std::vector<std::string>(300, "INSERT INTO t VALUES(1)"));
+  r.transaction = true;
+  r.vm_step_budget = 1000;
+  Response response = db_->Execute(r);
+  ASSERT_EQ(response.results.size(), 300u);
+  for (const StatementResult& result : response.results) ASSERT_TRUE(result.error.empty()) << result.error;
+  EXPECT_EQ(QueryOne("SELECT count(*) FROM t").values, (std::vector<Row>{{int64_t{300}}}));
+}
+
 TEST_F(DatabaseTest, ManyDistinctRepeatedStatementsAllRunAndMultiStatementTextsAreNotCached) {
   MustExecute({"CREATE TABLE t (k INTEGER, n INTEGER)"});
   std::vector<std::string> sqls;

@@ -176,7 +176,11 @@ void Store::Join(const NodeId& id, const NodeAddress& address, bool voter, std::
         std::lock_guard lock(join_waiters_mutex_);
         join_waiters_.push_back(JoinWaiter{id, SteadyClock::now() + kJoinPromotionWait, std::move(done)});
       }
-      promotion_wanted_.store(true);
+      {
+        // Under the mutex the apply loop checks it with, so the wake is not lost.
+        std::lock_guard wake_lock(apply_mutex_);
+        promotion_wanted_.store(true);
+      }
       apply_wake_.notify_one();
     });
     return;

@@ -105,7 +105,10 @@ Status ListWsnapshots(env::FileSystem& fs, const std::string& dir, DataDirInspec
     if (name == "REAP_PLAN") out->interrupted_reap = path;
     if (EndsWith(name, ".tmp") || !IsDir(fs, path)) continue;  // unfinished, or Go's markers
     const std::string meta_path = env::JoinPath(path, "meta.json");
-    if (!fs.FileExists(meta_path)) continue;
+    // Go writes meta.json before the directory gets its final name: one
+    // without it is damage, and skipping it could drop an incremental
+    // snapshot from the middle of a chain.
+    if (!fs.FileExists(meta_path)) return Status::Corruption("snapshot directory " + path + " has no meta.json");
     GoSnapshot snapshot;
     RQ_RETURN_IF_ERROR(ReadSnapshotMeta(fs, meta_path, &snapshot));
     Result<std::vector<std::string>> files = fs.ListDir(path);
@@ -227,6 +230,9 @@ Result<DataDirInspection> InspectDataDir(env::FileSystem& fs, const std::string&
       out.unknown_files.push_back(name);
     }
   }
+  // v10's upgrader removes the older store once wsnapshots/ exists; one
+  // left beside it (a crash in between) is stale, as Go treats it.
+  if (std::find(go_dirs.begin(), go_dirs.end(), "wsnapshots") != go_dirs.end()) go_dirs = {"wsnapshots"};
   for (const std::string& name : go_dirs) {
     const std::string path = env::JoinPath(dir, name);
     RQ_RETURN_IF_ERROR(name == "rsnapshots"   ? ListRsnapshots(fs, path, &out)
@@ -234,7 +240,6 @@ Result<DataDirInspection> InspectDataDir(env::FileSystem& fs, const std::string&
                                               : ListFileSnapshots(fs, path, &out));
   }
   if (go_dirs.size() > 1) {
-    // Go's upgraders leave the older store behind only when it was empty.
     out.go_version += " (also holds an older snapshot store)";
   } else if (raft_db && go_dirs.empty()) {
     out.go_version = "rqlite v5-v8";

@@ -135,6 +135,26 @@ TEST_F(LayoutTest, V10StoreWithFullAndIncrementalSnapshotsIsDetected) {
   EXPECT_EQ(Inspect().interrupted_reap, "/d/wsnapshots/REAP_PLAN");
 }
 
+TEST_F(LayoutTest, V10SnapshotDirectoryWithoutMetaIsRefusedAndAnOlderStoreBesideItIgnored) {
+  File("/d/raft.db");
+  Dir("/d/rsnapshots");
+  Dir("/d/rsnapshots/2-346-1796584516259");
+  File("/d/rsnapshots/2-346-1796584516259/meta.json", kMeta);
+  File("/d/rsnapshots/2-346-1796584516259.db", kSqlite);
+  Dir("/d/wsnapshots");
+  Dir("/d/wsnapshots/2-346-1796584516259");
+  File("/d/wsnapshots/2-346-1796584516259/meta.json", kMeta);
+  File("/d/wsnapshots/2-346-1796584516259/data.db", kSqlite);
+  DataDirInspection i = Inspect();
+  ASSERT_EQ(i.snapshots.size(), 1u);  // v10's upgrader removes rsnapshots/ once wsnapshots/ exists
+  EXPECT_EQ(i.snapshots[0].format, GoSnapshotFormat::kV10Full);
+  Dir("/d/wsnapshots/2-300-1");  // an incremental snapshot that lost its meta.json
+  File("/d/wsnapshots/2-300-1/0.wal", "w");
+  Result<DataDirInspection> damaged = InspectDataDir(fs_, "/d");
+  EXPECT_TRUE(damaged.status().IsCorruption()) << damaged.status().ToString();
+  EXPECT_NE(damaged.status().message().find("2-300-1 has no meta.json"), std::string::npos);
+}
+
 TEST_F(LayoutTest, V10SnapshotsOrderByTheirIdsMillisecondsAfterTermAndIndex) {
   File("/d/raft.db");
   Dir("/d/wsnapshots");
