@@ -299,10 +299,4 @@ class Database::WriterLock {
   std::unique_lock<std::mutex> lock_;
 };
 
-// Whether a request without ?transaction may run as one SQLite transaction
-// with the results autocommit would give (plain DML only, nothing that
-// opens, ends or names a transaction). Database decides with it; exposed
-// for tests.
-bool CanBatchInOneTransaction(const command::Request& request);
-
 }  // namespace rq::db

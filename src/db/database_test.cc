@@ -1,4 +1,5 @@
 #include "db/database.h"
+#include "db/batch_check.h"
 #include "db/render.h"
 
 #include <gtest/gtest.h>

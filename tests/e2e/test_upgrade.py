@@ -174,6 +174,14 @@ class UpgradeTest(unittest.TestCase):
         for n in nodes:
             n.wait_ready()
 
+    def assert_write_reaches_every_file(self, via, nodes, name):
+        reply = via.execute([["INSERT INTO foo(name, score) VALUES(?, 1.5)", name]]).json()
+        self.assertNotIn("error", reply["results"][0], reply)
+        for n in nodes:
+            harness.wait_for(lambda n=n: count_rows(os.path.join(n.data_dir, "db.sqlite"),
+                                                    "SELECT count(*) FROM foo WHERE name='%s'" % name) == 1,
+                             what="the write on node " + n.node_id)
+
     def expected(self, root, name):
         with open(os.path.join(root, name)) as f:
             return json.load(f)["results"][0]["values"]
@@ -204,12 +212,7 @@ class UpgradeTest(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(root, "data.%d" % i, "raft.db")))
 
         # New writes reach every node's file.
-        reply = nodes[2].execute(["INSERT INTO foo(name, score) VALUES('after-upgrade', 1.5)"]).json()
-        self.assertNotIn("error", reply["results"][0], reply)
-        for n in nodes:
-            harness.wait_for(lambda n=n: count_rows(os.path.join(n.data_dir, "db.sqlite"),
-                                                    "SELECT count(*) FROM foo WHERE name='after-upgrade'") == 1,
-                             what="the write on node " + n.node_id)
+        self.assert_write_reaches_every_file(nodes[2], nodes, "after-upgrade")
 
         # A restart starts on our formats: no second conversion, same data.
         for n in nodes:
@@ -247,12 +250,7 @@ class UpgradeTest(unittest.TestCase):
             self.assertEqual(tree_digest(aside), originals[d])
             for name in ("wsnapshots", "clean_snapshot", "wal-staging", "raft.db"):
                 self.assertFalse(os.path.exists(os.path.join(d, name)), name)
-        reply = nodes[0].execute(["INSERT INTO foo(name, score) VALUES('after-v10', 2.5)"]).json()
-        self.assertNotIn("error", reply["results"][0], reply)
-        for n in nodes:
-            harness.wait_for(lambda n=n: count_rows(os.path.join(n.data_dir, "db.sqlite"),
-                                                    "SELECT count(*) FROM foo WHERE name='after-v10'") == 1,
-                             what="the write on node " + n.node_id)
+        self.assert_write_reaches_every_file(nodes[0], nodes, "after-v10")
 
     def test_a_damaged_v10_wal_is_refused_naming_it(self):
         d = os.path.join(self.copy(V8), "data.1")

@@ -1,0 +1,17 @@
+// Whether a request without ?transaction may run as one SQLite transaction
+// (one commit instead of one per statement) with the results autocommit
+// would give: Database::RunWriteRequest decides with it.
+//
+// Thread-safety: stateless.
+#pragma once
+
+#include "command/types.h"
+
+namespace rq::db {
+
+// Plain DML only (INSERT, UPDATE, DELETE, REPLACE first), one statement per
+// string, and no word that opens, ends or names a transaction anywhere
+// (even inside a literal: conservative by design).
+bool CanBatchInOneTransaction(const command::Request& request);
+
+}  // namespace rq::db
