@@ -203,11 +203,23 @@ command::StatementResult SqliteErrorResult(sqlite3* db, int rc, const StatementL
   return r;
 }
 
+size_t ValueBytes(const command::Value& v) {
+  if (const auto* text = std::get_if<std::string>(&v)) return text->size();
+  if (const auto* blob = std::get_if<command::Blob>(&v)) return blob->bytes.size();
+  return sizeof(int64_t);
+}
+
 command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, const RunOptions& options,
                                   const StatementLimits& limits) {
   command::StatementResult r;
   r.has_rows = true;
+  // Columns are read after the first step: a cached statement whose schema
+  // changed is prepared again inside it, and only then names the new
+  // columns (a `SELECT *` past an ALTER TABLE).
+  int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteErrorResult(db, rc, limits, true);
   const int n = sqlite3_column_count(stmt);
+  size_t quick_bytes = 0;
   for (int i = 0; i < n; ++i) {
     std::string name = sqlite3_column_name(stmt, i);
     const char* table = sqlite3_column_table_name(stmt, i);
@@ -215,10 +227,7 @@ command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, const RunOpti
     r.columns.push_back(std::move(name));
     r.types.push_back(Lower(sqlite3_column_decltype(stmt, i)));
   }
-  for (;;) {
-    const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return SqliteErrorResult(db, rc, limits, true);
+  for (; rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
     std::vector<command::Value> row;
     row.reserve(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {
@@ -228,10 +237,15 @@ command::StatementResult StepRows(sqlite3* db, sqlite3_stmt* stmt, const RunOpti
       Result<command::Value> v = ReadColumn(stmt, i, r.types[i]);
       if (!v.ok()) return ErrorResult(v.status().message());
       row.push_back(std::move(v).value());
+      if (options.quick_only) {
+        quick_bytes += ValueBytes(row.back());
+        if (quick_bytes > static_cast<size_t>(kQuickBytes)) return ErrorResult(std::string(kNotQuick));
+      }
     }
     if (r.values.empty() && options.fill_expression_types) FillEmptyTypesFromRow(r.types, row);
     r.values.push_back(std::move(row));
   }
+  if (rc != SQLITE_DONE) return SqliteErrorResult(db, rc, limits, true);
   return r;
 }
 
@@ -328,6 +342,7 @@ Status Connection::LoadExtensions(const std::vector<std::string>& paths) {
 }
 
 Connection::~Connection() {
+  read_statements_.Clear();
   const int rc = sqlite3_close_v2(db_);
   RQ_ASSERT(rc == SQLITE_OK);
 }
@@ -377,8 +392,12 @@ void Connection::RollbackIfOpen() {
   RQ_ASSERT_MSG(s.ok(), s.message().c_str());
 }
 
-StatementCache::~StatementCache() {
+StatementCache::~StatementCache() { Clear(); }
+
+void StatementCache::Clear() {
   for (Entry& entry : entries_) sqlite3_finalize(entry.stmt);
+  entries_.clear();
+  next_victim_ = 0;
 }
 
 sqlite3_stmt* StatementCache::Find(std::string_view sql) {
@@ -386,6 +405,19 @@ sqlite3_stmt* StatementCache::Find(std::string_view sql) {
     if (entry.sql == sql) return entry.stmt;
   }
   return nullptr;
+}
+
+bool StatementCache::IsQuick(std::string_view sql) const {
+  for (const Entry& entry : entries_) {
+    if (entry.sql == sql) return entry.quick;
+  }
+  return false;
+}
+
+void StatementCache::NoteRun(std::string_view sql, bool quick) {
+  for (Entry& entry : entries_) {
+    if (entry.sql == sql) entry.quick = quick;
+  }
 }
 
 void StatementCache::Keep(std::string_view sql, sqlite3_stmt* stmt) {
@@ -441,8 +473,18 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
                                       const RunOptions& options) {
   const auto start = Clock::now();
   sqlite3* db = conn.handle();
-  StatementLimits limits(db, options.timeout_ns, options.vm_step_budget, conn.abandoned_flag());
+  if (options.quick_only && (options.cache == nullptr || !options.cache->IsQuick(statement.sql))) {
+    return ErrorResult(std::string(kNotQuick));
+  }
+  const int64_t quick_ns = std::chrono::nanoseconds(options.quick_deadline).count();
+  StatementLimits limits(db,
+                         options.quick_only && (options.timeout_ns == 0 || options.timeout_ns > quick_ns)
+                             ? quick_ns
+                             : options.timeout_ns,
+                         options.quick_only ? kQuickVmSteps : options.vm_step_budget, conn.abandoned_flag());
   if (limits.Abandoned()) return ErrorResult(std::string(kAbandoned));
+  bool cache_holds_it = false;  // the statement run is the one `cache` keeps for this text
+  std::chrono::steady_clock::duration stepped{};
   Binder binder(statement.parameters);
   command::StatementResult result;
   const char* next = statement.sql.data();
@@ -466,22 +508,26 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
       }
       next = tail;
       if (raw == nullptr) continue;  // only whitespace or comments
-      // Only writes that return no rows: a cached statement re-prepares for a
-      // new schema inside its first step, after its columns were read, so a
-      // `SELECT *` (or RETURNING *) reused past an ALTER TABLE would name
-      // the old columns.
-      keep = whole_text && options.cache != nullptr && !bypass_cache && OnlyWhitespace(tail, end) &&
-             sqlite3_column_count(raw) == 0 && sqlite3_stmt_readonly(raw) == 0;
+      // What each side repeats: batches of writes on the writer, reads on a
+      // reader. Either is safe across schema changes, since rows name their
+      // columns after the first step (StepRows).
+      const bool cacheable = options.refuse_writes
+                                 ? sqlite3_stmt_readonly(raw) != 0
+                                 : sqlite3_column_count(raw) == 0 && sqlite3_stmt_readonly(raw) == 0;
+      keep = whole_text && options.cache != nullptr && !bypass_cache && OnlyWhitespace(tail, end) && cacheable &&
+             statement.sql.size() <= StatementCache::kMaxSqlBytes;
     }
     PreparedUse stmt(raw, keep ? options.cache : nullptr, statement.sql, cached != nullptr);
+    cache_holds_it = keep || cached != nullptr;
     if (options.refuse_writes && sqlite3_stmt_readonly(stmt.get()) == 0) {
       result = ErrorResult(std::string(kWriteOnQueryPath));
       break;
     }
     if (std::string e = binder.Bind(db, stmt.get()); !e.empty()) {
-      if (cached != nullptr) {
+      if (cached != nullptr && !options.quick_only) {
         // Bound against the schema it was prepared for: a fresh prepare
         // reports what changed ("no such table") as an uncached one would.
+        options.cache->NoteRun(statement.sql, false);
         bypass_cache = true;
         next = statement.sql.data();
         binder = Binder(statement.parameters);
@@ -496,11 +542,14 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
     // count, which a reset keeps: start a reused statement at zero, so its
     // budget is a fresh one's.
     sqlite3_stmt_status(stmt.get(), SQLITE_STMTSTATUS_VM_STEP, 1);
+    const auto step_start = Clock::now();
     limits.BeginStepping();
     result = rows ? StepRows(db, stmt.get(), options, limits) : StepCounts(db, stmt.get(), limits);
     limits.EndStepping();
+    stepped = Clock::now() - step_start;
     if (!result.error.empty()) break;
   }
+  if (cache_holds_it) options.cache->NoteRun(statement.sql, result.error.empty() && stepped < options.quick_run_max);
   result.time_s = SecondsSince(start);
   return result;
 }

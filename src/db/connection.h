@@ -44,6 +44,17 @@ int64_t VmStepBudgetFor(int64_t db_timeout_ns);
 // What an abandoned statement answers (Database::Abandon).
 inline constexpr std::string_view kAbandoned = "node is shutting down";
 
+// A quick read (RunOptions::quick_only) runs on a thread that serves many
+// connections, so it runs only a statement whose last run took under
+// RunOptions::quick_run_max, and stops (for the caller to run it
+// elsewhere) past any of these: its deadline (RunOptions::quick_deadline),
+// its VM steps, or the bytes of one value (SQLite's length limit) or of
+// all its rows.
+inline constexpr int64_t kQuickVmSteps = 20'000;
+inline constexpr int kQuickBytes = 256 << 10;
+// What a statement a quick read may not run fails with.
+inline constexpr std::string_view kNotQuick = "not a quick read";
+
 struct ConnectionOptions {
   bool foreign_keys = false;
   std::chrono::milliseconds busy_timeout{5000};
@@ -54,6 +65,46 @@ struct ConnectionOptions {
   // (-extensions-path; db/extensions.h finds them). SQL's load_extension()
   // stays off.
   std::vector<std::string> extensions;
+};
+
+// Prepared statements keyed by SQL text: kept for one request on the
+// writer, so a batch that repeats a write (the usual 1000-row INSERT)
+// parses it once, and for a reader's lifetime, so a read that clients
+// repeat with new parameters (a point SELECT) is parsed once per
+// connection. Each is reset after every use, so none holds a transaction
+// or a lock between uses; SQLite re-prepares one whose schema changed.
+// Finalizes all on destruction (or Clear), which must come before its
+// connection's close.
+class StatementCache {
+ public:
+  StatementCache() = default;
+  ~StatementCache();
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+
+  // Longer texts are not kept: the cache's memory stays small.
+  static constexpr size_t kMaxSqlBytes = 4096;
+
+  // The statement prepared for exactly `sql`, reset with no bindings; nullptr
+  // when there is none.
+  sqlite3_stmt* Find(std::string_view sql);
+  // Keeps `stmt` (prepared from exactly `sql`), dropping the oldest when full.
+  void Keep(std::string_view sql, sqlite3_stmt* stmt);
+  void Clear();
+  // Whether the statement kept for `sql` last ran quickly (see
+  // RunOptions::quick_run_max); NoteRun records each run.
+  bool IsQuick(std::string_view sql) const;
+  void NoteRun(std::string_view sql, bool quick);
+
+ private:
+  static constexpr size_t kCapacity = 16;
+  struct Entry {
+    std::string sql;
+    sqlite3_stmt* stmt;
+    bool quick = false;
+  };
+  std::vector<Entry> entries_;
+  size_t next_victim_ = 0;
 };
 
 class Connection {
@@ -90,6 +141,8 @@ class Connection {
   const std::atomic<bool>* abandoned_flag() const { return abandoned_.get(); }
   // Rolls back an open transaction, if any; a no-op otherwise.
   void RollbackIfOpen();
+  // A reader's repeated reads, prepared once (see StatementCache).
+  StatementCache& read_statements() { return read_statements_; }
 
  private:
   Connection(sqlite3* db, Role role) : db_(db), role_(role) {}
@@ -101,6 +154,7 @@ class Connection {
   Role role_;
   GuardState guard_;
   Random random_{0};
+  StatementCache read_statements_;
 };
 
 // How RunStatement treats each SQL statement inside one request statement.
@@ -122,38 +176,17 @@ struct RunOptions {
   // Interrupt after about this many SQLite VM steps (0: no budget). Unlike
   // the deadline, every replica stops at the same instruction.
   int64_t vm_step_budget = 0;
-  // When set, a request statement holding exactly one SQL statement that
-  // writes and returns no rows is prepared once per text for the cache's
-  // lifetime.
+  // When set, a request statement holding exactly one SQL statement is
+  // prepared once per text for the cache's lifetime: on the query path
+  // (refuse_writes) a read, elsewhere a write that returns no rows.
   class StatementCache* cache = nullptr;
-};
-
-// Prepared statements kept for one request, keyed by SQL text: a batch that
-// repeats a write (the usual 1000-row INSERT) parses it once. Each is
-// reset after every use, so none holds a transaction or a lock between
-// uses; SQLite re-prepares one whose schema changed. Finalizes all on
-// destruction, which must come before its connection's.
-class StatementCache {
- public:
-  StatementCache() = default;
-  ~StatementCache();
-  StatementCache(const StatementCache&) = delete;
-  StatementCache& operator=(const StatementCache&) = delete;
-
-  // The statement prepared for exactly `sql`, reset with no bindings; nullptr
-  // when there is none.
-  sqlite3_stmt* Find(std::string_view sql);
-  // Keeps `stmt` (prepared from exactly `sql`), dropping the oldest when full.
-  void Keep(std::string_view sql, sqlite3_stmt* stmt);
-
- private:
-  static constexpr size_t kCapacity = 16;
-  struct Entry {
-    std::string sql;
-    sqlite3_stmt* stmt;
-  };
-  std::vector<Entry> entries_;
-  size_t next_victim_ = 0;
+  // Only a statement `cache` holds as quick, under the kQuick* limits;
+  // anything else fails (kNotQuick, or the limit's own error).
+  bool quick_only = false;
+  // A statement kept in `cache` that ran in under quick_run_max may run
+  // quick_only next time, where it stops after quick_deadline.
+  std::chrono::microseconds quick_run_max{200};
+  std::chrono::microseconds quick_deadline{2000};
 };
 
 // Runs every SQL statement in `statement.sql` in order (SQLite's own

@@ -182,6 +182,17 @@ Result<Database::ReaderLease> Database::AcquireReader() {
   return ReaderLease(this, std::move(conn).value());
 }
 
+std::optional<Database::ReaderLease> Database::TryAcquireIdleReader() {
+  std::lock_guard lock(pool_mu_);
+  // Never ahead of a caller already waiting its turn.
+  if (closed_ || next_ticket_ != serving_ticket_ || idle_readers_.empty()) return std::nullopt;
+  ++next_ticket_;
+  ++serving_ticket_;
+  std::unique_ptr<Connection> conn = std::move(idle_readers_.back());
+  idle_readers_.pop_back();
+  return ReaderLease(this, std::move(conn));
+}
+
 void Database::ReleaseReader(std::unique_ptr<Connection> conn) {
   RQ_ASSERT(conn != nullptr);
   conn->RollbackIfOpen();  // never hand out a connection pinning a snapshot
@@ -328,15 +339,43 @@ std::optional<command::Response> Database::RunBatched(const command::Request& re
 
 command::Response Database::Query(const command::Request& request) {
   const auto start = Clock::now();
-  command::Response response;
   Result<ReaderLease> lease = AcquireReader();
   if (!lease.ok()) {
+    command::Response response;
     response.error = lease.status().message();
     return response;
   }
-  Connection& conn = **lease;
+  command::Response response = *RunRead(**lease, request, false);
+  response.time_s = SecondsSince(start);
+  return response;
+}
+
+std::optional<command::Response> Database::QueryQuickly(const command::Request& request) {
+  const auto start = Clock::now();
+  if (request.statements.size() > kQuickStatementsMax) return std::nullopt;
+  std::optional<ReaderLease> lease = TryAcquireIdleReader();
+  if (!lease.has_value()) return std::nullopt;
+  sqlite3* db = (*lease)->handle();
+  // No waiting on a lock, and no value past the quick limit: either ends the
+  // attempt, and the caller runs the read where it may take its time.
+  sqlite3_busy_timeout(db, 0);
+  const int length_limit = sqlite3_limit(db, SQLITE_LIMIT_LENGTH, kQuickBytes);
+  std::optional<command::Response> response = RunRead(**lease, request, true);
+  sqlite3_limit(db, SQLITE_LIMIT_LENGTH, length_limit);
+  sqlite3_busy_timeout(db, static_cast<int>(options_.busy_timeout.count()));
+  if (response.has_value()) {
+    response->time_s = SecondsSince(start);
+    DbCounters().quick_queries.Add();
+  }
+  return response;
+}
+
+std::optional<command::Response> Database::RunRead(Connection& conn, const command::Request& request,
+                                                   bool quick_only) {
+  command::Response response;
   if (request.transaction) {
     if (Status s = conn.Exec("BEGIN"); !s.ok()) {
+      if (quick_only) return std::nullopt;
       response.error = sqlite3_errmsg(conn.handle());
       return response;
     }
@@ -345,11 +384,22 @@ command::Response Database::Query(const command::Request& request) {
     if (statement.sql.empty()) continue;
     RunOptions run{RunMode::kQuery, request.qualify_columns, true, request.db_timeout_ns,
                    options_.fill_expression_types};
+    run.cache = &conn.read_statements();
+    run.quick_only = quick_only;
+    run.quick_run_max = options_.quick_read_run_max;
+    run.quick_deadline = options_.quick_read_deadline;
     response.results.push_back(RunStatement(conn, statement, run));
-    if (!response.results.back().error.empty() && request.transaction) break;
+    if (!response.results.back().error.empty()) {
+      // Whatever stopped a quick read (a limit, or an error the read would
+      // also meet elsewhere) is left to the full run.
+      if (quick_only) {
+        conn.RollbackIfOpen();
+        return std::nullopt;
+      }
+      if (request.transaction) break;
+    }
   }
   conn.RollbackIfOpen();  // a read transaction has nothing to commit
-  response.time_s = SecondsSince(start);
   DbMetrics& counters = DbCounters();
   counters.queries.Add(static_cast<int64_t>(request.statements.size()));
   counters.query_errors.Add(static_cast<int64_t>(FailedStatements(response)));

@@ -46,6 +46,11 @@ struct Options {
   uint32_t max_read_connections = 256;
   // How long a connection waits on a lock held by another before SQLITE_BUSY.
   std::chrono::milliseconds busy_timeout{5000};
+  // Quick reads (QueryQuickly): a statement whose last run took under
+  // quick_read_run_max may run on the caller's thread, and gives up there
+  // after quick_read_deadline.
+  std::chrono::microseconds quick_read_run_max{200};
+  std::chrono::microseconds quick_read_deadline{2000};
   // Checkpoint() retries when readers pin old WAL frames, then gives up.
   uint32_t checkpoint_attempts_max = 10;
   std::chrono::milliseconds checkpoint_retry_delay{100};
@@ -169,6 +174,12 @@ class Database {
   // /db/query at level none/weak: on a read-only connection; statements that
   // would write fail per statement.
   command::Response Query(const command::Request& request);
+  // The same read on a thread that must not wait (an HTTP I/O thread), or
+  // nullopt, having changed nothing, for the caller to run Query elsewhere:
+  // when no reader is idle, or a statement is not one that last ran in
+  // under quick_read_run_max on the connection, or the run meets a lock,
+  // a quick limit (db/connection.h) or any error.
+  std::optional<command::Response> QueryQuickly(const command::Request& request);
   // True when every SQL statement in the request is read-only
   // (sqlite3_stmt_readonly); one that fails to prepare counts as a write.
   Result<bool> IsReadOnly(const command::Request& request);
@@ -208,6 +219,11 @@ class Database {
   // REQUIRES: writer_mu_ held.
   void NoteWriterTransaction() { writer_in_transaction_.store(writer_->InTransaction(), std::memory_order_relaxed); }
   Result<ReaderLease> AcquireReader();
+  // An idle open reader when no caller is waiting for one; never blocks.
+  std::optional<ReaderLease> TryAcquireIdleReader();
+  // Query's statements on `conn`; nullopt only for quick_only (QueryQuickly).
+  std::optional<command::Response> RunRead(Connection& conn, const command::Request& request, bool quick_only);
+  static constexpr size_t kQuickStatementsMax = 8;
   void ReleaseReader(std::unique_ptr<Connection> conn);
   command::Response RunWriteRequest(const command::Request& request, RunMode mode);
   // The request in one SQLite transaction; nullopt (and nothing changed)

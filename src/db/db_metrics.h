@@ -17,6 +17,8 @@ struct DbMetrics {
   // Statements of reads, and those that failed.
   metrics::Counter& queries = group.Key("queries");
   metrics::Counter& query_errors = group.Key("query_errors");
+  // Reads answered on the HTTP thread that received them (QueryQuickly).
+  metrics::Counter& quick_queries = group.Key("quick_queries");
   // Statements of /db/request calls that went through the log.
   metrics::Counter& requests = group.Key("requests");
   // Requests run inside one transaction because of ?transaction.

@@ -19,6 +19,7 @@
 
 #include "base/contain.h"
 #include "base/logging.h"
+#include "base/io_thread.h"
 #include "base/thread_name.h"
 #include "http/handler.h"
 #include "http/handler_internal.h"
@@ -538,6 +539,7 @@ Status Server::Start() {
     s.idle_guards.push_back(net::make_work_guard(*ioc));
     s.threads.emplace_back([&ioc, n = s.threads.size()] {
       NameThisThread("http-io-" + std::to_string(n));
+      MarkIoThread();
       RunContained(*ioc, "http: a request handler");
     });
   }

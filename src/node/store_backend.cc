@@ -184,9 +184,10 @@ void StoreBackend::Execute(command::Request request, const http::CallOptions& op
 }
 
 void StoreBackend::Query(command::Request request, const http::CallOptions& options, http::Done done) {
-  bool voter = store_->status().raft.membership.IsVoter(NodeId(identity_.node_id));
-  bool local = options.level == command::Consistency::kNone ||
-               (options.level == command::Consistency::kAuto && !voter);
+  // Only level=auto asks whether this node votes (a copy of the Raft state).
+  const bool local = options.level == command::Consistency::kNone ||
+                     (options.level == command::Consistency::kAuto &&
+                      !store_->status().raft.membership.IsVoter(NodeId(identity_.node_id)));
   if (options.level == command::Consistency::kLinearizable && !store_->is_leader()) {
     // Served here with the leader's read index (Store::SetRemoteReadIndex);
     // when that cannot be had, the whole read goes to the leader.
