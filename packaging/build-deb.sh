@@ -66,6 +66,10 @@ printf 'Source: %s\n\nPackage: %s\nArchitecture: any\n' "$package" "$package" >"
 shlibs=$(cd "$stage/shlibs" && dpkg-shlibdeps -O "$pkg/usr/bin/rqlited" "$pkg/usr/bin/rqlite" 2>/dev/null |
          sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "build-deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
+# Loaded at run time (dlopen), so dpkg-shlibdeps cannot see them: libcurl for
+# auto-backup, auto-restore, CDC and OTLP; libarchive for extension archives;
+# gperftools for -cpu-profile.
+shlibs="$shlibs, libcurl4 (>= 7.62), libarchive13, libgoogle-perftools4"
 
 installed_kb=$(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
 cat >"$pkg/DEBIAN/control" <<EOF

@@ -1,22 +1,16 @@
 // libcurl under the S3 and GCS clients (see http_client.h).
 #include "backup/http_client.h"
 
-#include <curl/curl.h>
-
 #include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <thread>
+
+#include "backup/curl_library.h"
 
 namespace rq::backup {
 namespace {
-
-void GlobalInitOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { RQ_ASSERT(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK); });
-}
 
 // Feeds the body pieces to curl in order.
 struct BodyReader {
@@ -73,6 +67,7 @@ struct BodyReader {
 };
 
 struct Transfer {
+  const CurlLibrary* api = nullptr;
   CURL* curl = nullptr;
   HttpResponse response;
   std::string response_file;
@@ -89,7 +84,7 @@ size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t n = size * count;
   long status = 0;
-  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+  t->api->easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   t->response.body_bytes += n;
   if (!t->response_file.empty() && status >= 200 && status < 300) {
     if (t->out == nullptr) t->out = std::fopen(t->response_file.c_str(), "wb");
@@ -123,30 +118,33 @@ int Progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return (t->cancel != nullptr && t->cancel->load()) ? 1 : 0;
 }
 
-void SetBody(CURL* curl, const HttpRequest& request, BodyReader* reader, uint64_t body_bytes) {
+void SetBody(const CurlLibrary& api, CURL* curl, const HttpRequest& request, BodyReader* reader, uint64_t body_bytes) {
   reader->pieces = &request.body;
   if (request.method == "PUT") {
-    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_bytes));
+    api.easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    api.easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_bytes));
   } else if (request.method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_bytes));
+    api.easy_setopt(curl, CURLOPT_POST, 1L);
+    api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_bytes));
   } else if (request.method == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (request.method != "GET") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
-  curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
-  curl_easy_setopt(curl, CURLOPT_READDATA, reader);
+  api.easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
+  api.easy_setopt(curl, CURLOPT_READDATA, reader);
 }
 
 }  // namespace
 
 Result<HttpResponse> PerformHttp(const HttpRequest& request) {
-  GlobalInitOnce();
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  RQ_ASSERT(curl != nullptr);
+  Result<const CurlLibrary*> loaded = LoadCurl();
+  if (!loaded.ok()) return loaded.status();
+  const CurlLibrary& api = **loaded;
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(api.easy_init(), api.easy_cleanup);
+  if (curl == nullptr) return Status::IOError("curl_easy_init failed");
   Transfer t;
+  t.api = &api;
   t.curl = curl.get();
   t.response_file = request.response_file;
   t.cancel = request.cancel;
@@ -155,40 +153,44 @@ Result<HttpResponse> PerformHttp(const HttpRequest& request) {
   for (const BodyPiece& piece : request.body) body_bytes += piece.size();
 
   curl_slist* headers = nullptr;
-  for (const auto& [name, value] : request.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
-  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers, curl_slist_free_all);
+  for (const auto& [name, value] : request.headers) headers = api.slist_append(headers, (name + ": " + value).c_str());
+  headers = api.slist_append(headers, "Expect:");  // no 100-continue round trip
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_guard(headers, api.slist_free_all);
 
   CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(request.timeout.count(), 30000)));
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, Progress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-  if (!request.tls.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, request.tls.ca_file.c_str());
-  if (!request.tls.cert_file.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, request.tls.cert_file.c_str());
-  if (!request.tls.key_file.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, request.tls.key_file.c_str());
+  api.easy_setopt(c, CURLOPT_URL, request.url.c_str());
+  api.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  api.easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(request.timeout.count(), 30000)));
+  api.easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
+  api.easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  api.easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
+  api.easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  api.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  api.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, Progress);
+  api.easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  if (!request.tls.ca_file.empty()) api.easy_setopt(c, CURLOPT_CAINFO, request.tls.ca_file.c_str());
+  if (!request.tls.cert_file.empty()) api.easy_setopt(c, CURLOPT_SSLCERT, request.tls.cert_file.c_str());
+  if (!request.tls.key_file.empty()) api.easy_setopt(c, CURLOPT_SSLKEY, request.tls.key_file.c_str());
   if (request.tls.insecure_skip_verify) {
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    api.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    api.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> connect_to(nullptr, curl_slist_free_all);
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> connect_to(nullptr, api.slist_free_all);
   if (!request.connect_to.empty()) {
-    connect_to.reset(curl_slist_append(nullptr, request.connect_to.c_str()));
-    curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to.get());
+    connect_to.reset(api.slist_append(nullptr, request.connect_to.c_str()));
+    api.easy_setopt(c, CURLOPT_CONNECT_TO, connect_to.get());
   }
-  SetBody(c, request, &reader, body_bytes);
+  if (request.http2) {
+    const bool tls = request.url.starts_with("https:");
+    api.easy_setopt(c, CURLOPT_HTTP_VERSION, tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+  }
+  SetBody(api, c, request, &reader, body_bytes);
 
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = api.easy_perform(c);
   if (t.out != nullptr && std::fclose(t.out) != 0) t.out_failed = true;
-  if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.response.status);
+  if (rc == CURLE_OK) api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.response.status);
   if (rc == CURLE_OK && !request.response_file.empty() && t.response.status >= 200 && t.response.status < 300 &&
       t.out == nullptr) {
     std::FILE* empty = std::fopen(request.response_file.c_str(), "wb");  // an empty object
@@ -201,7 +203,7 @@ Result<HttpResponse> PerformHttp(const HttpRequest& request) {
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return Status::Timeout(request.method + " timed out after " + std::to_string(request.timeout.count()) + " ms");
   }
-  if (rc != CURLE_OK) return Status::IOError(request.method + " failed: " + curl_easy_strerror(rc));
+  if (rc != CURLE_OK) return Status::IOError(request.method + " failed: " + api.easy_strerror(rc));
   return std::move(t.response);
 }
 

@@ -1,4 +1,5 @@
-// A small blocking HTTP client over libcurl for the S3 and GCS clients:
+// A small blocking HTTP client over libcurl (backup/curl_library.h, loaded
+// on first use) for the S3 and GCS clients, CDC's webhook and OTLP:
 // one request, a body made of in-memory pieces and file ranges, a response
 // body in memory or streamed to a file, a per-request timeout, and retries
 // with exponential backoff on network errors and 5xx answers.
@@ -62,6 +63,8 @@ struct HttpRequest {
   // URL's name is used for SNI and certificate checks, the connection goes
   // elsewhere (a TLS server_name that differs from the address).
   std::string connect_to;
+  // HTTP/2 (gRPC): without an Upgrade round over http://, by ALPN over https://.
+  bool http2 = false;
 };
 
 struct HttpResponse {

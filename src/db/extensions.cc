@@ -7,10 +7,52 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/shared_library.h"
+
 namespace rq::db {
 namespace {
 
 namespace fs = std::filesystem;
+
+// libarchive's reading half, loaded when an archive is first unpacked (a
+// node without one does not load it and the seven libraries it brings).
+struct ArchiveLibrary {
+  archive* (*read_new)() = nullptr;
+  int (*read_support_format_zip)(archive*) = nullptr;
+  int (*read_support_format_tar)(archive*) = nullptr;
+  int (*read_support_filter_gzip)(archive*) = nullptr;
+  int (*read_open_filename)(archive*, const char*, size_t) = nullptr;
+  int (*read_next_header)(archive*, archive_entry**) = nullptr;
+  int (*read_data_block)(archive*, const void**, size_t*, la_int64_t*) = nullptr;
+  int (*read_free)(archive*) = nullptr;
+  const char* (*error_string)(archive*) = nullptr;
+  mode_t (*entry_filetype)(archive_entry*) = nullptr;
+  const char* (*entry_pathname)(archive_entry*) = nullptr;
+};
+
+Result<ArchiveLibrary> BindArchive() {
+  Result<SharedLibrary> library = SharedLibrary::Open("libarchive.so.13");
+  if (!library.ok()) return library.status();
+  ArchiveLibrary a;
+  RQ_RETURN_IF_ERROR(library->Bind("archive_read_new", &a.read_new));
+  RQ_RETURN_IF_ERROR(library->Bind("archive_read_support_format_zip", &a.read_support_format_zip));
+  RQ_RETURN_IF_ERROR(library->Bind("archive_read_support_format_tar", &a.read_support_format_tar));
+  RQ_RETURN_IF_ERROR(library->Bind("archive_read_support_filter_gzip", &a.read_support_filter_gzip));
+  RQ_RETURN_IF_ERROR(library->Bind("archive_read_open_filename", &a.read_open_filename));
+  RQ_RETURN_IF_ERROR(library->Bind("archive_read_next_header", &a.read_next_header));
+  RQ_RETURN_IF_ERROR(library->Bind("archive_read_data_block", &a.read_data_block));
+  RQ_RETURN_IF_ERROR(library->Bind("archive_read_free", &a.read_free));
+  RQ_RETURN_IF_ERROR(library->Bind("archive_error_string", &a.error_string));
+  RQ_RETURN_IF_ERROR(library->Bind("archive_entry_filetype", &a.entry_filetype));
+  RQ_RETURN_IF_ERROR(library->Bind("archive_entry_pathname", &a.entry_pathname));
+  return a;
+}
+
+Result<const ArchiveLibrary*> LoadArchive() {
+  static const Result<ArchiveLibrary> loaded = BindArchive();
+  if (!loaded.ok()) return loaded.status();
+  return &loaded.value();
+}
 
 // One extension library is a few MB; this bounds what a hostile archive
 // can make us write.
@@ -39,25 +81,30 @@ Result<std::vector<std::string>> Unpack(const std::string& archive_path, const f
   fs::remove_all(target, ec);
   fs::create_directories(target, ec);
   if (ec) return Status::IOError("cannot create " + target.string() + ": " + ec.message());
-  struct archive* in = archive_read_new();
-  archive_read_support_format_zip(in);
-  archive_read_support_format_tar(in);
-  archive_read_support_filter_gzip(in);
+  Result<const ArchiveLibrary*> loaded = LoadArchive();
+  if (!loaded.ok()) {
+    return Status::InvalidArgument("cannot unpack extensions archive " + archive_path + ": " + loaded.status().message());
+  }
+  const ArchiveLibrary& lib = **loaded;
+  struct archive* in = lib.read_new();
+  lib.read_support_format_zip(in);
+  lib.read_support_format_tar(in);
+  lib.read_support_filter_gzip(in);
   const auto fail = [&](const std::string& what) {
     Status status = Status::InvalidArgument("cannot unpack extensions archive " + archive_path + ": " + what);
-    archive_read_free(in);
+    lib.read_free(in);
     return status;
   };
-  if (archive_read_open_filename(in, archive_path.c_str(), 1 << 16) != ARCHIVE_OK) {
-    return fail(archive_error_string(in) ? archive_error_string(in) : "unreadable");
+  if (lib.read_open_filename(in, archive_path.c_str(), 1 << 16) != ARCHIVE_OK) {
+    return fail(lib.error_string(in) ? lib.error_string(in) : "unreadable");
   }
   int64_t written = 0;
   std::vector<std::string> files;
   struct archive_entry* entry = nullptr;
   int rc = ARCHIVE_OK;
-  while ((rc = archive_read_next_header(in, &entry)) == ARCHIVE_OK) {
-    if (archive_entry_filetype(entry) != AE_IFREG) continue;
-    const fs::path name = fs::path(archive_entry_pathname(entry)).filename();  // no way out of target
+  while ((rc = lib.read_next_header(in, &entry)) == ARCHIVE_OK) {
+    if (lib.entry_filetype(entry) != AE_IFREG) continue;
+    const fs::path name = fs::path(lib.entry_pathname(entry)).filename();  // no way out of target
     if (name.empty() || name == "." || name == "..") continue;
     const fs::path out_path = target / name;
     std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
@@ -66,17 +113,17 @@ Result<std::vector<std::string>> Unpack(const std::string& archive_path, const f
     size_t size = 0;
     la_int64_t offset = 0;
     int data_rc = ARCHIVE_OK;
-    while ((data_rc = archive_read_data_block(in, &block, &size, &offset)) == ARCHIVE_OK) {
+    while ((data_rc = lib.read_data_block(in, &block, &size, &offset)) == ARCHIVE_OK) {
       written += static_cast<int64_t>(size);
       if (written > kMaxUnpackedBytes) return fail("more than 512 MiB unpacked");
       out.write(static_cast<const char*>(block), static_cast<std::streamsize>(size));
     }
-    if (data_rc != ARCHIVE_EOF) return fail(archive_error_string(in) ? archive_error_string(in) : "bad data");
+    if (data_rc != ARCHIVE_EOF) return fail(lib.error_string(in) ? lib.error_string(in) : "bad data");
     if (!out.flush()) return fail("cannot write " + out_path.string());
     files.push_back(out_path.string());
   }
-  if (rc != ARCHIVE_EOF) return fail(archive_error_string(in) ? archive_error_string(in) : "bad header");
-  archive_read_free(in);
+  if (rc != ARCHIVE_EOF) return fail(lib.error_string(in) ? lib.error_string(in) : "bad header");
+  lib.read_free(in);
   std::sort(files.begin(), files.end());
   if (files.empty()) return Status::InvalidArgument("extensions archive " + archive_path + " holds no file");
   return files;

@@ -58,7 +58,7 @@ class Histogram {
 };
 
 // Where a scrape's values go: the Prometheus text (TextWriter) or an OTLP
-// request (otlp_exporter.h). A family's samples arrive one after another.
+// request (node/otlp_exporter.h). A family's samples arrive one after another.
 class Sink {
  public:
   virtual ~Sink() = default;

@@ -20,7 +20,7 @@
 #include "disco/kv_client.h"
 #include "http/auth.h"
 #include "http/server.h"
-#include "metrics/otlp_exporter.h"
+#include "node/otlp_exporter.h"
 #include "node/auto_backup.h"
 #include "node/cdc_feed.h"
 #include "node/bootstrap.h"
@@ -76,7 +76,7 @@ struct Node::Parts {
   std::vector<std::future<void>> removal_notices;
   std::unique_ptr<store::WriteQueue> queue;
   std::unique_ptr<StoreBackend> backend;
-  std::unique_ptr<metrics::OtlpExporter> otlp;  // -otlp-endpoint
+  std::unique_ptr<OtlpExporter> otlp;  // -otlp-endpoint
   std::unique_ptr<AutoBackup> auto_backup;      // -auto-backup
   std::optional<std::string> restore_path;      // -auto-restore: the checked file to load
   std::unique_ptr<http::Server> server;
@@ -368,7 +368,7 @@ Status Node::StartParts() {
   RQ_LOG_INFO("node {} serving HTTP on {} (data directory {})", config_.node_id, config_.http_addr, config_.data_path);
   if (!config_.otlp_endpoint.empty()) {
     StoreBackend* backend = p.backend.get();
-    auto exporter = metrics::OtlpExporter::Start(MakeOtlpOptions(config_, version_),
+    auto exporter = OtlpExporter::Start(MakeOtlpOptions(config_, version_),
                                                  [backend](metrics::Sink& sink) { backend->WriteMetrics(sink); });
     if (!exporter.ok()) return Failed("failed to start OTLP export", exporter.status());
     p.otlp = std::move(exporter).value();

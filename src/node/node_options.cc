@@ -104,8 +104,8 @@ NodeIdentity MakeIdentity(const config::Config& config, const std::string& versi
   return identity;
 }
 
-metrics::OtlpOptions MakeOtlpOptions(const config::Config& config, const std::string& version) {
-  metrics::OtlpOptions options;
+OtlpOptions MakeOtlpOptions(const config::Config& config, const std::string& version) {
+  OtlpOptions options;
   options.endpoint = config.otlp_endpoint;
   options.interval = std::chrono::duration_cast<std::chrono::nanoseconds>(config.otlp_interval);
   options.insecure = config.otlp_insecure;

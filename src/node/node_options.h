@@ -9,7 +9,7 @@
 #include "cluster/tls.h"
 #include "config/config.h"
 #include "http/server.h"
-#include "metrics/otlp_exporter.h"
+#include "node/otlp_exporter.h"
 #include "node/store_backend.h"
 #include "store/store.h"
 #include "store/write_queue.h"
@@ -30,6 +30,6 @@ store::WriteQueueOptions MakeQueueOptions(const config::Config& config);
 http::Config MakeServerConfig(const config::Config& config, const std::string& version);
 NodeIdentity MakeIdentity(const config::Config& config, const std::string& version);
 // -otlp-*: the exporter's options, with this node as the OTLP resource.
-metrics::OtlpOptions MakeOtlpOptions(const config::Config& config, const std::string& version);
+OtlpOptions MakeOtlpOptions(const config::Config& config, const std::string& version);
 
 }  // namespace rq::node

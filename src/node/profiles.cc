@@ -1,7 +1,6 @@
 #include "node/profiles.h"
 
 #include <dlfcn.h>
-#include <gperftools/profiler.h>
 #include <malloc.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <sstream>
 
 #include "base/logging.h"
+#include "base/shared_library.h"
 
 namespace rq::node {
 
@@ -52,6 +52,28 @@ HeapProfiler FindHeapProfiler() {
   h.stop = reinterpret_cast<void (*)()>(dlsym(RTLD_DEFAULT, "HeapProfilerStop"));
   h.get = reinterpret_cast<char* (*)()>(dlsym(RTLD_DEFAULT, "GetHeapProfile"));
   return h;
+}
+
+// gperftools' CPU profiler, loaded when -cpu-profile is set (linked, its
+// library and libunwind would load into every node).
+struct CpuProfiler {
+  int (*start)(const char* file) = nullptr;  // 0: did not start
+  void (*stop)() = nullptr;
+};
+
+Result<CpuProfiler> BindCpuProfiler() {
+  Result<SharedLibrary> library = SharedLibrary::Open("libprofiler.so.0");
+  if (!library.ok()) return library.status();
+  CpuProfiler p;
+  RQ_RETURN_IF_ERROR(library->Bind("ProfilerStart", &p.start));
+  RQ_RETURN_IF_ERROR(library->Bind("ProfilerStop", &p.stop));
+  return p;
+}
+
+Result<const CpuProfiler*> LoadCpuProfiler() {
+  static const Result<CpuProfiler> loaded = BindCpuProfiler();
+  if (!loaded.ok()) return loaded.status();
+  return &loaded.value();
 }
 
 std::string ProcStatusLine(const char* key) {
@@ -135,7 +157,9 @@ Status Profiles::Start(const ProfileFiles& files) {
   stopped_ = false;
   if (!files.cpu.empty()) {
     RQ_RETURN_IF_ERROR(Touch(files.cpu, "-cpu-profile"));
-    if (ProfilerStart(files.cpu.c_str()) == 0) {
+    Result<const CpuProfiler*> profiler = LoadCpuProfiler();
+    if (!profiler.ok()) return Status::InvalidArgument("-cpu-profile: " + profiler.status().message());
+    if ((*profiler)->start(files.cpu.c_str()) == 0) {
       return Status::InvalidArgument("-cpu-profile: the CPU profiler did not start on " + files.cpu);
     }
     cpu_running_ = true;
@@ -169,7 +193,7 @@ void Profiles::Stop() {
   if (stopped_) return;
   stopped_ = true;
   if (cpu_running_) {
-    ProfilerStop();
+    (*LoadCpuProfiler())->stop();  // loaded: it started
     cpu_running_ = false;
     RQ_LOG_INFO("CPU profile written to {}", files_.cpu);
   }

@@ -38,6 +38,12 @@ else
   echo "lintian not installed: not checked (scripts/install-deps.sh --tests installs it)"
 fi
 
+# What rqlited loads at run time is no linked library: the package must name it.
+depends=$(dpkg-deb -f "$deb" Depends)
+for lib in libcurl4 libarchive13 libgoogle-perftools4; do
+  case "$depends" in *"$lib"*) ;; *) fail "Depends lacks $lib (loaded at run time): $depends";; esac
+done
+
 dpkg -i "$deb" >/dev/null || fail "dpkg -i failed"
 [ -x /usr/bin/rqlited ] && [ -x /usr/bin/rqlite ] || fail "binaries not installed"
 getent passwd rqlite >/dev/null || fail "no rqlite system user"

@@ -1,7 +1,7 @@
 // The OTLP exporter against a receiver in the test: an in-process gRPC
 // server implementing OpenTelemetry's MetricsService, in plaintext and TLS
 // (a certificate made with the openssl CLI), and a collector that is down.
-#include "metrics/otlp_exporter.h"
+#include "node/otlp_exporter.h"
 
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
@@ -13,7 +13,10 @@
 
 #include "otlp_metrics.grpc.pb.h"
 
-namespace rq::metrics {
+namespace rq::node {
+
+using metrics::Histogram;
+using metrics::Sink;
 namespace {
 
 namespace otlp = opentelemetry::proto::collector::metrics::v1;
@@ -25,7 +28,12 @@ class Receiver final : public otlp::MetricsService::Service {
     std::lock_guard lock(mutex_);
     requests_.push_back(*request);
     arrived_.notify_all();
-    return grpc::Status::OK;
+    return answer_;
+  }
+
+  void Answer(grpc::Status status) {
+    std::lock_guard lock(mutex_);
+    answer_ = std::move(status);
   }
 
   bool WaitFor(size_t count, std::chrono::seconds timeout) {
@@ -42,6 +50,7 @@ class Receiver final : public otlp::MetricsService::Service {
   std::mutex mutex_;
   std::condition_variable arrived_;
   std::vector<otlp::ExportMetricsServiceRequest> requests_;
+  grpc::Status answer_ = grpc::Status::OK;
 };
 
 struct Server {
@@ -161,6 +170,23 @@ TEST(OtlpExporterTest, ACollectorThatIsDownCostsAFailedExportNotAWait) {
   EXPECT_FALSE((*exporter)->stats().last_error.empty());
 }
 
+TEST(OtlpExporterTest, AGrpcErrorFromTheCollectorIsAFailedExportWithItsMessage) {
+  Server server;
+  server.receiver.Answer(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many points: 100% full"));
+  auto exporter = OtlpExporter::Start(Plaintext(server.endpoint()), Collect);
+  ASSERT_TRUE(exporter.ok());
+  Status exported = (*exporter)->ExportOnce();
+  ASSERT_FALSE(exported.ok());
+  EXPECT_NE(exported.message().find("too many points: 100% full (gRPC code 8)"), std::string::npos)
+      << exported.ToString();
+  EXPECT_EQ((*exporter)->stats().exports_failed, 1u);
+
+  server.receiver.Answer(grpc::Status::OK);  // the next interval succeeds again
+  exported = (*exporter)->ExportOnce();
+  EXPECT_TRUE(exported.ok()) << exported.ToString();
+  EXPECT_EQ((*exporter)->stats().exports_ok, 1u);
+}
+
 class OtlpTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -231,4 +257,4 @@ TEST(OtlpExporterTest, AnUnreadableCertificateFileIsAnError) {
 }
 
 }  // namespace
-}  // namespace rq::metrics
+}  // namespace rq::node

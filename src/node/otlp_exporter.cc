@@ -1,19 +1,23 @@
-#include "metrics/otlp_exporter.h"
+#include "node/otlp_exporter.h"
 
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/security/tls_certificate_provider.h>
-#include <grpcpp/security/tls_certificate_verifier.h>
-#include <grpcpp/security/tls_credentials_options.h>
-
+#include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <fstream>
-#include <map>
 #include <sstream>
 
+#include "backup/http_client.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
-#include "otlp_metrics.grpc.pb.h"
+#include "otlp_metrics.pb.h"
 
-namespace rq::metrics {
+namespace rq::node {
+
+using metrics::Counter;
+using metrics::Exposition;
+using metrics::Histogram;
+using metrics::Labels;
+using metrics::Sink;
 
 namespace otlp = opentelemetry::proto::collector::metrics::v1;
 
@@ -115,56 +119,77 @@ ExportSeries& Series() {
   return *series;
 }
 
+// gRPC's wire format over HTTP/2 (grpc.github.io PROTOCOL-HTTP2): a POST to
+// /package.Service/Method whose body is messages, each a compressed-flag
+// byte and a 4-byte big-endian length before the bytes; the outcome is the
+// grpc-status trailer (or header, for an answer with no message), 0 for OK.
+constexpr const char* kExportPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+constexpr size_t kFrameHeaderBytes = 5;
+
+std::string Frame(const std::string& message) {
+  const auto length = static_cast<uint32_t>(message.size());
+  std::string frame(kFrameHeaderBytes, '\0');
+  for (int i = 0; i < 4; ++i) frame[1 + i] = static_cast<char>((length >> (24 - 8 * i)) & 0xff);
+  return frame + message;
+}
+
+// grpc-message is percent-encoded.
+std::string PercentDecode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+// The outcome of one call: OK, or why not, with the answer's message.
+Status ReadAnswer(const backup::HttpResponse& answer, otlp::ExportMetricsServiceResponse* response) {
+  if (answer.status != 200) return Status::Unavailable("the collector answered HTTP " + std::to_string(answer.status));
+  const std::string code = answer.Header("grpc-status");
+  if (code.empty()) return Status::Unavailable("the collector's answer is not gRPC (no grpc-status)");
+  if (code != "0") {
+    return Status::Unavailable(PercentDecode(answer.Header("grpc-message")) + " (gRPC code " + code + ")");
+  }
+  const std::string& body = answer.body;
+  if (body.size() < kFrameHeaderBytes) return Status::OK();  // no message: no partial success to report
+  uint32_t length = 0;
+  for (int i = 0; i < 4; ++i) length = (length << 8) | static_cast<unsigned char>(body[1 + i]);
+  if (body[0] != 0 || body.size() - kFrameHeaderBytes < length ||
+      !response->ParseFromArray(body.data() + kFrameHeaderBytes, static_cast<int>(length))) {
+    return Status::Unavailable("the collector's answer cannot be read");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 struct OtlpExporter::Channel {
-  std::unique_ptr<otlp::MetricsService::Stub> stub;
-  std::mutex mutex;
-  grpc::ClientContext* in_flight = nullptr;  // GUARDED_BY(mutex)
-  bool cancelled = false;                   // GUARDED_BY(mutex)
+  std::string url;
+  backup::TlsOptions tls;
+  std::atomic<bool> cancelled{false};
 };
 
 Result<std::unique_ptr<OtlpExporter>> OtlpExporter::Start(OtlpOptions options, Collect collect) {
   if (options.endpoint.empty()) return Status::InvalidArgument("OTLP export needs an endpoint");
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  if (options.insecure) {
-    credentials = grpc::InsecureChannelCredentials();
-  } else {
-    std::string ca, cert, key;
-    const auto read = [](const std::string& path, std::string_view what, std::string* out) {
-      if (path.empty()) return Status::OK();
-      Result<std::string> text = ReadFile(path, what);
-      if (!text.ok()) return text.status();
-      *out = std::move(text).value();
-      return Status::OK();
-    };
-    RQ_RETURN_IF_ERROR(read(options.ca_cert_file, "CA certificate", &ca));
-    RQ_RETURN_IF_ERROR(read(options.cert_file, "certificate", &cert));
-    RQ_RETURN_IF_ERROR(read(options.key_file, "key", &key));
-    if (options.no_verify) {
-      grpc::experimental::TlsChannelCredentialsOptions tls;
-      tls.set_verify_server_certs(false);
-      tls.set_check_call_host(false);
-      tls.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
-      if (!cert.empty()) {
-        tls.set_certificate_provider(std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
-            std::vector<grpc::experimental::IdentityKeyCertPair>{{key, cert}}));
-        tls.watch_identity_key_cert_pairs();
-      }
-      credentials = grpc::experimental::TlsCredentials(tls);
-    } else {
-      grpc::SslCredentialsOptions ssl;
-      ssl.pem_root_certs = ca;  // empty: the system's roots
-      ssl.pem_cert_chain = cert;
-      ssl.pem_private_key = key;
-      credentials = grpc::SslCredentials(ssl);
-    }
-  }
-  if (credentials == nullptr) return Status::InvalidArgument("cannot make OTLP credentials");
   auto channel = std::make_unique<Channel>();
-  grpc::ChannelArguments arguments;
-  arguments.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);  // the next interval is the retry
-  channel->stub = otlp::MetricsService::NewStub(grpc::CreateCustomChannel(options.endpoint, credentials, arguments));
+  channel->url = (options.insecure ? "http://" : "https://") + options.endpoint + kExportPath;
+  if (!options.insecure) {
+    // Read now so that a bad path fails the start, not every export.
+    for (const auto& [path, what] : {std::pair{options.ca_cert_file, "CA certificate"},
+                                     std::pair{options.cert_file, "certificate"}, std::pair{options.key_file, "key"}}) {
+      if (!path.empty()) RQ_RETURN_IF_ERROR(ReadFile(path, what).status());
+    }
+    channel->tls.ca_file = options.ca_cert_file;
+    channel->tls.cert_file = options.cert_file;
+    channel->tls.key_file = options.key_file;
+    channel->tls.insecure_skip_verify = options.no_verify;
+  }
   Series();
   std::unique_ptr<OtlpExporter> exporter(new OtlpExporter(std::move(options), std::move(collect), std::move(channel)));
   exporter->thread_ = std::thread([raw = exporter.get()] { raw->Run(); });
@@ -185,11 +210,7 @@ void OtlpExporter::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  {
-    std::lock_guard lock(channel_->mutex);
-    channel_->cancelled = true;
-    if (channel_->in_flight != nullptr) channel_->in_flight->TryCancel();
-  }
+  channel_->cancelled = true;
   if (thread_.joinable()) thread_.join();
 }
 
@@ -218,23 +239,26 @@ Status OtlpExporter::ExportOnce() {
   RequestBuilder builder(scope, static_cast<uint64_t>(start_unix_nanos_), static_cast<uint64_t>(UnixNanos()));
   collect_(builder);
 
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::min(options_.timeout, options_.interval));
-  {
-    std::lock_guard lock(channel_->mutex);
-    if (channel_->cancelled) return Status::Aborted("the exporter is stopping");
-    channel_->in_flight = &context;
-  }
+  if (channel_->cancelled) return Status::Aborted("the exporter is stopping");
+  std::string message;
+  if (!request.SerializeToString(&message)) return Status::Internal("cannot encode the OTLP request");
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(options_.timeout, options_.interval));
+  backup::HttpRequest post;
+  post.method = "POST";
+  post.url = channel_->url;
+  post.http2 = true;
+  post.headers = {{"content-type", "application/grpc"},
+                  {"te", "trailers"},
+                  {"grpc-timeout", std::to_string(std::max<int64_t>(timeout.count(), 1)) + "m"}};
+  post.body.push_back(backup::BodyPiece::Bytes(Frame(message)));
+  post.timeout = timeout;
+  post.cancel = &channel_->cancelled;
+  post.tls = channel_->tls;
+  Result<backup::HttpResponse> answer = backup::PerformHttp(post);
   otlp::ExportMetricsServiceResponse response;
-  const grpc::Status status = channel_->stub->Export(&context, request, &response);
-  {
-    std::lock_guard lock(channel_->mutex);
-    channel_->in_flight = nullptr;
-  }
-  Status result = Status::OK();
-  if (!status.ok()) {
-    result = Status::Unavailable("OTLP export: " + status.error_message() + " (gRPC code " +
-                                 std::to_string(static_cast<int>(status.error_code())) + ")");
+  Status result = answer.ok() ? ReadAnswer(*answer, &response) : answer.status();
+  if (!result.ok()) {
+    result = Status::Unavailable("OTLP export: " + result.message());
   } else if (response.has_partial_success() && response.partial_success().rejected_data_points() > 0) {
     result = Status::Unavailable("the collector rejected " +
                                  std::to_string(response.partial_success().rejected_data_points()) +
@@ -257,4 +281,4 @@ OtlpExporter::Stats OtlpExporter::stats() const {
   return stats_;
 }
 
-}  // namespace rq::metrics
+}  // namespace rq::node

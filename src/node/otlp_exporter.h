@@ -1,11 +1,13 @@
 // OTLP metrics push (rqlite's -otlp-* flags): every interval, the same
 // series /metrics shows are collected into an OTLP ExportMetricsServiceRequest
 // (counters as cumulative monotonic sums, gauges, histograms with explicit
-// buckets) and sent over gRPC to a collector, in plaintext or TLS as the
-// options say. It runs on one thread of its own: a collector that is down
-// or slow costs a failed export (logged, counted, tried again at the next
-// interval), never a wait anywhere else. Built as rq_metrics_otlp so only
-// the node links gRPC.
+// buckets) and sent to a collector as a unary gRPC call, in plaintext or TLS
+// as the options say. The call is one HTTP/2 POST made with the backup
+// HTTP client (libcurl, loaded only when OTLP is on): gRPC's framing is a
+// byte and a length before the message, and its status comes back in
+// trailers, so a node needs no gRPC library. It runs on one thread of its
+// own: a collector that is down or slow costs a failed export (logged,
+// counted, tried again at the next interval), never a wait anywhere else.
 #pragma once
 
 #include <chrono>
@@ -22,7 +24,7 @@
 #include "base/status.h"
 #include "metrics/prometheus.h"
 
-namespace rq::metrics {
+namespace rq::node {
 
 struct OtlpOptions {
   std::string endpoint;  // host:port of the collector's OTLP/gRPC receiver
@@ -40,7 +42,7 @@ struct OtlpOptions {
 
 class OtlpExporter {
  public:
-  using Collect = std::function<void(Sink&)>;
+  using Collect = std::function<void(metrics::Sink&)>;
 
   // Reads the certificate files and starts the export thread; the first
   // export happens one interval from now. An unreadable file is an error.
@@ -49,7 +51,8 @@ class OtlpExporter {
   OtlpExporter(const OtlpExporter&) = delete;
   OtlpExporter& operator=(const OtlpExporter&) = delete;
 
-  // Stops the thread (an export in flight is cancelled). Idempotent.
+  // Stops the thread (an export in flight is cancelled within about a
+  // second, libcurl's progress interval). Idempotent.
   void Stop();
   // One export now, on the caller's thread (tests, and a last push at stop).
   Status ExportOnce();
@@ -78,4 +81,4 @@ class OtlpExporter {
   std::thread thread_;
 };
 
-}  // namespace rq::metrics
+}  // namespace rq::node
