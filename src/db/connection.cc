@@ -400,24 +400,15 @@ void StatementCache::Clear() {
   next_victim_ = 0;
 }
 
-sqlite3_stmt* StatementCache::Find(std::string_view sql) {
+StatementCache::Entry* StatementCache::Find(std::string_view sql) {
   for (Entry& entry : entries_) {
-    if (entry.sql == sql) return entry.stmt;
+    if (entry.sql == sql) return &entry;
   }
   return nullptr;
 }
 
-bool StatementCache::IsQuick(std::string_view sql) const {
-  for (const Entry& entry : entries_) {
-    if (entry.sql == sql) return entry.quick;
-  }
-  return false;
-}
-
 void StatementCache::NoteRun(std::string_view sql, bool quick) {
-  for (Entry& entry : entries_) {
-    if (entry.sql == sql) entry.quick = quick;
-  }
+  if (Entry* entry = Find(sql); entry != nullptr) entry->quick = quick;
 }
 
 void StatementCache::Keep(std::string_view sql, sqlite3_stmt* stmt) {
@@ -473,9 +464,10 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
                                       const RunOptions& options) {
   const auto start = Clock::now();
   sqlite3* db = conn.handle();
-  if (options.quick_only && (options.cache == nullptr || !options.cache->IsQuick(statement.sql))) {
-    return ErrorResult(std::string(kNotQuick));
-  }
+  // One lookup per request. No Keep runs while a kept statement is in use,
+  // so the entry stays valid to the end.
+  StatementCache::Entry* const kept = options.cache != nullptr ? options.cache->Find(statement.sql) : nullptr;
+  if (options.quick_only && (kept == nullptr || !kept->quick)) return ErrorResult(std::string(kNotQuick));
   const int64_t quick_ns = std::chrono::nanoseconds(options.quick_deadline).count();
   StatementLimits limits(db,
                          options.quick_only && (options.timeout_ns == 0 || options.timeout_ns > quick_ns)
@@ -492,8 +484,7 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
   bool bypass_cache = false;
   while (next < end) {
     const bool whole_text = next == statement.sql.data();
-    sqlite3_stmt* cached =
-        whole_text && options.cache != nullptr && !bypass_cache ? options.cache->Find(statement.sql) : nullptr;
+    sqlite3_stmt* cached = whole_text && kept != nullptr && !bypass_cache ? kept->stmt : nullptr;
     sqlite3_stmt* raw = cached;
     bool keep = false;
     if (cached != nullptr) {
@@ -527,7 +518,7 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
       if (cached != nullptr && !options.quick_only) {
         // Bound against the schema it was prepared for: a fresh prepare
         // reports what changed ("no such table") as an uncached one would.
-        options.cache->NoteRun(statement.sql, false);
+        kept->quick = false;
         bypass_cache = true;
         next = statement.sql.data();
         binder = Binder(statement.parameters);
@@ -549,7 +540,11 @@ command::StatementResult RunStatement(Connection& conn, const command::Statement
     stepped = Clock::now() - step_start;
     if (!result.error.empty()) break;
   }
-  if (cache_holds_it) options.cache->NoteRun(statement.sql, result.error.empty() && stepped < options.quick_run_max);
+  if (cache_holds_it) {
+    const bool quick = result.error.empty() && stepped < options.quick_run_max;
+    if (kept != nullptr) kept->quick = quick;
+    else options.cache->NoteRun(statement.sql, quick);  // kept just now, by this run
+  }
   result.time_s = SecondsSince(start);
   return result;
 }

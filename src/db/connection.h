@@ -85,24 +85,23 @@ class StatementCache {
   // Longer texts are not kept: the cache's memory stays small.
   static constexpr size_t kMaxSqlBytes = 4096;
 
-  // The statement prepared for exactly `sql`, reset with no bindings; nullptr
-  // when there is none.
-  sqlite3_stmt* Find(std::string_view sql);
+  struct Entry {
+    std::string sql;
+    sqlite3_stmt* stmt;  // reset, no bindings, between uses
+    bool quick = false;  // its last run was quick (RunOptions::quick_run_max)
+  };
+  // The entry kept for exactly `sql`, or nullptr. Valid until the next Keep
+  // or Clear.
+  Entry* Find(std::string_view sql);
   // Keeps `stmt` (prepared from exactly `sql`), dropping the oldest when full.
   void Keep(std::string_view sql, sqlite3_stmt* stmt);
   void Clear();
-  // Whether the statement kept for `sql` last ran quickly (see
-  // RunOptions::quick_run_max); NoteRun records each run.
-  bool IsQuick(std::string_view sql) const;
+  // Records a run of the statement kept for `sql` (a lookup; with the entry
+  // at hand, set Entry::quick).
   void NoteRun(std::string_view sql, bool quick);
 
  private:
   static constexpr size_t kCapacity = 16;
-  struct Entry {
-    std::string sql;
-    sqlite3_stmt* stmt;
-    bool quick = false;
-  };
   std::vector<Entry> entries_;
   size_t next_victim_ = 0;
 };
