@@ -25,10 +25,6 @@ Result<CurlLibrary> Load() {
 
 }  // namespace
 
-Result<const CurlLibrary*> LoadCurl() {
-  static const Result<CurlLibrary> loaded = Load();  // C++11 statics: initialised once, thread-safe
-  if (!loaded.ok()) return loaded.status();
-  return &loaded.value();
-}
+Result<const CurlLibrary*> LoadCurl() { return LoadOnce<CurlLibrary, Load>(); }
 
 }  // namespace rq::backup

@@ -38,4 +38,14 @@ class SharedLibrary {
   void* handle_;
 };
 
+// The functions `Bind` resolves, bound at the first call (thread-safe);
+// later calls return the same pointers, or the same error. One per
+// `Functions` type, e.g. LoadOnce<CurlLibrary, BindCurl>().
+template <typename Functions, Result<Functions> (*Bind)()>
+Result<const Functions*> LoadOnce() {
+  static const Result<Functions> bound = Bind();
+  if (!bound.ok()) return bound.status();
+  return &bound.value();
+}
+
 }  // namespace rq

@@ -29,5 +29,27 @@ TEST(SharedLibraryTest, AMissingLibraryOrSymbolIsAnErrorNamingIt) {
   EXPECT_EQ(absent, nullptr);
 }
 
+struct Zlib {
+  const char* (*version)() = nullptr;
+};
+int zlib_binds = 0;
+Result<Zlib> BindZlib() {
+  ++zlib_binds;
+  Result<SharedLibrary> library = SharedLibrary::Open("libz.so.1");
+  if (!library.ok()) return library.status();
+  Zlib z;
+  RQ_RETURN_IF_ERROR(library->Bind("zlibVersion", &z.version));
+  return z;
+}
+
+TEST(SharedLibraryTest, LoadOnceBindsAtTheFirstCallOnly) {
+  Result<const Zlib*> first = LoadOnce<Zlib, BindZlib>();
+  Result<const Zlib*> second = LoadOnce<Zlib, BindZlib>();
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(*first, *second);
+  EXPECT_EQ(zlib_binds, 1);
+  EXPECT_NE((*first)->version(), nullptr);
+}
+
 }  // namespace
 }  // namespace rq

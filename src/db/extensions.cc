@@ -48,11 +48,7 @@ Result<ArchiveLibrary> BindArchive() {
   return a;
 }
 
-Result<const ArchiveLibrary*> LoadArchive() {
-  static const Result<ArchiveLibrary> loaded = BindArchive();
-  if (!loaded.ok()) return loaded.status();
-  return &loaded.value();
-}
+Result<const ArchiveLibrary*> LoadArchive() { return LoadOnce<ArchiveLibrary, BindArchive>(); }
 
 // One extension library is a few MB; this bounds what a hostile archive
 // can make us write.

@@ -70,11 +70,7 @@ Result<CpuProfiler> BindCpuProfiler() {
   return p;
 }
 
-Result<const CpuProfiler*> LoadCpuProfiler() {
-  static const Result<CpuProfiler> loaded = BindCpuProfiler();
-  if (!loaded.ok()) return loaded.status();
-  return &loaded.value();
-}
+Result<const CpuProfiler*> LoadCpuProfiler() { return LoadOnce<CpuProfiler, BindCpuProfiler>(); }
 
 std::string ProcStatusLine(const char* key) {
   std::ifstream status("/proc/self/status");
