@@ -184,7 +184,12 @@ Result<HttpResponse> PerformHttp(const HttpRequest& request) {
   }
   if (request.http2) {
     const bool tls = request.url.starts_with("https:");
-    api.easy_setopt(c, CURLOPT_HTTP_VERSION, tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    const long version = tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+    if (api.easy_setopt(c, CURLOPT_HTTP_VERSION, version) != CURLE_OK) {
+      return Status::Unavailable("this libcurl cannot speak HTTP/2");
+    }
+    // Through a proxy, HTTP/2 without TLS needs a CONNECT tunnel.
+    api.easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
   }
   SetBody(api, c, request, &reader, body_bytes);
 

@@ -3,6 +3,7 @@
 
 #include <ctime>
 
+#include "backup/curl_library.h"
 #include "backup/file_storage.h"
 #include "backup/gcs_client.h"
 #include "backup/s3_client.h"
@@ -22,6 +23,11 @@ std::string TimestampedName(const std::string& name, std::chrono::system_clock::
 
 Result<std::unique_ptr<StorageClient>> NewStorageClient(const StorageConfig& config, bool timestamp,
                                                         const std::atomic<bool>* cancel) {
+  // S3 and GCS speak HTTP through libcurl, loaded now: a node without it
+  // fails here, at start, rather than at its first upload.
+  if (!std::holds_alternative<FileConfig>(config)) {
+    if (Result<const CurlLibrary*> curl = LoadCurl(); !curl.ok()) return curl.status();
+  }
   if (const auto* s3 = std::get_if<S3Config>(&config)) {
     S3ClientOptions options;
     options.timestamp = timestamp;

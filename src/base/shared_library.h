@@ -40,7 +40,8 @@ class SharedLibrary {
 
 // The functions `Bind` resolves, bound at the first call (thread-safe);
 // later calls return the same pointers, or the same error. One per
-// `Functions` type, e.g. LoadOnce<CurlLibrary, BindCurl>().
+// `Functions` type, e.g. LoadOnce<CurlLibrary, BindCurl>() where
+// BindCurl opens the library and binds each function.
 template <typename Functions, Result<Functions> (*Bind)()>
 Result<const Functions*> LoadOnce() {
   static const Result<Functions> bound = Bind();

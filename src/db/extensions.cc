@@ -26,7 +26,7 @@ struct ArchiveLibrary {
   int (*read_data_block)(archive*, const void**, size_t*, la_int64_t*) = nullptr;
   int (*read_free)(archive*) = nullptr;
   const char* (*error_string)(archive*) = nullptr;
-  mode_t (*entry_filetype)(archive_entry*) = nullptr;
+  __LA_MODE_T (*entry_filetype)(archive_entry*) = nullptr;
   const char* (*entry_pathname)(archive_entry*) = nullptr;
 };
 
@@ -83,6 +83,7 @@ Result<std::vector<std::string>> Unpack(const std::string& archive_path, const f
   }
   const ArchiveLibrary& lib = **loaded;
   struct archive* in = lib.read_new();
+  if (in == nullptr) return Status::Internal("archive_read_new failed");
   lib.read_support_format_zip(in);
   lib.read_support_format_tar(in);
   lib.read_support_filter_gzip(in);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "backup/curl_library.h"
 #include "backup/http_client.h"
 #include "base/logging.h"
 
@@ -97,6 +98,11 @@ Result<std::unique_ptr<CdcFeed>> CdcFeed::Create(const std::string& flag, const 
   cdc::ServiceOptions options;
   options.node_id = node_id;
   options.dir = data_dir + "/cdc";
+  if (!config.to_stdout()) {  // the HTTP sink needs libcurl: without it, fail the start
+    if (Result<const backup::CurlLibrary*> curl = backup::LoadCurl(); !curl.ok()) {
+      return Status::InvalidArgument(flag + ": " + curl.status().message());
+    }
+  }
   options.sink = config.to_stdout() ? cdc::MakeStdoutSink() : MakeHttpSink(config);
   options.config = std::move(config);
   CdcFeed* self = feed.get();

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "backup/curl_library.h"
 #include "backup/http_client.h"
 #include "base/logging.h"
 #include "base/thread_name.h"
@@ -150,14 +151,15 @@ std::string PercentDecode(std::string_view text) {
 
 // The outcome of one call: OK, or why not, with the answer's message.
 Status ReadAnswer(const backup::HttpResponse& answer, otlp::ExportMetricsServiceResponse* response) {
-  if (answer.status != 200) return Status::Unavailable("the collector answered HTTP " + std::to_string(answer.status));
-  const std::string code = answer.Header("grpc-status");
-  if (code.empty()) return Status::Unavailable("the collector's answer is not gRPC (no grpc-status)");
-  if (code != "0") {
+  const std::string code = answer.Header("grpc-status");  // a proxy may send one with a non-200 answer
+  if (!code.empty() && code != "0") {
     return Status::Unavailable(PercentDecode(answer.Header("grpc-message")) + " (gRPC code " + code + ")");
   }
+  if (answer.status != 200) return Status::Unavailable("the collector answered HTTP " + std::to_string(answer.status));
+  if (code.empty()) return Status::Unavailable("the collector's answer is not gRPC (no grpc-status)");
   const std::string& body = answer.body;
-  if (body.size() < kFrameHeaderBytes) return Status::OK();  // no message: no partial success to report
+  if (body.empty()) return Status::OK();  // no message: no partial success to report
+  if (body.size() < kFrameHeaderBytes) return Status::Unavailable("the collector's answer cannot be read");
   uint32_t length = 0;
   for (int i = 0; i < 4; ++i) length = (length << 8) | static_cast<unsigned char>(body[1 + i]);
   if (body[0] != 0 || body.size() - kFrameHeaderBytes < length ||
@@ -177,6 +179,10 @@ struct OtlpExporter::Channel {
 
 Result<std::unique_ptr<OtlpExporter>> OtlpExporter::Start(OtlpOptions options, Collect collect) {
   if (options.endpoint.empty()) return Status::InvalidArgument("OTLP export needs an endpoint");
+  // The call goes through libcurl: without it, fail the start, not every export.
+  if (Result<const backup::CurlLibrary*> curl = backup::LoadCurl(); !curl.ok()) {
+    return Status::InvalidArgument("-otlp-endpoint: " + curl.status().message());
+  }
   auto channel = std::make_unique<Channel>();
   channel->url = (options.insecure ? "http://" : "https://") + options.endpoint + kExportPath;
   if (!options.insecure) {
@@ -242,14 +248,17 @@ Status OtlpExporter::ExportOnce() {
   if (channel_->cancelled) return Status::Aborted("the exporter is stopping");
   std::string message;
   if (!request.SerializeToString(&message)) return Status::Internal("cannot encode the OTLP request");
-  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(options_.timeout, options_.interval));
+  // At least 1 ms: libcurl reads a 0 ms timeout as none.
+  const auto timeout = std::max(
+      std::chrono::milliseconds(1),
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::min(options_.timeout, options_.interval)));
   backup::HttpRequest post;
   post.method = "POST";
   post.url = channel_->url;
   post.http2 = true;
   post.headers = {{"content-type", "application/grpc"},
                   {"te", "trailers"},
-                  {"grpc-timeout", std::to_string(std::max<int64_t>(timeout.count(), 1)) + "m"}};
+                  {"grpc-timeout", std::to_string(timeout.count()) + "m"}};
   post.body.push_back(backup::BodyPiece::Bytes(Frame(message)));
   post.timeout = timeout;
   post.cancel = &channel_->cancelled;
