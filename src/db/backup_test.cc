@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/test_dir.h"
 #include "db/database.h"
 
 namespace rq::db {
@@ -19,11 +20,7 @@ using Row = std::vector<Value>;
 class BackupTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("backup_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("backup_test");
     db_ = OpenAt(Path("db.sqlite"));
   }
   void TearDown() override {

@@ -1,5 +1,6 @@
 // Change capture through Database: what the pre-update hook saw and SQLite
 // kept, and nothing a failed statement or a rollback undid.
+#include "base/test_dir.h"
 #include "db/database.h"
 
 #include <gtest/gtest.h>
@@ -28,11 +29,7 @@ Request Req(std::vector<std::string> sqls, bool transaction = false) {
 class ChangeCaptureTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("capture_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("capture_test");
   }
   void TearDown() override {
     db_.reset();

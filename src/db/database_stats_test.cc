@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/test_dir.h"
 #include "db/database.h"
 #include "db/db_metrics.h"
 
@@ -21,11 +22,7 @@ using command::StatementResult;
 class DatabaseStatsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("db_stats_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("db_stats_test");
     Result<std::unique_ptr<Database>> db = Database::Open((dir_ / "db.sqlite").string(), Options{});
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();

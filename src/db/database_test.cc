@@ -1,3 +1,4 @@
+#include "base/test_dir.h"
 #include "db/database.h"
 #include "db/batch_check.h"
 #include "db/render.h"
@@ -26,11 +27,7 @@ using command::Value;
 class DatabaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("db_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("db_test");
     db_ = OpenAt(Path("db.sqlite"));
   }
   void TearDown() override {

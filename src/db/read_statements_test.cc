@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "base/test_dir.h"
 #include "db/database.h"
 
 namespace rq::db {
@@ -24,11 +25,7 @@ using Row = std::vector<Value>;
 class ReadStatementsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("read_statements_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("read_statements_test");
     Open(Generous());
   }
 

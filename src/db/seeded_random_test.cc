@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "base/test_dir.h"
 #include "db/database.h"
 
 namespace rq::db {
@@ -24,11 +25,7 @@ using Row = std::vector<Value>;
 class SeededRandomTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("seeded_random_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshTestDir("seeded_random_test");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
