@@ -69,7 +69,11 @@ bool IsPlainDml(std::string_view sql) {
 }  // namespace
 
 bool CanBatchInOneTransaction(const command::Request& request) {
-  if (request.transaction || request.statements.size() < 2) return false;
+  return request.statements.size() >= 2 && CanShareTransaction(request);
+}
+
+bool CanShareTransaction(const command::Request& request) {
+  if (request.transaction || request.statements.empty()) return false;
   const std::string* previous = nullptr;  // a batch usually repeats one text
   for (const command::Statement& statement : request.statements) {
     if (previous != nullptr && *previous == statement.sql) continue;

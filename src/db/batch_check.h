@@ -14,4 +14,8 @@ namespace rq::db {
 // (even inside a literal: conservative by design).
 bool CanBatchInOneTransaction(const command::Request& request);
 
+// The same test for a request that is to share one transaction with the
+// writes around it (Database::ExecuteGroup): a single statement is enough.
+bool CanShareTransaction(const command::Request& request);
+
 }  // namespace rq::db

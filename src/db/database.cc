@@ -10,7 +10,6 @@
 #include <unordered_set>
 
 #include "base/logging.h"
-#include "db/batch_check.h"
 #include "db/db_metrics.h"
 #include "db/sql_guard.h"
 
@@ -61,12 +60,6 @@ Pragmas ReadPragmas(Connection& conn) {
   return pragmas;
 }
 
-size_t FailedStatements(const command::Response& response) {
-  size_t failed = response.error.empty() ? 0 : 1;
-  for (const command::StatementResult& result : response.results) failed += result.error.empty() ? 0 : 1;
-  return failed;
-}
-
 std::optional<std::chrono::system_clock::time_point> ModifiedAt(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return std::nullopt;
@@ -79,6 +72,12 @@ std::optional<std::chrono::system_clock::time_point> ModifiedAt(const std::strin
 DbMetrics& DbCounters() {
   static DbMetrics counters;
   return counters;
+}
+
+size_t FailedStatements(const command::Response& response) {
+  size_t failed = response.error.empty() ? 0 : 1;
+  for (const command::StatementResult& result : response.results) failed += result.error.empty() ? 0 : 1;
+  return failed;
 }
 
 Status Options::Validate() const {
@@ -208,133 +207,10 @@ void Database::SeedRandom(uint64_t seed) {
   writer_->random() = Random(seed);
 }
 
-command::Response Database::Execute(const command::Request& request) {
-  WriterLock lock(this);
-  command::Response response = RunWriteRequest(request, RunMode::kExecute);
-  DbMetrics& counters = DbCounters();
-  counters.executions.Add(static_cast<int64_t>(request.statements.size()));
-  counters.execution_errors.Add(static_cast<int64_t>(FailedStatements(response)));
-  if (request.transaction) counters.execute_transactions.Add();
-  return response;
-}
-
 std::vector<command::RowChange> Database::TakeChanges() {
   WriterLock lock(this);
   if (capture_ == nullptr) return {};
   return capture_->TakeCommitted();
-}
-
-command::Response Database::ExecuteOrQuery(const command::Request& request) {
-  WriterLock lock(this);
-  command::Response response = RunWriteRequest(request, RunMode::kAuto);
-  DbMetrics& counters = DbCounters();
-  counters.requests.Add(static_cast<int64_t>(request.statements.size()));
-  if (request.transaction) counters.request_transactions.Add();
-  return response;
-}
-
-// A write that failed because of this node's environment (see
-// IsEnvironmentalFailure) stops there, rolled back, and says so in
-// environmental_error: its results would not be what a replica records.
-static command::Response StopOnEnvironment(Connection& conn, command::Response response, std::string error) {
-  conn.RollbackIfOpen();
-  response.environmental_error = std::move(error);
-  return response;
-}
-
-command::Response Database::RunWriteRequest(const command::Request& request, RunMode mode) {
-  RQ_ASSERT(writer_ != nullptr);
-  if (CanBatchInOneTransaction(request)) {
-    const uint64_t random_state = writer_->random().state();
-    std::optional<command::Response> batched = RunBatched(request, mode);
-    if (batched) return std::move(*batched);
-    // The transaction ended inside the batch (a ROLLBACK conflict clause, a
-    // trigger's RAISE(ROLLBACK), an interrupt, or COMMIT failed
-    // on a deferred constraint): nothing of it remains, so run it again
-    // statement by statement, exactly as autocommit would have, drawing
-    // the same random values as if the batch had never run.
-    writer_->random().Restore(random_state);
-  }
-  const auto start = Clock::now();
-  command::Response response;
-  Connection& conn = *writer_;
-  if (request.transaction) {
-    if (Status s = conn.Exec("BEGIN"); !s.ok()) {
-      response.error = sqlite3_errmsg(conn.handle());
-      if (IsEnvironmentalFailure(conn.handle())) return StopOnEnvironment(conn, std::move(response), response.error);
-      return response;
-    }
-    NoteWriterTransaction();
-  }
-  bool failed = false;
-  StatementCache cache;
-  for (const command::Statement& statement : request.statements) {
-    if (statement.sql.empty()) continue;  // rqlite skips these without a result
-    RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
-                   request.db_timeout_ns, options_.fill_expression_types, request.vm_step_budget};
-    run.cache = &cache;
-    if (capture_) capture_->BeforeStatement();
-    response.results.push_back(RunStatement(conn, statement, run));
-    if (capture_) capture_->AfterStatement(!response.results.back().error.empty());
-    NoteWriterTransaction();  // the SQL may have opened one (BEGIN)
-    if (response.results.back().environmental) {
-      return StopOnEnvironment(conn, std::move(response), response.results.back().error);
-    }
-    if (!response.results.back().error.empty() && request.transaction) {
-      failed = true;
-      break;
-    }
-  }
-  if (request.transaction && !failed && conn.InTransaction() && !abandoned()) {
-    if (Status s = conn.Exec("COMMIT"); !s.ok()) {
-      response.error = sqlite3_errmsg(conn.handle());
-      if (IsEnvironmentalFailure(conn.handle())) return StopOnEnvironment(conn, std::move(response), response.error);
-    }
-  }
-  // Failed ?transaction, failed COMMIT, or a BEGIN the SQL left open: no
-  // transaction ever spans two requests.
-  conn.RollbackIfOpen();
-  response.time_s = SecondsSince(start);
-  return response;
-}
-
-std::optional<command::Response> Database::RunBatched(const command::Request& request, RunMode mode) {
-  const auto start = Clock::now();
-  Connection& conn = *writer_;
-  if (!conn.Exec("BEGIN").ok()) {
-    conn.RollbackIfOpen();
-    return std::nullopt;
-  }
-  NoteWriterTransaction();
-  command::Response response;
-  StatementCache cache;
-  for (const command::Statement& statement : request.statements) {
-    RunOptions run{statement.returns_rows ? RunMode::kQuery : mode, request.qualify_columns, false,
-                   request.db_timeout_ns, options_.fill_expression_types, request.vm_step_budget};
-    run.cache = &cache;
-    if (capture_) capture_->BeforeStatement();
-    response.results.push_back(RunStatement(conn, statement, run));
-    if (capture_) capture_->AfterStatement(!response.results.back().error.empty());
-    if (response.results.back().environmental) {
-      return StopOnEnvironment(conn, std::move(response), response.results.back().error);
-    }
-    // Nothing of an abandoned request is kept, nor run again.
-    if (abandoned()) {
-      conn.RollbackIfOpen();
-      return response;
-    }
-    // A failed statement normally undoes only itself (as in autocommit);
-    // if it took the whole transaction with it, fall back.
-    if (!conn.InTransaction()) return std::nullopt;
-  }
-  if (!conn.Exec("COMMIT").ok()) {
-    std::string error = sqlite3_errmsg(conn.handle());
-    if (IsEnvironmentalFailure(conn.handle())) return StopOnEnvironment(conn, std::move(response), error);
-    conn.RollbackIfOpen();
-    return std::nullopt;
-  }
-  response.time_s = SecondsSince(start);
-  return response;
 }
 
 command::Response Database::Query(const command::Request& request) {

@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -110,6 +111,15 @@ struct Stats {
   bool foreign_keys = false;
 };
 
+// One write of a group that shares a transaction (Database::ExecuteGroup).
+struct GroupedWrite {
+  const command::Request* request = nullptr;
+  // ExecuteOrQuery's results (rows for statements that return them), else
+  // Execute's.
+  bool as_request = false;
+  uint64_t random_seed = 0;  // SeedRandom(random_seed) before it runs
+};
+
 // Receives a dump piece by piece; a non-OK status stops the dump.
 using DumpWriter = std::function<Status(std::string_view)>;
 
@@ -152,6 +162,20 @@ class Database {
   // /db/request through the log: rows for statements with result columns,
   // write counts for the others; same transaction rules as Execute.
   command::Response ExecuteOrQuery(const command::Request& request);
+  // Consecutive writes, each run as Execute / ExecuteOrQuery would run it
+  // after SeedRandom(random_seed), inside ONE SQLite transaction: one commit
+  // (one WAL append, one round of -shm locks) instead of one per write.
+  // REQUIRES: every request CanShareTransaction (db/batch_check.h). Each
+  // result is the one the write would have had alone. Where that cannot be
+  // promised (a statement ended the transaction, a deferred foreign key is
+  // pending, COMMIT failed) nothing of the group remains and the result is
+  // nullopt, with *breaker (if given) the index of the write that ended it
+  // (0 when COMMIT failed): the writes before it ran together without
+  // trouble, and will again. After an environmental failure nothing remains
+  // either, and the last response (of the write that met it) carries
+  // environmental_error; once abandoned, nothing remains.
+  std::optional<std::vector<command::Response>> ExecuteGroup(std::span<const GroupedWrite> writes,
+                                                             size_t* breaker = nullptr);
   // synchronous=FULL, wal_checkpoint(TRUNCATE) until it completes (Busy if
   // readers keep it from completing), synchronous=OFF again.
   Status Checkpoint();
@@ -226,9 +250,14 @@ class Database {
   static constexpr size_t kQuickStatementsMax = 8;
   void ReleaseReader(std::unique_ptr<Connection> conn);
   command::Response RunWriteRequest(const command::Request& request, RunMode mode);
-  // The request in one SQLite transaction; nullopt (and nothing changed)
-  // when the transaction ended early. REQUIRES: writer_mu_ held.
-  std::optional<command::Response> RunBatched(const command::Request& request, RunMode mode);
+  // One statement of a write on the writer, its rows captured for CDC.
+  // REQUIRES: writer_mu_ held.
+  command::StatementResult RunWriteStatement(const command::Request& request, const command::Statement& statement,
+                                             RunMode mode, StatementCache& cache);
+  // The writes in one SQLite transaction (ExecuteGroup's contract);
+  // `reseed` applies each write's random_seed. REQUIRES: writer_mu_ held.
+  std::optional<std::vector<command::Response>> RunInOneTransaction(std::span<const GroupedWrite> writes,
+                                                                    bool reseed, size_t* breaker);
   command::StatementResult RunDumpInTransaction(Connection& writer, const std::string& sql);
   Status CheckpointOnWriter();
 

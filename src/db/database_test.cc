@@ -1,6 +1,5 @@
 #include "base/test_dir.h"
 #include "db/database.h"
-#include "db/batch_check.h"
 #include "db/render.h"
 
 #include <gtest/gtest.h>
@@ -568,9 +567,6 @@ TEST_F(DatabaseTest, ReaderPoolBlocksAtItsLimitAndServesEveryone) {
   EXPECT_EQ(ok.load(), 120);
 }
 
-// ---- Requests without ?transaction run in one SQLite transaction when that
-// gives the same results as autocommit (Database::RunBatched). ----
-
 // ---- A request prepares each repeated SQL text once (StatementCache). ----
 
 TEST_F(DatabaseTest, RepeatedStatementIsReboundEachTime) {
@@ -648,89 +644,6 @@ TEST_F(DatabaseTest, ManyDistinctRepeatedStatementsAllRunAndMultiStatementTextsA
   MustExecute(sqls);
   EXPECT_EQ(QueryOne("SELECT count(*), count(DISTINCT k), sum(n) FROM t").values,
             (std::vector<Row>{{int64_t{3 * 43}, int64_t{43}, int64_t{40 * 3}}}));
-}
-
-TEST(BatchEligibilityTest, OnlyPlainDmlWithNoTransactionWordsIsBatched) {
-  auto batchable = [](std::vector<std::string> sqls, bool transaction = false) {
-    command::Request request;
-    request.transaction = transaction;
-    for (std::string& sql : sqls) {
-      Statement statement;
-      statement.sql = std::move(sql);
-      request.statements.push_back(std::move(statement));
-    }
-    return CanBatchInOneTransaction(request);
-  };
-  const std::string insert = "INSERT INTO t VALUES(1)";
-  EXPECT_TRUE(batchable({insert, " \n\tinsert into t values('x')", "UPDATE t SET a=1", "delete from t",
-                         "Replace INTO t VALUES(2)", "INSERT INTO t(savepoint_no, begins) VALUES(1, 2)"}));
-  EXPECT_FALSE(batchable({insert}));                          // one statement: nothing to gain
-  EXPECT_FALSE(batchable({insert, insert}, /*transaction=*/true));  // already one transaction
-  EXPECT_FALSE(batchable({insert, "SELECT 1"}));
-  EXPECT_FALSE(batchable({insert, "INSERT INTO t VALUES(1); INSERT INTO t VALUES(2)"}));
-  EXPECT_FALSE(batchable({insert, "/* c */ INSERT INTO t VALUES(1)"}));
-  EXPECT_FALSE(batchable({insert, "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x"}));
-  EXPECT_FALSE(batchable({insert, "INSERTX INTO t VALUES(1)"}));
-  EXPECT_FALSE(batchable({insert, ""}));
-  EXPECT_FALSE(batchable({insert, "   "}));
-  for (const char* word : {"begin", "COMMIT", "End", "rollback", "SAVEPOINT", "release", "pragma", "attach",
-                           "Detach", "vacuum"}) {
-    // Even inside a literal or an identifier of its own: conservative.
-    EXPECT_FALSE(batchable({insert, std::string("INSERT INTO t VALUES('") + word + "')"})) << word;
-    EXPECT_FALSE(batchable({insert, std::string("UPDATE t SET \"") + word + "\" = 1"})) << word;
-  }
-}
-
-TEST_F(DatabaseTest, BatchedDmlKeepsPerStatementErrorsAndCounts) {
-  MustExecute({"CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"});
-  Response r = db_->Execute(Req({"INSERT INTO t(id, v) VALUES(1, 'a')", "INSERT INTO t(id, v) VALUES(1, 'dup')",
-                                 "INSERT INTO t(id, v) VALUES(2, NULL)", "INSERT INTO t(id, v) VALUES(3, 'c')",
-                                 "UPDATE t SET v = 'z' WHERE id >= 1"}));
-  ASSERT_EQ(r.results.size(), 5u);
-  EXPECT_EQ(r.results[0].rows_affected, 1);
-  EXPECT_EQ(r.results[0].last_insert_id, 1);
-  EXPECT_EQ(r.results[1].error, "UNIQUE constraint failed: t.id");
-  EXPECT_EQ(r.results[2].error, "NOT NULL constraint failed: t.v");
-  EXPECT_EQ(r.results[3].last_insert_id, 3);
-  EXPECT_EQ(r.results[4].rows_affected, 2);
-  EXPECT_EQ(QueryOne("SELECT group_concat(id || v) FROM t").values, (std::vector<Row>{{std::string("1z,3z")}}));
-}
-
-TEST_F(DatabaseTest, RollbackConflictInABatchFallsBackToAutocommitSemantics) {
-  MustExecute({"CREATE TABLE t (id INTEGER PRIMARY KEY)"});
-  // OR ROLLBACK would end a surrounding transaction and undo the first
-  // insert; in autocommit only the failing statement is lost.
-  Response r = db_->Execute(Req({"INSERT INTO t VALUES(1)", "INSERT OR ROLLBACK INTO t VALUES(1)",
-                                 "INSERT INTO t VALUES(2)"}));
-  ASSERT_EQ(r.results.size(), 3u);
-  EXPECT_TRUE(r.results[0].error.empty());
-  EXPECT_FALSE(r.results[1].error.empty());
-  EXPECT_TRUE(r.results[2].error.empty());
-  EXPECT_EQ(QueryOne("SELECT COUNT(*) FROM t").values, (std::vector<Row>{{int64_t{2}}}));
-}
-
-TEST_F(DatabaseTest, TriggerRaisingRollbackInABatchFallsBackToAutocommitSemantics) {
-  MustExecute({"CREATE TABLE t (id INTEGER PRIMARY KEY)",
-               "CREATE TRIGGER no_sevens BEFORE INSERT ON t WHEN NEW.id = 7 "
-               "BEGIN SELECT RAISE(ROLLBACK, 'no sevens'); END"});
-  Response r = db_->Execute(Req({"INSERT INTO t VALUES(1)", "INSERT INTO t VALUES(7)", "INSERT INTO t VALUES(2)"}));
-  ASSERT_EQ(r.results.size(), 3u);
-  EXPECT_TRUE(r.results[0].error.empty());
-  EXPECT_EQ(r.results[1].error, "no sevens");
-  EXPECT_TRUE(r.results[2].error.empty());
-  EXPECT_EQ(QueryOne("SELECT group_concat(id) FROM t").values, (std::vector<Row>{{std::string("1,2")}}));
-}
-
-TEST_F(DatabaseTest, DeferredForeignKeyViolationInABatchFailsOnlyItsStatement) {
-  MustExecute({"PRAGMA foreign_keys=ON", "CREATE TABLE p (id INTEGER PRIMARY KEY)",
-               "CREATE TABLE c (pid INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
-               "INSERT INTO p VALUES(1)"});
-  Response r = db_->Execute(Req({"INSERT INTO c VALUES(1)", "INSERT INTO c VALUES(99)", "INSERT INTO c VALUES(1)"}));
-  ASSERT_EQ(r.results.size(), 3u);
-  EXPECT_TRUE(r.results[0].error.empty());
-  EXPECT_FALSE(r.results[1].error.empty()) << "autocommit checks the deferred key at the statement's commit";
-  EXPECT_TRUE(r.results[2].error.empty());
-  EXPECT_EQ(QueryOne("SELECT COUNT(*) FROM c").values, (std::vector<Row>{{int64_t{2}}}));
 }
 
 }  // namespace

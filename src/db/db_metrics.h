@@ -4,6 +4,9 @@
 // Thread-safety: see metrics/metrics.h.
 #pragma once
 
+#include <cstddef>
+
+#include "command/types.h"
 #include "metrics/metrics.h"
 
 namespace rq::db {
@@ -31,5 +34,7 @@ struct DbMetrics {
   metrics::Counter& checkpoint_duration_ms = group.Key("checkpoint_duration_ms");  // Set
 };
 DbMetrics& DbCounters();
+// The failed statements of a response (its request-level error counts as one).
+size_t FailedStatements(const command::Response& response);
 
 }  // namespace rq::db

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <variant>
@@ -287,12 +288,31 @@ class Store final : public Applier {
 
   // Apply thread.
   void ApplyLoop();
+  // Applies `entries` in order, consecutive plain writes sharing one SQLite
+  // transaction (ApplyGroup); stops early once the database is abandoned.
+  void ApplyEntries(std::span<const raft::Entry> entries);
+  // The entry's command when it may share a transaction with its
+  // neighbours (db::CanShareTransaction), else nullopt.
+  std::optional<command::Command> ShareableCommand(const raft::Entry& entry, LogIndex applied) const;
+  // Consecutive entries whose `commands` are shareable, in one transaction
+  // (db::Database::ExecuteGroup): the applied index moves past them all at
+  // its commit, and only then are their writers answered. An entry that
+  // would fare differently in the group (db::Database::ExecuteGroup) is
+  // applied alone, the others around it still grouped. False when the
+  // database was abandoned.
+  bool ApplyGroup(std::span<const raft::Entry> entries, std::span<command::Command> commands);
+  // A group ends at this many entries or statements: a write waits for the
+  // whole group's commit, so big batches are left to themselves.
+  static constexpr size_t kGroupEntriesMax = 128;
+  static constexpr size_t kGroupStatementsMax = 256;
   // False when the database was abandoned (Stop): the entry is not applied
-  // and nothing after it may be.
-  bool ApplyEntry(const raft::Entry& entry);
+  // and nothing after it may be. `decoded`: the entry's command, if the
+  // caller decoded it already.
+  bool ApplyEntry(const raft::Entry& entry, std::optional<command::Command> decoded = std::nullopt);
   // *changed_database: whether the entry was one that writes (a write or a
   // load, whatever its statements' outcome).
-  std::optional<command::Response> ApplyCommand(const raft::Entry& entry, bool* changed_database);
+  std::optional<command::Response> ApplyCommand(const raft::Entry& entry, command::Command& command,
+                                                bool* changed_database);
   void CompletePending(const raft::Entry& entry, std::optional<command::Response> response);
   void ExpirePending(std::chrono::steady_clock::time_point now);
   void MaybeSnapshot(bool forced, uint64_t trailing_entries, std::function<void(Result<bool>)> done);

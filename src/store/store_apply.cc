@@ -4,6 +4,7 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <iterator>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "base/logging.h"
 #include "base/random.h"
 #include "command/codec.h"
+#include "db/batch_check.h"
 #include "store/store_internal.h"
 #include "store/store_metrics.h"
 
@@ -32,6 +34,19 @@ bool IsSqliteImage(std::string_view data) {
 // entries get unrelated sequences.
 uint64_t RandomSeedOf(const raft::Entry& entry) {
   return Random(Random(entry.index.value()).Next() ^ entry.term.value()).Next();
+}
+
+// An entry that could not be applied because of this node's environment
+// (a full disk, an I/O error...) must not be recorded with an error result:
+// the other replicas applied it, so this one would diverge from them for
+// good (and its snapshots would carry the difference). Stop instead, as when
+// the log cannot be written: a restart discards the SQLite WAL and applies
+// the log again from the last snapshot, once the operator has made room.
+[[noreturn]] void StopApplying(const raft::Entry& entry, const std::string& why) {
+  StopNode("applying log entry " + std::to_string(entry.index.value()) +
+           " failed because of this node's environment: " + why +
+           " (so that this replica does not diverge; free the disk or fix the file, then restart: the entry is "
+           "applied again)");
 }
 
 }  // namespace
@@ -63,12 +78,19 @@ void Store::ApplyLoop() {
       if (db_->abandoned() || (apply_stopping_ && apply_queue_.empty())) break;
       items.swap(apply_queue_);
     }
-    for (ApplyItem& item : items) {
+    for (size_t index = 0; index < items.size(); ++index) {
+      ApplyItem& item = items[index];
       if (db_->abandoned()) break;
       if (auto* entries = std::get_if<std::vector<raft::Entry>>(&item)) {
-        for (const raft::Entry& entry : *entries) {
-          if (!ApplyEntry(entry)) break;
+        // Entries queued back to back are applied as one run, so that a
+        // group sharing a transaction may span them.
+        for (size_t next = index + 1; next < items.size(); ++next) {
+          auto* more = std::get_if<std::vector<raft::Entry>>(&items[next]);
+          if (more == nullptr) break;
+          std::move(more->begin(), more->end(), std::back_inserter(*entries));
+          more->clear();
         }
+        ApplyEntries(*entries);
         RunApplyWaiters();
       } else if (auto* task = std::get_if<SnapshotTask>(&item)) {
         MaybeSnapshot(true, task->trailing_entries, std::move(task->done));
@@ -117,7 +139,89 @@ void Store::ApplyLoop() {
   }
 }
 
-bool Store::ApplyEntry(const raft::Entry& entry) {
+std::optional<command::Command> Store::ShareableCommand(const raft::Entry& entry, LogIndex applied) const {
+  // Captured rows are taken per entry, after its own commit.
+  if (entry.type != raft::EntryType::kNormal || entry.index <= applied || options_.change_listener != nullptr) {
+    return std::nullopt;
+  }
+  Result<command::Command> command = command::DecodeCommand(entry.data);
+  if (!command.ok()) return std::nullopt;  // ApplyEntry stops on it
+  const bool write = command->type == command::CommandType::kExecute ||
+                     command->type == command::CommandType::kExecuteQuery;
+  if (!write || !db::CanShareTransaction(command->request)) return std::nullopt;
+  return std::move(*command);
+}
+
+void Store::ApplyEntries(std::span<const raft::Entry> entries) {
+  size_t next = 0;
+  while (next < entries.size()) {
+    LogIndex applied;
+    {
+      std::lock_guard lock(apply_mutex_);
+      applied = applied_;
+    }
+    std::vector<command::Command> group;
+    size_t statements = 0;
+    while (next + group.size() < entries.size() && group.size() < kGroupEntriesMax &&
+           statements < kGroupStatementsMax) {
+      std::optional<command::Command> command = ShareableCommand(entries[next + group.size()], applied);
+      if (!command) break;
+      statements += command->request.statements.size();
+      group.push_back(std::move(*command));
+    }
+    if (group.size() >= 2) {
+      if (!ApplyGroup(entries.subspan(next, group.size()), group)) return;
+      next += group.size();
+      continue;
+    }
+    std::optional<command::Command> decoded;
+    if (!group.empty()) decoded = std::move(group.front());
+    if (!ApplyEntry(entries[next], std::move(decoded))) return;
+    ++next;
+  }
+}
+
+bool Store::ApplyGroup(std::span<const raft::Entry> entries, std::span<command::Command> commands) {
+  if (entries.size() == 1) return ApplyEntry(entries.front(), std::move(commands.front()));
+  std::vector<db::GroupedWrite> writes;
+  writes.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    commands[i].request.db_timeout_ns = 0;  // as ApplyCommand says
+    writes.push_back(db::GroupedWrite{&commands[i].request, commands[i].type == command::CommandType::kExecuteQuery,
+                                      RandomSeedOf(entries[i])});
+  }
+  size_t breaker = 0;
+  std::optional<std::vector<command::Response>> responses = db_->ExecuteGroup(writes, &breaker);
+  if (db_->abandoned()) return false;
+  if (!responses) {
+    // Together they would not give what each gives alone, and nothing of
+    // the group was kept. The entries before the one that ended it ran
+    // together without trouble and will again from the same state; that
+    // one runs alone, as if never grouped; the rest try again together.
+    StoreCounters().num_apply_group_fallbacks.Add();
+    const size_t k = std::min(breaker, entries.size() - 1);
+    if (k > 0 && !ApplyGroup(entries.first(k), commands.first(k))) return false;
+    if (!ApplyEntry(entries[k], std::move(commands[k]))) return false;
+    return k + 1 == entries.size() || ApplyGroup(entries.subspan(k + 1), commands.subspan(k + 1));
+  }
+  if (responses->size() < entries.size() || !responses->back().environmental_error.empty()) {
+    StopApplying(entries[responses->size() - 1], responses->back().environmental_error);
+  }
+  {
+    std::lock_guard lock(apply_mutex_);
+    RQ_ASSERT(entries.front().index == applied_ + 1);
+    applied_ = entries.back().index;
+    applied_term_ = entries.back().term;
+    applied_at_ = std::chrono::system_clock::now();
+    db_applied_ = entries.back().index;
+  }
+  StoreCounters().num_apply_groups.Add();
+  Series().applied_entries.Add(static_cast<int64_t>(entries.size()));
+  for (size_t i = 0; i < entries.size(); ++i) CompletePending(entries[i], std::move((*responses)[i]));
+  return true;
+}
+
+bool Store::ApplyEntry(const raft::Entry& entry, std::optional<command::Command> decoded) {
   {
     std::lock_guard lock(apply_mutex_);
     if (entry.index <= applied_) return true;  // already in the snapshot
@@ -125,7 +229,16 @@ bool Store::ApplyEntry(const raft::Entry& entry) {
   }
   std::optional<command::Response> response;
   bool changed_database = false;
-  if (entry.type == raft::EntryType::kNormal) response = ApplyCommand(entry, &changed_database);
+  if (entry.type == raft::EntryType::kNormal) {
+    if (!decoded) {
+      Result<command::Command> command = command::DecodeCommand(entry.data);
+      // The entry passed the WAL's CRC; undecodable means a bug or a newer
+      // format. Applying anything else would make this replica diverge.
+      RQ_ASSERT_MSG(command.ok(), command.status().ToString().c_str());
+      decoded = std::move(*command);
+    }
+    response = ApplyCommand(entry, *decoded, &changed_database);
+  }
   if (db_->abandoned()) return false;
   {
     std::lock_guard lock(apply_mutex_);
@@ -155,28 +268,12 @@ bool Store::ApplyEntry(const raft::Entry& entry) {
   std::_Exit(EXIT_FAILURE);
 }
 
-// An entry that could not be applied because of this node's environment
-// (a full disk, an I/O error...) must not be recorded with an error result:
-// the other replicas applied it, so this one would diverge from them for
-// good (and its snapshots would carry the difference). Stop instead, as when
-// the log cannot be written: a restart discards the SQLite WAL and applies
-// the log again from the last snapshot, once the operator has made room.
-[[noreturn]] static void StopApplying(const raft::Entry& entry, const std::string& why) {
-  StopNode("applying log entry " + std::to_string(entry.index.value()) +
-           " failed because of this node's environment: " + why +
-           " (so that this replica does not diverge; free the disk or fix the file, then restart: the entry is "
-           "applied again)");
-}
-
-std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry, bool* changed_database) {
-  Result<command::Command> command = command::DecodeCommand(entry.data);
-  // The entry passed the WAL's CRC; undecodable means a bug or a newer
-  // format. Applying anything else would make this replica diverge.
-  RQ_ASSERT_MSG(command.ok(), command.status().ToString().c_str());
-  *changed_database = command->type != command::CommandType::kQuery && command->type != command::CommandType::kNoop &&
-                      command->type != command::CommandType::kCdcHighWaterMark;
+std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry, command::Command& command,
+                                                     bool* changed_database) {
+  *changed_database = command.type != command::CommandType::kQuery && command.type != command::CommandType::kNoop &&
+                      command.type != command::CommandType::kCdcHighWaterMark;
   command::Response response;
-  if (command->type != command::CommandType::kQuery) {
+  if (command.type != command::CommandType::kQuery) {
     // SQL that SQLite itself evaluates in the write (DEFAULT (random()),
     // trigger bodies, views) draws from the entry's seed, not from SQLite's
     // per-process PRNG; the leader's rewriting cannot reach it.
@@ -187,25 +284,25 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry, b
     // replica. Writes are bounded by the entry's VM-step budget instead,
     // which every replica spends alike (entries written before it existed
     // carry none and run to their end, as they did then).
-    command->request.db_timeout_ns = 0;
+    command.request.db_timeout_ns = 0;
   }
-  switch (command->type) {
+  switch (command.type) {
     case command::CommandType::kExecute:
-      response = db_->Execute(command->request);
+      response = db_->Execute(command.request);
       break;
     case command::CommandType::kQuery:
-      response = db_->Query(command->request);
+      response = db_->Query(command.request);
       break;
     case command::CommandType::kExecuteQuery:
-      response = db_->ExecuteOrQuery(command->request);
+      response = db_->ExecuteOrQuery(command.request);
       break;
     case command::CommandType::kLoad: {
-      if (!IsSqliteImage(command->payload)) {
-        response = db_->LoadDump(command->payload);
+      if (!IsSqliteImage(command.payload)) {
+        response = db_->LoadDump(command.payload);
         break;
       }
       std::string path = env::JoinPath(paths_.tmp_dir, "apply-load-" + std::to_string(entry.index.value()));
-      Status status = fs_->WriteFileAtomic(path, command->payload);
+      Status status = fs_->WriteFileAtomic(path, command.payload);
       if (status.ok()) status = db_->LoadImage(path);
       (void)fs_->DeleteFile(path);
       if (status.IsIOError()) StopApplying(entry, status.ToString());
@@ -216,11 +313,11 @@ std::optional<command::Response> Store::ApplyCommand(const raft::Entry& entry, b
       return std::nullopt;
     case command::CommandType::kCdcHighWaterMark:
       if (options_.change_listener != nullptr) {
-        options_.change_listener->OnHighWaterMark(LogIndex(command->high_water_mark));
+        options_.change_listener->OnHighWaterMark(LogIndex(command.high_water_mark));
       }
       return command::Response{};
   }
-  if (!response.environmental_error.empty() && command->type != command::CommandType::kQuery) {
+  if (!response.environmental_error.empty() && command.type != command::CommandType::kQuery) {
     StopApplying(entry, response.environmental_error);
   }
   if (options_.change_listener != nullptr && *changed_database) {

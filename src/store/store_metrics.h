@@ -36,6 +36,11 @@ struct StoreMetrics {
   metrics::Counter& num_ignored_joins = group.Key("num_ignored_joins");
   // Ours: learners that joined to be voters, promoted once caught up.
   metrics::Counter& num_promotions = group.Key("num_promotions");
+  // Ours: runs of consecutive writes applied in one SQLite transaction
+  // (Store::ApplyGroup), and those run again one by one because together
+  // they could have given other results.
+  metrics::Counter& num_apply_groups = group.Key("num_apply_groups");
+  metrics::Counter& num_apply_group_fallbacks = group.Key("num_apply_group_fallbacks");
   metrics::Counter& num_removed_before_joins = group.Key("num_removed_before_joins");
   metrics::Counter& num_db_stats_errors = group.Key("num_db_stats_errors");
   metrics::Counter& leader_changes_observed = group.Key("leader_changes_observed");
