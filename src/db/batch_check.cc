@@ -15,7 +15,7 @@ bool IsWordChar(char c) {
 
 // Upper-cases an ASCII word of at most kMaxKeyword letters into `out`;
 // false when longer (no keyword we look for is).
-constexpr size_t kMaxKeyword = 9;
+constexpr size_t kMaxKeyword = 17;
 bool UpperWord(std::string_view word, std::array<char, kMaxKeyword>& out) {
   if (word.size() > kMaxKeyword) return false;
   for (size_t k = 0; k < word.size(); ++k) {
@@ -28,14 +28,17 @@ bool UpperWord(std::string_view word, std::array<char, kMaxKeyword>& out) {
 // Whether a request without ?transaction may run inside one SQLite
 // transaction (one commit instead of one per statement) with results
 // identical to autocommit: only plain DML, nothing that controls or ends
-// transactions, one statement per string. Conservative by design: a word
-// anywhere (even inside a string literal) disqualifies the request. One
+// transactions, one statement per string, and none of the functions that
+// read what the connection did before (a transaction given up and run
+// again one by one cannot put changes() back). Conservative by design: a
+// word anywhere (even inside a string literal) disqualifies the request. One
 // pass over each statement's words: a 1000-statement batch is checked on
 // every replica, so this runs once per statement per node.
 bool IsPlainDml(std::string_view sql) {
   static constexpr std::string_view kFirstWords[] = {"INSERT", "UPDATE", "DELETE", "REPLACE"};
-  static constexpr std::string_view kForbidden[] = {"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT",
-                                                    "RELEASE", "PRAGMA", "ATTACH", "DETACH", "VACUUM"};
+  static constexpr std::string_view kForbidden[] = {
+      "BEGIN",  "COMMIT", "END",    "ROLLBACK", "SAVEPOINT", "RELEASE",       "PRAGMA",
+      "ATTACH", "DETACH", "VACUUM", "CHANGES",  "TOTAL_CHANGES", "LAST_INSERT_ROWID"};
   if (sql.find(';') != std::string_view::npos) return false;
   std::array<char, kMaxKeyword> upper{};
   bool first = true;

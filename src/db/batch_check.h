@@ -10,8 +10,9 @@
 namespace rq::db {
 
 // Plain DML only (INSERT, UPDATE, DELETE, REPLACE first), one statement per
-// string, and no word that opens, ends or names a transaction anywhere
-// (even inside a literal: conservative by design).
+// string, and no word that opens, ends or names a transaction, nor
+// changes(), total_changes() or last_insert_rowid(), anywhere (even inside a
+// literal: conservative by design).
 bool CanBatchInOneTransaction(const command::Request& request);
 
 // The same test for a request that is to share one transaction with the

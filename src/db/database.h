@@ -167,8 +167,9 @@ class Database {
   // (one WAL append, one round of -shm locks) instead of one per write.
   // REQUIRES: every request CanShareTransaction (db/batch_check.h). Each
   // result is the one the write would have had alone. Where that cannot be
-  // promised (a statement ended the transaction, a deferred foreign key is
-  // pending, COMMIT failed) nothing of the group remains and the result is
+  // promised (a statement failed or ended the transaction, a deferred
+  // foreign key is pending, COMMIT failed) nothing of the group remains
+  // (the connection's last rowid is restored too) and the result is
   // nullopt, with *breaker (if given) the index of the write that ended it
   // (0 when COMMIT failed): the writes before it ran together without
   // trouble, and will again. After an environmental failure nothing remains
@@ -254,10 +255,12 @@ class Database {
   // REQUIRES: writer_mu_ held.
   command::StatementResult RunWriteStatement(const command::Request& request, const command::Statement& statement,
                                              RunMode mode, StatementCache& cache);
-  // The writes in one SQLite transaction (ExecuteGroup's contract);
-  // `reseed` applies each write's random_seed. REQUIRES: writer_mu_ held.
+  // The writes in one SQLite transaction (ExecuteGroup's contract).
+  // `group`: several writes (each reseeded with its random_seed, and a
+  // failed statement ends the group), else one request's batch.
+  // REQUIRES: writer_mu_ held.
   std::optional<std::vector<command::Response>> RunInOneTransaction(std::span<const GroupedWrite> writes,
-                                                                    bool reseed, size_t* breaker);
+                                                                    bool group, size_t* breaker);
   command::StatementResult RunDumpInTransaction(Connection& writer, const std::string& sql);
   Status CheckpointOnWriter();
 

@@ -146,13 +146,19 @@ command::StatementResult Database::RunWriteStatement(const command::Request& req
 }
 
 std::optional<std::vector<command::Response>> Database::RunInOneTransaction(std::span<const GroupedWrite> writes,
-                                                                             bool reseed, size_t* breaker) {
+                                                                             bool group, size_t* breaker) {
   Connection& conn = *writer_;
   if (breaker != nullptr) *breaker = 0;
-  if (!conn.Exec("BEGIN").ok()) {
+  // A rollback leaves the connection's last rowid where the discarded run
+  // put it; the writes run again must see (and report) the one before.
+  const sqlite3_int64 rowid_before = sqlite3_last_insert_rowid(conn.handle());
+  auto give_up = [&](size_t write) -> std::optional<std::vector<command::Response>> {
     conn.RollbackIfOpen();
+    sqlite3_set_last_insert_rowid(conn.handle(), rowid_before);
+    if (breaker != nullptr) *breaker = write;
     return std::nullopt;
-  }
+  };
+  if (!conn.Exec("BEGIN").ok()) return give_up(0);
   NoteWriterTransaction();
   std::vector<command::Response> responses;
   responses.reserve(writes.size());
@@ -160,7 +166,7 @@ std::optional<std::vector<command::Response>> Database::RunInOneTransaction(std:
   // request): each is prepared once for the whole transaction.
   StatementCache cache;
   for (const GroupedWrite& write : writes) {
-    if (reseed) writer_->random() = Random(write.random_seed);
+    if (group) writer_->random() = Random(write.random_seed);
     const auto start = Clock::now();
     const command::Request& request = *write.request;
     const RunMode mode = write.as_request ? RunMode::kAuto : RunMode::kExecute;
@@ -179,11 +185,14 @@ std::optional<std::vector<command::Response>> Database::RunInOneTransaction(std:
       }
       // A failed statement normally undoes only itself (as in autocommit);
       // if it took the whole transaction with it, or autocommit would have
-      // failed it at its commit, start again one by one.
-      if (!conn.InTransaction() || DeferredForeignKeyPending(conn.handle())) {
-        conn.RollbackIfOpen();
-        if (breaker != nullptr) *breaker = responses.size() - 1;
-        return std::nullopt;
+      // failed it at its commit, start again one by one. In a group of
+      // writes a failed statement is left to autocommit too: replicas group
+      // differently, and what a failure undoes inside a transaction (a
+      // virtual table without savepoints, a statement journal on a full
+      // disk) is not always what it undoes alone.
+      const bool failed = !response.results.back().error.empty();
+      if (!conn.InTransaction() || DeferredForeignKeyPending(conn.handle()) || (group && failed)) {
+        return give_up(responses.size() - 1);
       }
     }
     response.time_s = SecondsSince(start);
@@ -194,9 +203,7 @@ std::optional<std::vector<command::Response>> Database::RunInOneTransaction(std:
       responses.back() = StopOnEnvironment(conn, std::move(responses.back()), error);
       return responses;
     }
-    conn.RollbackIfOpen();
-    if (breaker != nullptr) *breaker = 0;
-    return std::nullopt;
+    return give_up(0);
   }
   return responses;
 }

@@ -305,6 +305,7 @@ class Store final : public Applier {
   // whole group's commit, so big batches are left to themselves.
   static constexpr size_t kGroupEntriesMax = 128;
   static constexpr size_t kGroupStatementsMax = 256;
+  static constexpr size_t kGroupEntryBytesMax = 64 * 1024;
   // False when the database was abandoned (Stop): the entry is not applied
   // and nothing after it may be. `decoded`: the entry's command, if the
   // caller decoded it already.

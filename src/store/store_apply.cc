@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <utility>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -141,7 +142,9 @@ void Store::ApplyLoop() {
 
 std::optional<command::Command> Store::ShareableCommand(const raft::Entry& entry, LogIndex applied) const {
   // Captured rows are taken per entry, after its own commit.
-  if (entry.type != raft::EntryType::kNormal || entry.index <= applied || options_.change_listener != nullptr) {
+  // A big entry (a load, a large batch) is left to itself undecoded.
+  if (entry.type != raft::EntryType::kNormal || entry.index <= applied || options_.change_listener != nullptr ||
+      entry.data.size() > kGroupEntryBytesMax) {
     return std::nullopt;
   }
   Result<command::Command> command = command::DecodeCommand(entry.data);
@@ -154,6 +157,9 @@ std::optional<command::Command> Store::ShareableCommand(const raft::Entry& entry
 
 void Store::ApplyEntries(std::span<const raft::Entry> entries) {
   size_t next = 0;
+  // The command of entries[next + group.size()] when the last pass decoded
+  // it and found no room for it.
+  std::optional<command::Command> carried;
   while (next < entries.size()) {
     LogIndex applied;
     {
@@ -162,11 +168,16 @@ void Store::ApplyEntries(std::span<const raft::Entry> entries) {
     }
     std::vector<command::Command> group;
     size_t statements = 0;
-    while (next + group.size() < entries.size() && group.size() < kGroupEntriesMax &&
-           statements < kGroupStatementsMax) {
-      std::optional<command::Command> command = ShareableCommand(entries[next + group.size()], applied);
+    while (next + group.size() < entries.size() && group.size() < kGroupEntriesMax) {
+      std::optional<command::Command> command = std::exchange(carried, std::nullopt);
+      if (!command) command = ShareableCommand(entries[next + group.size()], applied);
       if (!command) break;
-      statements += command->request.statements.size();
+      const size_t more = command->request.statements.size();
+      if (!group.empty() && statements + more > kGroupStatementsMax) {
+        carried = std::move(command);
+        break;
+      }
+      statements += more;
       group.push_back(std::move(*command));
     }
     if (group.size() >= 2) {
@@ -210,6 +221,7 @@ bool Store::ApplyGroup(std::span<const raft::Entry> entries, std::span<command::
   {
     std::lock_guard lock(apply_mutex_);
     RQ_ASSERT(entries.front().index == applied_ + 1);
+    RQ_ASSERT(entries.back().index == entries.front().index + (entries.size() - 1));
     applied_ = entries.back().index;
     applied_term_ = entries.back().term;
     applied_at_ = std::chrono::system_clock::now();
