@@ -81,6 +81,16 @@ def wait_for(predicate, timeout=20, interval=0.05, what="condition", retry_on=RE
     raise AssertionError("timed out waiting for " + what + suffix)
 
 
+def start_cluster(binary, nodes, size=3):
+    """Starts node 1, then nodes 2..size joined to it, appending each to
+    `nodes` once started (the caller cleans up whatever is in it)."""
+    n1 = Node(binary, node_id="1").start()
+    nodes.append(n1)
+    for number in range(2, size + 1):
+        nodes.append(Node(binary, node_id=str(number), extra_args=["-join", n1.raft_addr]).start())
+    return n1
+
+
 def leader_of(nodes):
     """The running node among `nodes` that says it is the leader, or None."""
     for n in nodes:

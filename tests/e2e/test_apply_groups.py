@@ -42,12 +42,9 @@ def kind_of(key):
 
 class ApplyGroupsTest(unittest.TestCase):
     def test_concurrent_writes_answer_as_if_applied_alone_on_identical_replicas(self):
-        n1 = harness.Node(ARGS.rqlited, node_id="1").start()
-        nodes = [n1]
+        nodes = []
         try:
-            for node_id in ("2", "3"):
-                nodes.append(harness.Node(ARGS.rqlited, node_id=node_id,
-                                          extra_args=["-join", n1.raft_addr]).start())
+            n1 = harness.start_cluster(ARGS.rqlited, nodes)
             r = n1.execute(["CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL, "
                             "r INTEGER DEFAULT (random()))",
                             "CREATE TRIGGER no_sevens BEFORE INSERT ON t WHEN NEW.v = 7 "

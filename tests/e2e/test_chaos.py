@@ -33,12 +33,9 @@ def file_values(node):
 class ChaosTest(unittest.TestCase):
     def test_random_kills_freezes_and_restarts_lose_nothing(self):
         rng = random.Random(ARGS.seed)
-        n1 = harness.Node(ARGS.rqlited, node_id="1").start()
-        nodes = [n1]
+        nodes = []
         try:
-            for node_id in ("2", "3"):
-                nodes.append(harness.Node(ARGS.rqlited, node_id=node_id,
-                                          extra_args=["-join", n1.raft_addr]).start())
+            n1 = harness.start_cluster(ARGS.rqlited, nodes)
             r = n1.execute(["CREATE TABLE t (v INTEGER NOT NULL)"])
             self.assertEqual(r.status, 200, r.text())
             acked, lock, stop = set(), threading.Lock(), threading.Event()
