@@ -1,4 +1,4 @@
-// libcurl under the S3 and GCS clients (see http_client.h).
+// libcurl under the S3 and GCS clients, CDC's webhook and the OTLP exporter (see http_client.h).
 #include "backup/http_client.h"
 
 #include <cctype>
