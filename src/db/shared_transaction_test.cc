@@ -3,11 +3,14 @@
 // one (Database::ExecuteGroup), each giving the results autocommit gives.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <span>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/random.h"
 #include "base/test_dir.h"
 #include "db/batch_check.h"
 #include "db/database.h"
@@ -252,6 +255,104 @@ TEST_F(SharedTransactionTest, FailedStatementEndsAGroupWithoutTraces) {
   Response update = db_->Execute(Req({"UPDATE t SET id = id WHERE id = 1"}));
   ASSERT_EQ(update.results.size(), 1u);
   EXPECT_EQ(update.results[0].last_insert_id, 1);
+}
+
+// Applies `writes` the way the store does (store/store_apply.cc ApplyGroup):
+// together, or, when the group is given up, the writes before the breaker
+// together again, the breaker alone, and the rest together.
+std::vector<Response> ApplyLikeTheStore(Database& db, std::span<const GroupedWrite> writes) {
+  if (writes.empty()) return {};
+  auto alone = [&db](const GroupedWrite& write) {
+    db.SeedRandom(write.random_seed);
+    return write.as_request ? db.ExecuteOrQuery(*write.request) : db.Execute(*write.request);
+  };
+  if (writes.size() == 1) return {alone(writes[0])};
+  size_t breaker = 0;
+  std::optional<std::vector<Response>> together = db.ExecuteGroup(writes, &breaker);
+  if (together) return std::move(*together);
+  const size_t k = std::min(breaker, writes.size() - 1);
+  std::vector<Response> responses = ApplyLikeTheStore(db, writes.first(k));
+  responses.push_back(alone(writes[k]));
+  for (Response& r : ApplyLikeTheStore(db, writes.subspan(k + 1))) responses.push_back(std::move(r));
+  return responses;
+}
+
+// The property the store relies on, over many random workloads: however
+// the writes are cut into groups, every result and the final content are
+// those of applying them one by one.
+TEST_F(SharedTransactionTest, RandomGroupingsGiveTheResultsOfOneByOne) {
+  const std::vector<std::string> schema = {
+      "PRAGMA foreign_keys=ON",
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL UNIQUE, r INTEGER DEFAULT (random()))",
+      "CREATE TABLE p (id INTEGER PRIMARY KEY)",
+      "CREATE TABLE c (pid INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
+      "CREATE TABLE log (id INTEGER PRIMARY KEY, what TEXT)",
+      "CREATE TRIGGER no_sevens BEFORE INSERT ON t WHEN NEW.v = 7 BEGIN SELECT RAISE(ROLLBACK, 'no sevens'); END",
+      "CREATE TRIGGER no_eights BEFORE UPDATE ON t WHEN NEW.v = 8 BEGIN SELECT RAISE(ABORT, 'no eights'); END",
+      "CREATE TRIGGER logged AFTER INSERT ON t BEGIN INSERT INTO log(what) VALUES('t' || NEW.id); END"};
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    Random rng(seed);
+    auto pick = [&rng](uint64_t n) { return std::to_string(rng.Uniform(n)); };
+    auto random_statement = [&]() -> std::string {
+      switch (rng.Uniform(9)) {
+        case 0: return "INSERT INTO t(id, v) VALUES(" + pick(30) + ", " + pick(25) + ")";
+        case 1: return "INSERT INTO t(v) VALUES(" + pick(25) + ")";
+        case 2: return "UPDATE t SET v = v + 1 WHERE id = " + pick(30);
+        case 3: return "DELETE FROM t WHERE id = " + pick(30);
+        case 4: return "INSERT OR IGNORE INTO t(id, v) VALUES(" + pick(30) + ", " + pick(25) + ")";
+        case 5: return "REPLACE INTO t(id, v) VALUES(" + pick(30) + ", " + pick(25) + ")";
+        case 6: return "INSERT INTO c VALUES(" + pick(6) + ")";
+        case 7: return "INSERT OR IGNORE INTO p VALUES(" + pick(6) + ")";
+        default: return "INSERT INTO t(v) VALUES(" + pick(25) + ") RETURNING id, v, r";
+      }
+    };
+    std::vector<Request> requests;
+    for (int i = 0; i < 120; ++i) {
+      std::vector<std::string> sqls;
+      const uint64_t statements = 1 + rng.Uniform(3);
+      for (uint64_t k = 0; k < statements; ++k) sqls.push_back(random_statement());
+      requests.push_back(Req(std::move(sqls)));
+    }
+    std::vector<GroupedWrite> writes;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      ASSERT_TRUE(CanShareTransaction(requests[i])) << i;
+      writes.push_back(GroupedWrite{&requests[i], rng.Uniform(2) == 0, seed * 1000 + i});
+    }
+    std::unique_ptr<Database> grouped = OpenAt("grouped-" + std::to_string(seed) + ".sqlite");
+    std::unique_ptr<Database> alone = OpenAt("alone-" + std::to_string(seed) + ".sqlite");
+    MustExecute(*grouped, schema);
+    MustExecute(*alone, schema);
+    std::vector<Response> together;
+    for (size_t first = 0; first < writes.size();) {
+      const size_t size = std::min<size_t>(1 + rng.Uniform(16), writes.size() - first);
+      for (Response& r : ApplyLikeTheStore(*grouped, std::span(writes).subspan(first, size))) {
+        together.push_back(std::move(r));
+      }
+      first += size;
+    }
+    ASSERT_EQ(together.size(), writes.size());
+    for (size_t i = 0; i < writes.size(); ++i) {
+      alone->SeedRandom(writes[i].random_seed);
+      Response single = writes[i].as_request ? alone->ExecuteOrQuery(requests[i]) : alone->Execute(requests[i]);
+      ASSERT_EQ(together[i].results.size(), single.results.size()) << seed << "/" << i;
+      for (size_t k = 0; k < single.results.size(); ++k) {
+        const StatementResult& a = together[i].results[k];
+        const StatementResult& b = single.results[k];
+        const std::string where = std::to_string(seed) + "/" + std::to_string(i) + "/" + std::to_string(k) + ": " +
+                                  requests[i].statements[k].sql;
+        ASSERT_EQ(a.error, b.error) << where;
+        ASSERT_EQ(a.last_insert_id, b.last_insert_id) << where;
+        ASSERT_EQ(a.rows_affected, b.rows_affected) << where;
+        ASSERT_EQ(a.values, b.values) << where;
+      }
+    }
+    for (const char* table : {"t", "p", "c", "log"}) {
+      const std::string all = std::string("SELECT * FROM ") + table + " ORDER BY rowid";
+      Response a = grouped->Query(Req({all}));
+      Response b = alone->Query(Req({all}));
+      ASSERT_EQ(a.results.at(0).values, b.results.at(0).values) << seed << " " << table;
+    }
+  }
 }
 
 TEST(ShareEligibilityTest, OneStatementMayShareButTransactionsAndEmptyRequestsMayNot) {

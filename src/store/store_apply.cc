@@ -4,11 +4,11 @@
 #include "store/store.h"
 
 #include <algorithm>
-#include <iterator>
-#include <utility>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
+#include <utility>
 
 #include "base/logging.h"
 #include "base/random.h"
@@ -141,8 +141,9 @@ void Store::ApplyLoop() {
 }
 
 std::optional<command::Command> Store::ShareableCommand(const raft::Entry& entry, LogIndex applied) const {
-  // Captured rows are taken per entry, after its own commit.
-  // A big entry (a load, a large batch) is left to itself undecoded.
+  // Not with change data capture: its rows are taken per entry, after the
+  // entry's own commit. A big entry (a load, a large batch) is left to
+  // itself, undecoded.
   if (entry.type != raft::EntryType::kNormal || entry.index <= applied || options_.change_listener != nullptr ||
       entry.data.size() > kGroupEntryBytesMax) {
     return std::nullopt;
