@@ -79,7 +79,7 @@ Status Wal::Recover() {
   if (options_.preallocation != Preallocation::kOff) {
     spare_ = std::make_unique<SpareFile>(fs_, dir_, options_.segment_bytes_max,
                                          options_.preallocation == Preallocation::kBackground);
-    spare_->Request();
+    MaybeRequestSpare();
   }
   return Status::OK();
 }

@@ -162,6 +162,10 @@ class Wal {
   Status AdoptSpare(const std::string& spare_path, Segment* segment);
   Status ZeroRange(const std::string& path, uint64_t from, uint64_t to);
   bool ShouldMoveToSpare() const;
+  // Asks for the next segment's spare once the active segment is half full
+  // (or grows, or there is none yet): an idle log keeps one preallocated
+  // file, not two, and the spare is still ready long before the rollover.
+  void MaybeRequestSpare();
   Status TruncateSuffix(LogIndex index);
   Status WriteMeta(const LogMeta& meta);
   Status DeleteSegment(const Segment& segment);

@@ -98,6 +98,7 @@ Status Wal::WriteRecords(const std::vector<Record>& records) {
     buffer.clear();
     return Status::OK();
   };
+  MaybeRequestSpare();  // a segment cut by a truncation grows: it wants one now
   bool move_to_spare = ShouldMoveToSpare();
   for (const Record& record : records) {
     uint64_t bytes = EncodedRecordBytes(record.payload.size());
@@ -116,7 +117,9 @@ Status Wal::WriteRecords(const std::vector<Record>& records) {
     EncodeRecord(record, &buffer);
     segment.records.push_back(location);
   }
-  return flush();
+  RQ_RETURN_IF_ERROR(flush());
+  MaybeRequestSpare();
+  return Status::OK();
 }
 
 // A growing segment (no spare was ready when it started, or a suffix
@@ -126,6 +129,13 @@ Status Wal::WriteRecords(const std::vector<Record>& records) {
 bool Wal::ShouldMoveToSpare() const {
   return spare_ != nullptr && !empty() && segments_.back()->capacity < options_.segment_bytes_max &&
          spare_->ready();
+}
+
+void Wal::MaybeRequestSpare() {
+  if (spare_ == nullptr) return;
+  const bool wanted = empty() || segments_.back()->capacity < options_.segment_bytes_max ||
+                      segments_.back()->size_bytes >= options_.segment_bytes_max / 2;
+  if (wanted) spare_->Request();  // off this thread unless inline
 }
 
 Status Wal::StartSegment(LogIndex first_index) {
@@ -144,7 +154,6 @@ Status Wal::StartSegment(LogIndex first_index) {
   if (spare_ != nullptr) spare_->Request();
   std::optional<std::string> spare = spare_ != nullptr ? spare_->Take() : std::nullopt;
   RQ_RETURN_IF_ERROR(spare ? AdoptSpare(*spare, segment.get()) : CreateSegmentFile(segment.get()));
-  if (spare_ != nullptr) spare_->Request();  // the next one, off this thread unless inline
   dir_dirty_ = true;
   segment->size_bytes = format::kSegmentHeaderBytes;
   segment->capacity = std::max(segment->capacity, segment->size_bytes);
@@ -152,6 +161,7 @@ Status Wal::StartSegment(LogIndex first_index) {
   if (!reader.ok()) return Broken(reader.status());
   segment->reader = std::move(*reader);
   segments_.push_back(std::move(segment));
+  MaybeRequestSpare();  // for a growing segment; after a spare, once it is half full
   return Status::OK();
 }
 

@@ -69,8 +69,18 @@ TEST_F(WalPreallocTest, SegmentsComeFromZeroFilledSparesAndNeverGrow) {
   ASSERT_TRUE(wal->Append(MakeRecords(1, 3, 1)).ok());
   ASSERT_TRUE(wal->Sync().ok());
   EXPECT_EQ(*fs_.FileSize(kFirst), kSegmentBytes);  // the spare, renamed
-  EXPECT_EQ(*fs_.FileSize(kSpare), kSegmentBytes);  // and the next one is ready
-  for (uint64_t i = 4; i <= 60; ++i) {
+  // The next one is made once this segment is half full: an idle log keeps
+  // one preallocated file.
+  EXPECT_FALSE(fs_.FileExists(kSpare));
+  uint64_t i = 4;
+  for (; format::kSegmentHeaderBytes + i * kRecordBytes < kSegmentBytes / 2; ++i) {
+    ASSERT_TRUE(wal->Append({MakeRecord(i, 1)}).ok());
+  }
+  EXPECT_FALSE(fs_.FileExists(kSpare));
+  ASSERT_TRUE(wal->Append({MakeRecord(i, 1)}).ok());
+  EXPECT_EQ(Content(kSpare), std::string(kSegmentBytes, '\0'));  // past half: made (inline)
+  ASSERT_TRUE(wal->Sync().ok());
+  for (++i; i <= 60; ++i) {
     ASSERT_TRUE(wal->Append({MakeRecord(i, 1)}).ok());
     ASSERT_TRUE(wal->Sync().ok());
   }
@@ -219,7 +229,7 @@ TEST_F(WalPreallocTest, WholeZeroSpareFromAnEarlierRunIsReused) {
 }
 
 TEST_F(WalPreallocTest, FailedSpareFallsBackToGrowingSegmentsAndIsRetried) {
-  fs_.FailNextWrites(2);  // zero-filling at open, and its retry at the first segment, hit a full disk
+  fs_.FailNextWrites(3);  // zero-filling at open, and its two retries at the first append, hit a full disk
   auto wal = Open();
   EXPECT_FALSE(fs_.FileExists(kSpare));
   ASSERT_TRUE(wal->Append(MakeRecords(1, 3, 1)).ok());
@@ -284,7 +294,7 @@ TEST_F(WalPreallocTest, BackgroundSpareReplacesAGrowingFirstSegment) {
   ASSERT_TRUE(wal->Sync().ok());
   auto files = SegmentFiles(&fs_, kDir);
   EXPECT_EQ(*fs_.FileSize(kDir + "/" + files.back()), kSegmentBytes);
-  ASSERT_TRUE(wal->TEST_WaitForSpare());  // asked for again after the rollover
+  EXPECT_FALSE(wal->TEST_WaitForSpare());  // the next waits until this segment is half full
   for (uint64_t i = 5; i <= 80; ++i) ASSERT_TRUE(wal->Append({MakeRecord(i, 1)}).ok());
   ASSERT_TRUE(wal->Sync().ok());
   wal = Open(Prealloc(Preallocation::kBackground));
@@ -412,7 +422,7 @@ TEST(WalPreallocPosixTest, PreallocatedSegmentsSurviveReopenOnTheRealDisk) {
     for (uint64_t i = 1; i <= 1500; ++i) {
       ASSERT_TRUE(wal->Append({MakeRecord(i, 1, 100)}).ok());
       if (i % 100 == 0) {
-        ASSERT_TRUE(wal->TEST_WaitForSpare());
+        (void)wal->TEST_WaitForSpare();  // asked for once the active segment is half full
       }
     }
     ASSERT_TRUE(wal->Sync().ok());
