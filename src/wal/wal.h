@@ -194,6 +194,9 @@ class Wal {
   std::deque<Record> cache_;  // a contiguous suffix of the log
   uint64_t cache_bytes_ = 0;
   std::unique_ptr<SpareFile> spare_;  // null unless preallocating
+  // The active segment (its first index; 0: none) a spare was last asked
+  // for by MaybeRequestSpare, which asks once per segment.
+  std::optional<LogIndex> spare_asked_for_;
 };
 
 }  // namespace rq::wal

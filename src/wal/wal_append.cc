@@ -133,9 +133,15 @@ bool Wal::ShouldMoveToSpare() const {
 
 void Wal::MaybeRequestSpare() {
   if (spare_ == nullptr) return;
+  // Once per active segment: after a failed preparation (a full disk) the
+  // next try is StartSegment's, at the rollover, not one at every append.
+  const LogIndex active = empty() ? LogIndex(0) : segments_.back()->first;
+  if (spare_asked_for_ == active) return;
   const bool wanted = empty() || segments_.back()->capacity < options_.segment_bytes_max ||
                       segments_.back()->size_bytes >= options_.segment_bytes_max / 2;
-  if (wanted) spare_->Request();  // off this thread unless inline
+  if (!wanted) return;
+  spare_asked_for_ = active;
+  spare_->Request();  // off this thread unless inline
 }
 
 Status Wal::StartSegment(LogIndex first_index) {
@@ -161,7 +167,8 @@ Status Wal::StartSegment(LogIndex first_index) {
   if (!reader.ok()) return Broken(reader.status());
   segment->reader = std::move(*reader);
   segments_.push_back(std::move(segment));
-  MaybeRequestSpare();  // for a growing segment; after a spare, once it is half full
+  spare_asked_for_.reset();  // a new segment, even at an index asked for before a truncation
+  MaybeRequestSpare();       // for a growing segment; after a spare, once it is half full
   return Status::OK();
 }
 

@@ -229,7 +229,7 @@ TEST_F(WalPreallocTest, WholeZeroSpareFromAnEarlierRunIsReused) {
 }
 
 TEST_F(WalPreallocTest, FailedSpareFallsBackToGrowingSegmentsAndIsRetried) {
-  fs_.FailNextWrites(3);  // zero-filling at open, and its two retries at the first append, hit a full disk
+  fs_.FailNextWrites(2);  // zero-filling at open, and its retry at the first segment, hit a full disk
   auto wal = Open();
   EXPECT_FALSE(fs_.FileExists(kSpare));
   ASSERT_TRUE(wal->Append(MakeRecords(1, 3, 1)).ok());
