@@ -9,6 +9,7 @@ import random
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -79,6 +80,16 @@ def wait_for(predicate, timeout=20, interval=0.05, what="condition", retry_on=RE
         time.sleep(interval)
     suffix = " (last error: %s)" % last_error if last_error is not None else ""
     raise AssertionError("timed out waiting for " + what + suffix)
+
+
+def file_rows(node, sql):
+    """Rows of `sql` read straight from the node's db.sqlite (read-only), as
+    sqlite3 or Datasette would read the live file."""
+    conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(node.data_dir, "db.sqlite"), uri=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
 
 
 def start_cluster(binary, nodes, size=3):

@@ -6,7 +6,6 @@ identical, with groups formed (and given up) on every node.
 """
 import argparse
 import os
-import sqlite3
 import sys
 import threading
 import unittest
@@ -20,11 +19,7 @@ WRITES_PER_WRITER = 60
 
 
 def file_rows(node):
-    conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(node.data_dir, "db.sqlite"), uri=True)
-    try:
-        return conn.execute("SELECT id, v, r FROM t ORDER BY id").fetchall()
-    finally:
-        conn.close()
+    return harness.file_rows(node, "SELECT id, v, r FROM t ORDER BY id")
 
 
 def store_vars(node):

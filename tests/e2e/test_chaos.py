@@ -23,11 +23,7 @@ ARGS = None
 
 
 def file_values(node):
-    conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(node.data_dir, "db.sqlite"), uri=True)
-    try:
-        return [v for (v,) in conn.execute("SELECT v FROM t ORDER BY v")]
-    finally:
-        conn.close()
+    return [v for (v,) in harness.file_rows(node, "SELECT v FROM t ORDER BY v")]
 
 
 class ChaosTest(unittest.TestCase):

@@ -34,12 +34,7 @@ def rows(node, sql, level="none"):
     return r.json()["results"][0].get("values", [])
 
 
-def file_rows(node, sql):
-    conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(node.data_dir, "db.sqlite"), uri=True)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+file_rows = harness.file_rows
 
 
 def file_dump_digest(node):

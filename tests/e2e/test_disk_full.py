@@ -53,11 +53,7 @@ def can_mount():
 
 
 def rows(node):
-    conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(node.data_dir, "db.sqlite"), uri=True)
-    try:
-        return conn.execute("SELECT id, length(b) FROM t ORDER BY id").fetchall()
-    finally:
-        conn.close()
+    return harness.file_rows(node, "SELECT id, length(b) FROM t ORDER BY id")
 
 
 def insert(node, id_, timeout=5):

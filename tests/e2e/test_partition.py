@@ -518,11 +518,7 @@ class PartitionTest(unittest.TestCase):
         self.assert_converged(acked, timeout=60)
 
         def big(node):
-            conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(node.data_dir, "db.sqlite"), uri=True)
-            try:
-                return conn.execute("SELECT count(*), total(length(b)), total(unicode(hex(b))) FROM big").fetchone()
-            finally:
-                conn.close()
+            return harness.file_rows(node, "SELECT count(*), total(length(b)), total(unicode(hex(b))) FROM big")[0]
 
         self.assertEqual(big(follower), big(leader))
         leftovers = lambda: [n for n in os.listdir(raft_dir) if n.startswith(("incoming-", "install-"))]
