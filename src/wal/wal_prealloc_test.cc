@@ -287,9 +287,14 @@ TEST_F(WalPreallocTest, ResetDropsPreallocatedSegmentsAndKeepsTheSpare) {
 }
 
 TEST_F(WalPreallocTest, BackgroundSpareReplacesAGrowingFirstSegment) {
-  auto wal = Open(Prealloc(Preallocation::kBackground));
-  ASSERT_TRUE(wal->Append(MakeRecords(1, 2, 1)).ok());  // the spare may not be ready yet
-  ASSERT_TRUE(wal->TEST_WaitForSpare());
+  // A first segment that grew: written with no spare at all, so that the
+  // background filler cannot win the race to the first append.
+  auto wal = Open(Prealloc(Preallocation::kOff));
+  ASSERT_TRUE(wal->Append(MakeRecords(1, 2, 1)).ok());
+  ASSERT_TRUE(wal->Sync().ok());
+  wal = Open(Prealloc(Preallocation::kBackground));
+  ASSERT_LT(*fs_.FileSize(kFirst), kSegmentBytes);
+  ASSERT_TRUE(wal->TEST_WaitForSpare());  // a growing active segment asks at once
   ASSERT_TRUE(wal->Append(MakeRecords(3, 4, 1)).ok());
   ASSERT_TRUE(wal->Sync().ok());
   auto files = SegmentFiles(&fs_, kDir);
