@@ -6,6 +6,7 @@
 
 #include "base/test_dir.h"
 #include "db/database.h"
+#include "db/sql_guard.h"
 
 namespace rq::db {
 namespace {
@@ -309,6 +310,51 @@ TEST_F(BackupTest, LoadImageWithAnotherPageSizeWorks) {
   EXPECT_EQ(QueryOne(*db_, "PRAGMA page_size").values, (std::vector<Row>{{int64_t{4096}}}));
   MustExecute(*db_, {"INSERT INTO n VALUES('more')"});
   EXPECT_GT(db_->WalSizeBytes().value(), 0u);
+}
+
+// CheckAllowed remembers the texts it passed (db/allowed_texts.h) under a
+// schema generation that DDL and loads move. A pragma reached through a
+// trigger or a view is not seen at prepare, remembered or not: the writer's
+// authorizer refuses it when it runs.
+TEST_F(BackupTest, SchemaChangesAndLoadsMoveTheGenerationCheckAllowedRemembersUnder) {
+  MustExecute(*db_, {"CREATE TABLE t (a)", "CREATE TABLE u (b)", "CREATE TABLE v (c)"});
+  const Request insert = Req({"INSERT INTO t VALUES(1)"});
+  const Request select = Req({"INSERT INTO u SELECT * FROM v"});
+  ASSERT_TRUE(db_->CheckAllowed(insert).ok());
+  ASSERT_TRUE(db_->CheckAllowed(insert).ok());  // remembered
+  uint64_t generation = db_->schema_generation();
+  MustExecute(*db_, {"INSERT INTO t VALUES(0)", "UPDATE t SET a = 2", "DELETE FROM t"});
+  EXPECT_EQ(db_->schema_generation(), generation);  // plain writes leave it
+  MustExecute(*db_, {"CREATE TRIGGER reads_pragma AFTER INSERT ON t BEGIN "
+                     "INSERT INTO u SELECT * FROM pragma_journal_mode; END"});
+  EXPECT_GT(db_->schema_generation(), generation);
+  generation = db_->schema_generation();
+  ASSERT_TRUE(db_->CheckAllowed(insert).ok());
+  Response fired = db_->Execute(insert);
+  ASSERT_EQ(fired.results.size(), 1u);
+  EXPECT_NE(fired.results[0].error.find("prohibited"), std::string::npos) << fired.results[0].error;
+  EXPECT_EQ(QueryOne(*db_, "SELECT count(*) FROM t").values, (std::vector<Row>{{int64_t{0}}}));
+
+  const std::string image = Path("pragma_view.sqlite");
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(image.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE u (b); CREATE VIEW v AS SELECT * FROM pragma_journal_mode;", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  ASSERT_TRUE(db_->CheckAllowed(select).ok());
+  ASSERT_TRUE(db_->LoadImage(image).ok());
+  EXPECT_GT(db_->schema_generation(), generation);
+  generation = db_->schema_generation();
+  ASSERT_TRUE(db_->CheckAllowed(select).ok());
+  Response copied = db_->Execute(select);
+  ASSERT_EQ(copied.results.size(), 1u);
+  EXPECT_NE(copied.results[0].error.find("prohibited"), std::string::npos) << copied.results[0].error;
+  Response load = db_->LoadDump("DROP VIEW v; CREATE TABLE v (c);");
+  ASSERT_EQ(load.results.size(), 1u);
+  ASSERT_TRUE(load.results[0].error.empty()) << load.results[0].error;
+  EXPECT_GT(db_->schema_generation(), generation);
+  EXPECT_TRUE(db_->Execute(select).results[0].error.empty());
 }
 
 }  // namespace

@@ -94,6 +94,7 @@ Database::Database(std::string path, const Options& options, std::shared_ptr<std
       writer_(std::move(writer)),
       writer_pragmas_(std::move(writer_pragmas)) {
   if (options_.capture.enabled) capture_ = std::make_unique<ChangeCapture>(writer_->handle(), options_.capture);
+  writer_->guard().schema_changes = &schema_generation_;
 }
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const Options& options) {
@@ -302,11 +303,30 @@ Result<bool> Database::IsReadOnly(const command::Request& request) {
 Status Database::CheckAllowed(const command::Request& request) {
   // A batch often repeats one statement with different parameters: check
   // each distinct SQL text once.
-  std::unordered_set<std::string_view> distinct;
-  for (const command::Statement& statement : request.statements) distinct.insert(statement.sql);
+  std::vector<std::string_view> distinct;
+  distinct.reserve(request.statements.size());
+  for (const command::Statement& statement : request.statements) {
+    if (std::find(distinct.begin(), distinct.end(), statement.sql) == distinct.end()) distinct.push_back(statement.sql);
+    if (distinct.size() > 64) break;  // then a set, below
+  }
+  if (distinct.size() > 64) {
+    std::unordered_set<std::string_view> unique;
+    for (const command::Statement& statement : request.statements) unique.insert(statement.sql);
+    distinct.assign(unique.begin(), unique.end());
+  }
+  // Read before the check: a schema change meanwhile leaves what it passed
+  // under the older generation, which the next look-up forgets.
+  const uint64_t generation = schema_generation_.load(std::memory_order_acquire);
+  if (allowed_texts_.AllKnown(distinct, generation)) return Status::OK();
   for (std::string_view sql : distinct) {
     RQ_RETURN_IF_ERROR(CheckTokens(sql));
   }
+  RQ_RETURN_IF_ERROR(CheckOnReader(distinct));
+  allowed_texts_.Remember(distinct, generation);
+  return Status::OK();
+}
+
+Status Database::CheckOnReader(std::span<const std::string_view> distinct) {
   Result<ReaderLease> lease = AcquireReader();
   if (!lease.ok()) return lease.status();
   Connection& conn = **lease;

@@ -36,6 +36,7 @@
 #include "base/status.h"
 #include "command/types.h"
 #include "command/row_change.h"
+#include "db/allowed_texts.h"
 #include "db/change_capture.h"
 #include "db/connection.h"
 
@@ -211,6 +212,8 @@ class Database {
   // InvalidArgument "disallowed pragma" (or the ATTACH/DETACH/VACUUM INTO
   // texts in db/sql_guard.h) for the whole request, else OK.
   Status CheckAllowed(const command::Request& request);
+  // Moves whenever the schema may have: DDL prepared on the writer, a load.
+  uint64_t schema_generation() const { return schema_generation_.load(std::memory_order_acquire); }
   // A complete, consistent copy of the database at `dest_path` (replaced if
   // it exists), optionally VACUUMed.
   Status Backup(const std::string& dest_path, BackupFormat format, bool vacuum);
@@ -263,6 +266,8 @@ class Database {
                                                                     bool group, size_t* breaker);
   command::StatementResult RunDumpInTransaction(Connection& writer, const std::string& sql);
   Status CheckpointOnWriter();
+  // The authorizer's verdict on each text, prepared on a reader.
+  Status CheckOnReader(std::span<const std::string_view> distinct);
 
   const std::string path_;
   const Options options_;
@@ -279,6 +284,12 @@ class Database {
   std::atomic<bool> writer_in_transaction_{false};
   std::atomic<uint64_t> writer_wait_count_{0};
   std::atomic<int64_t> writer_wait_ns_{0};
+
+  // Moves whenever the schema may have (the writer's authorizer counts DDL;
+  // LoadImage and LoadDump bump it): CheckAllowed's remembered texts
+  // belong to one value of it.
+  std::atomic<uint64_t> schema_generation_{0};
+  AllowedTexts allowed_texts_;
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;

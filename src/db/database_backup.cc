@@ -383,6 +383,11 @@ Status Database::ValidateImage(const std::string& path) {
 Status Database::LoadImage(const std::string& path) {
   RQ_RETURN_IF_ERROR(CheckHeader(path));
   WriterLock lock(this);
+  // Whatever the outcome, texts checked against the old schema are forgotten.
+  struct SchemaMoved {
+    std::atomic<uint64_t>& generation;
+    ~SchemaMoved() { generation.fetch_add(1, std::memory_order_release); }
+  } moved{schema_generation_};
   Connection& writer = *writer_;
   writer.RollbackIfOpen();
   Result<std::string> writer_page = writer.QueryText("PRAGMA page_size");
@@ -415,6 +420,7 @@ command::Response Database::LoadDump(const std::string& sql) {
   // around it, as sqlite3's .read of a dump would.
   if (options_.foreign_keys) RQ_ASSERT(writer.Exec("PRAGMA foreign_keys=OFF").ok());
   command::StatementResult result = RunDumpInTransaction(writer, sql);
+  schema_generation_.fetch_add(1, std::memory_order_release);  // the authorizer counted its DDL; and the rest
   if (options_.foreign_keys) RQ_ASSERT(writer.Exec("PRAGMA foreign_keys=ON").ok());
   if (result.environmental) response.environmental_error = result.error;
   result.time_s = SecondsSince(start);

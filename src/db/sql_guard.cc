@@ -124,9 +124,37 @@ bool IsVacuumIntoAt(const std::vector<Token>& t, size_t i) {
   return i + 2 < t.size() && t[i + 1].IsName() && t[i + 2].IsWord("into");
 }
 
+bool ChangesSchema(int action) {
+  switch (action) {
+    case SQLITE_CREATE_INDEX:
+    case SQLITE_CREATE_TABLE:
+    case SQLITE_CREATE_TEMP_INDEX:
+    case SQLITE_CREATE_TEMP_TABLE:
+    case SQLITE_CREATE_TEMP_TRIGGER:
+    case SQLITE_CREATE_TEMP_VIEW:
+    case SQLITE_CREATE_TRIGGER:
+    case SQLITE_CREATE_VIEW:
+    case SQLITE_CREATE_VTABLE:
+    case SQLITE_DROP_INDEX:
+    case SQLITE_DROP_TABLE:
+    case SQLITE_DROP_TEMP_INDEX:
+    case SQLITE_DROP_TEMP_TABLE:
+    case SQLITE_DROP_TEMP_TRIGGER:
+    case SQLITE_DROP_TEMP_VIEW:
+    case SQLITE_DROP_TRIGGER:
+    case SQLITE_DROP_VIEW:
+    case SQLITE_DROP_VTABLE:
+    case SQLITE_ALTER_TABLE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 int Authorize(void* user, int action, const char* arg1, const char* arg2, const char* arg3,
               const char* arg4) {
   auto* state = static_cast<GuardState*>(user);
+  if (state->schema_changes != nullptr && ChangesSchema(action)) state->schema_changes->fetch_add(1);
   if (state->internal) return SQLITE_OK;
   Refusal refusal = Refusal::kNone;
   if (action == SQLITE_PRAGMA && arg1 != nullptr && IsDisallowedPragmaName(arg1)) {

@@ -16,6 +16,8 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string_view>
 
 #include "base/status.h"
@@ -35,6 +37,9 @@ struct GuardState {
   bool internal = false;
   // The first thing the authorizer denied since the last reset.
   Refusal refused = Refusal::kNone;
+  // When set (the writer's), counts every DDL statement prepared: what a
+  // text may do can change with the schema (see db/allowed_texts.h).
+  std::atomic<uint64_t>* schema_changes = nullptr;
 };
 
 // True for journal_mode, wal_checkpoint, wal_autocheckpoint, synchronous in

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "base/random.h"
+#include "db/allowed_texts.h"
 
 namespace rq::db {
 namespace {
@@ -113,6 +114,40 @@ TEST(SqlGuardTest, RandomPrefixesNeverHideAPragma) {
     // Refused (the noise may itself spell VACUUM INTO, which is refused too).
     EXPECT_TRUE(CheckTokens(hidden).IsInvalidArgument()) << hidden;
   }
+}
+
+TEST(AllowedTextsTest, RemembersUnderOneGenerationAndForgetsWhenItMoves) {
+  AllowedTexts texts;
+  const std::vector<std::string_view> insert = {"INSERT INTO t VALUES(1)"};
+  const std::vector<std::string_view> both = {"INSERT INTO t VALUES(1)", "DELETE FROM t"};
+  EXPECT_FALSE(texts.AllKnown(insert, 0));
+  texts.Remember(insert, 0);
+  EXPECT_TRUE(texts.AllKnown(insert, 0));
+  EXPECT_FALSE(texts.AllKnown(both, 0));  // every text, not some
+  texts.Remember(both, 0);
+  EXPECT_TRUE(texts.AllKnown(both, 0));
+  // The schema moved: nothing checked before counts.
+  EXPECT_FALSE(texts.AllKnown(insert, 1));
+  EXPECT_FALSE(texts.AllKnown(insert, 0));
+  // A check that began before the move is not remembered after it.
+  texts.Remember(insert, 0);
+  EXPECT_FALSE(texts.AllKnown(insert, 1));
+  texts.Remember(insert, 1);
+  EXPECT_TRUE(texts.AllKnown(insert, 1));
+}
+
+TEST(AllowedTextsTest, MemoryIsBounded) {
+  AllowedTexts texts;
+  const std::string huge(AllowedTexts::kTextBytesMax + 1, 'x');
+  const std::vector<std::string_view> big = {huge};
+  texts.Remember(big, 0);
+  EXPECT_FALSE(texts.AllKnown(big, 0));
+  std::vector<std::string> many;
+  for (size_t i = 0; i <= AllowedTexts::kTextsMax; ++i) many.push_back("INSERT INTO t VALUES(" + std::to_string(i) + ")");
+  for (const std::string& text : many) texts.Remember(std::vector<std::string_view>{text}, 0);
+  // Full, so cleared and started again: the last is known, the first not.
+  EXPECT_TRUE(texts.AllKnown(std::vector<std::string_view>{many.back()}, 0));
+  EXPECT_FALSE(texts.AllKnown(std::vector<std::string_view>{many.front()}, 0));
 }
 
 }  // namespace
