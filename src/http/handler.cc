@@ -307,6 +307,7 @@ bool Blocks(Endpoint endpoint) {
 }  // namespace
 
 void Handler::AddCommonHeaders(HttpReply* reply) const {
+  reply->headers.reserve(reply->headers.size() + 6);
   reply->SetHeader("X-RQLITE-VERSION", config_.version);
   if (!config_.allow_origin.empty()) reply->SetHeader("Access-Control-Allow-Origin", config_.allow_origin);
   reply->SetHeader("Access-Control-Allow-Methods", "OPTIONS, GET, POST");
@@ -321,8 +322,6 @@ void Handler::AddCommonHeaders(HttpReply* reply) const {
 
 bool Handler::Precheck(const HttpRequest& request, HttpReply* reply) const {
   auto [path, raw_query] = SplitTarget(request.target);
-  *reply = HttpReply();
-  AddCommonHeaders(reply);
   const auto answer = [&](HttpReply r) {
     *reply = std::move(r);
     AddCommonHeaders(reply);
@@ -357,7 +356,7 @@ void Handler::Handle(HttpRequest request, ReplyFn done) {
     done(std::move(reply));
   };
   HttpReply early;
-  if (Precheck(request, &early)) {
+  if (!request.prechecked && Precheck(request, &early)) {
     if (!request.body_path.empty()) std::remove(request.body_path.c_str());
     done(std::move(early));
     return;

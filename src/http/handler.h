@@ -64,6 +64,9 @@ struct HttpRequest {
   std::string body;
   // /boot only: the body was streamed to this file; the handler owns it.
   std::string body_path;
+  // Precheck already passed it (the server runs it on the header alone, so
+  // Handle need not run it again).
+  bool prechecked = false;
 };
 
 struct HttpReply {

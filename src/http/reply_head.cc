@@ -1,0 +1,63 @@
+#include "http/reply_head.h"
+
+#include <boost/beast/http/status.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
+namespace rq::http {
+namespace {
+
+void AppendCanonicalName(std::string_view name, std::string* out) {
+  bool upper = true;
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    out->push_back(static_cast<char>(upper ? std::toupper(u) : std::tolower(u)));
+    upper = c == '-';
+  }
+}
+
+bool SameName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+std::string CanonicalHeaderName(std::string_view name) {
+  std::string canonical;
+  canonical.reserve(name.size());
+  AppendCanonicalName(name, &canonical);
+  return canonical;
+}
+
+bool ReplyIsBodiless(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+
+void BuildReplyHead(const HttpReply& reply, bool keep_alive, std::string* head) {
+  head->clear();
+  const auto status = static_cast<unsigned>(reply.status);
+  head->append("HTTP/1.1 ");
+  head->append(std::to_string(status));
+  head->push_back(' ');
+  const auto reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
+  head->append(reason.data(), reason.size());
+  head->append("\r\n");
+  const auto& fields = reply.headers;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    bool replaced = false;
+    for (size_t j = i + 1; j < fields.size() && !replaced; ++j) replaced = SameName(fields[i].first, fields[j].first);
+    if (replaced) continue;
+    AppendCanonicalName(fields[i].first, head);
+    head->append(": ");
+    head->append(fields[i].second);
+    head->append("\r\n");
+  }
+  if (!keep_alive) head->append("Connection: close\r\n");
+  head->append("Content-Length: ");
+  head->append(std::to_string(ReplyIsBodiless(reply.status) ? 0 : reply.body.size()));
+  head->append("\r\n\r\n");
+}
+
+}  // namespace rq::http
