@@ -115,6 +115,16 @@ void JsonWriter::Escaped(std::string_view text) {
   out_.push_back('"');
   size_t i = 0;
   while (i < text.size()) {
+    // Most text needs no escaping: copy each run of it at once.
+    size_t plain = i;
+    while (plain < text.size()) {
+      const auto b = static_cast<unsigned char>(text[plain]);
+      if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+      ++plain;
+    }
+    out_.append(text.data() + i, plain - i);
+    i = plain;
+    if (i == text.size()) break;
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       const size_t length = Utf8SequenceLength(text, i);

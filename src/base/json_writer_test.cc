@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include "base/random.h"
+
 namespace rq {
 namespace {
 
@@ -75,6 +77,45 @@ TEST(JsonWriterTest, ControlCharactersAndInvalidUtf8AreEscapedLikeGo) {
   JsonWriter writer(false);
   writer.String(std::string("a\nb\t\x01\\\xff", 7) + "\xE2\x80\xA8" + "\xC3\xA9");
   EXPECT_EQ(writer.str(), "\"a\\nb\\t\\u0001\\\\\\ufffd\\u2028\xC3\xA9\"");
+}
+
+// Random bytes, dense in what needs escaping: every string must parse back
+// (Boost.JSON) to the text with each invalid UTF-8 byte as U+FFFD, and a
+// run of plain bytes between escapes must come out unchanged.
+TEST(JsonWriterTest, RandomBytesRoundTripWithInvalidUtf8Replaced) {
+  Random random(11);
+  const char pieces[][5] = {"a", "Z", " ", "\"", "\\", "\n", "\x01", "\x1f", "\x7f", "\xff", "\xc3\xa9",
+                            "\xe2\x80\xa8", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3", "\xed\xa0\x80"};
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    std::string expected;
+    const uint64_t count = random.Uniform(12);
+    for (uint64_t i = 0; i < count; ++i) {
+      const std::string piece = pieces[random.Uniform(std::size(pieces))];
+      text += piece;
+    }
+    // What Go's encoder makes of it: valid sequences kept, each byte of an
+    // invalid one replaced.
+    for (size_t i = 0; i < text.size();) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      size_t length = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+      bool valid = length > 0 && i + length <= text.size();
+      for (size_t k = 1; valid && k < length; ++k) valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+      if (valid && length == 3 && c == 0xED && static_cast<unsigned char>(text[i + 1]) >= 0xA0) valid = false;
+      if (!valid) {
+        expected += "\xef\xbf\xbd";
+        ++i;
+        continue;
+      }
+      expected.append(text, i, length);
+      i += length;
+    }
+    JsonWriter writer(false);
+    writer.String(text);
+    const boost::json::value parsed = boost::json::parse(writer.str());
+    ASSERT_TRUE(parsed.is_string()) << writer.str();
+    ASSERT_EQ(std::string(parsed.as_string()), expected) << writer.str();
+  }
 }
 
 TEST(JsonWriterTest, ValueSortsObjectKeysOnRequest) {

@@ -3,25 +3,30 @@
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <string_view>
 
 namespace rq::http {
 namespace {
 
+// ASCII only, as Go's CanonicalMIMEHeaderKey, and without the C library's
+// locale look-up per character.
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char AsciiUpper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+
 void AppendCanonicalName(std::string_view name, std::string* out) {
+  const size_t start = out->size();
+  out->append(name);
   bool upper = true;
-  for (char c : name) {
-    const auto u = static_cast<unsigned char>(c);
-    out->push_back(static_cast<char>(upper ? std::toupper(u) : std::tolower(u)));
+  for (size_t i = start; i < out->size(); ++i) {
+    char& c = (*out)[i];
+    c = upper ? AsciiUpper(c) : AsciiLower(c);
     upper = c == '-';
   }
 }
 
 bool SameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
 }
 
 }  // namespace

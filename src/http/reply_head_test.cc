@@ -36,6 +36,15 @@ std::string OurBytes(const HttpReply& reply, bool keep_alive) {
   return head + (ReplyIsBodiless(reply.status) ? "" : reply.body);
 }
 
+TEST(ReplyHeadTest, NamesAreInGosCanonicalCase) {
+  EXPECT_EQ(CanonicalHeaderName("X-RQLITE-VERSION"), "X-Rqlite-Version");
+  EXPECT_EQ(CanonicalHeaderName("content-type"), "Content-Type");
+  EXPECT_EQ(CanonicalHeaderName("WWW-Authenticate"), "Www-Authenticate");
+  EXPECT_EQ(CanonicalHeaderName("x-1a-b2"), "X-1a-B2");
+  EXPECT_EQ(CanonicalHeaderName("-a--b"), "-A--B");
+  EXPECT_EQ(CanonicalHeaderName("\xe9t\xc9"), "\xe9t\xc9");  // bytes past ASCII stay as they are
+}
+
 TEST(ReplyHeadTest, TheRepliesWeSendAreWhatBeastWrites) {
   HttpReply query{200, {{"Content-Type", "application/json; charset=utf-8"},
                         {"X-RQLITE-VERSION", "v10.0.0"},
