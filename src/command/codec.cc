@@ -8,6 +8,8 @@
 #include <utility>
 #include <variant>
 
+#include <google/protobuf/arena.h>
+
 #include "command.pb.h"
 
 namespace rq::command {
@@ -152,13 +154,37 @@ bool ShouldCompress(const Request& request) {
   return false;
 }
 
+namespace {
+
+// Every write is encoded once and decoded on each node: the messages live
+// on an arena that starts on the stack, so a small command costs no heap
+// allocation for its protobuf objects (nor a free per object after).
+class CodecArena {
+ public:
+  CodecArena() : arena_(Options(initial_)) {}
+  google::protobuf::Arena* get() { return &arena_; }
+
+ private:
+  static google::protobuf::ArenaOptions Options(char (&block)[2048]) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = sizeof(block);
+    return options;
+  }
+  alignas(16) char initial_[2048];
+  google::protobuf::Arena arena_;
+};
+
+}  // namespace
+
 std::string EncodeCommand(const Command& command) {
-  proto::Command out;
+  CodecArena arena;
+  proto::Command& out = *google::protobuf::Arena::CreateMessage<proto::Command>(arena.get());
   out.set_type(static_cast<proto::Command::Type>(command.type));
   if (!command.payload.empty()) out.set_payload(command.payload);
   if (command.high_water_mark != 0) out.set_cdc_high_water_mark(command.high_water_mark);
   if (ShouldCompress(command.request)) {
-    proto::Request request;
+    proto::Request& request = *google::protobuf::Arena::CreateMessage<proto::Request>(arena.get());
     RequestToProto(command.request, &request);
     out.set_compressed(true);
     out.set_request_zlib(Deflate(request.SerializeAsString()));
@@ -172,12 +198,13 @@ Result<Command> DecodeCommand(std::string_view bytes) {
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return Status::Corruption("command: entry too large");
   }
-  proto::Command in;
+  CodecArena arena;
+  proto::Command& in = *google::protobuf::Arena::CreateMessage<proto::Command>(arena.get());
   if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Status::Corruption("command: not a protobuf Command");
   }
   if (!IsKnownType(in.type())) return Status::Corruption("command: unknown command type");
-  proto::Request compressed_request;
+  proto::Request& compressed_request = *google::protobuf::Arena::CreateMessage<proto::Request>(arena.get());
   const proto::Request* request = &in.request();
   if (in.compressed()) {
     if (in.has_request()) return Status::Corruption("command: both plain and compressed request");

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "command/sql_lexer.h"
@@ -396,9 +397,10 @@ Result<ProcessedSql> ProcessSql(std::string_view sql, const ProcessOptions& opti
   return ProcessSqlAt(sql, options, random, JulianDayLiteral(now));
 }
 
-Status Process(Request* request, const ProcessOptions& options, Random& random, WallTime now) {
+Status Process(Request* request, const ProcessOptions& options, Random& random, WallTime now,
+               ProcessedTexts* cache) {
   RQ_ASSERT(request != nullptr);
-  const std::string julian_day = JulianDayLiteral(now);
+  std::optional<std::string> julian_day;  // formatted on the first text lexed
   std::vector<ProcessedSql> processed;
   processed.reserve(request->statements.size());
   // A batch usually repeats one text. A rewrite that drew no random value
@@ -411,12 +413,21 @@ Status Process(Request* request, const ProcessOptions& options, Random& random, 
       processed.push_back(processed.back());
       continue;
     }
+    previous = &statement;
+    if (const bool* returns_rows = cache != nullptr ? cache->Find(statement.sql, options) : nullptr) {
+      processed.push_back(ProcessedSql{"", false, *returns_rows, ""});
+      previous_reusable = true;
+      continue;
+    }
+    if (!julian_day) julian_day = JulianDayLiteral(now);
     const uint64_t random_before = random.state();
-    Result<ProcessedSql> one = ProcessSqlAt(statement.sql, options, random, julian_day);
+    Result<ProcessedSql> one = ProcessSqlAt(statement.sql, options, random, *julian_day);
     if (!one.ok()) return one.status();
     processed.push_back(std::move(one).value());
-    previous = &statement;
     previous_reusable = random.state() == random_before;
+    if (cache != nullptr && previous_reusable && !processed.back().rewritten) {
+      cache->Remember(statement.sql, options, processed.back().returns_rows);
+    }
   }
   for (size_t i = 0; i < processed.size(); ++i) {
     Statement& statement = request->statements[i];

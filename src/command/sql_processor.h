@@ -34,12 +34,14 @@
 // Thread-safety: free functions; Random is the caller's and not shared.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/bounded_text_map.h"
 #include "base/random.h"
 #include "base/status.h"
 #include "command/types.h"
@@ -72,10 +74,39 @@ struct ProcessedSql {
 Result<ProcessedSql> ProcessSql(std::string_view sql, const ProcessOptions& options,
                                 Random& random, WallTime now);
 
+// Texts Process left as they were without drawing a random value: for
+// them the outcome (unchanged, and whether rows come back) depends on the
+// text and the options alone, so the next request with the same text skips
+// the lexer. Bounded (base/bounded_text_map.h).
+// Thread-safety: none; the caller guards it with what guards `random`.
+class ProcessedTexts {
+ public:
+  static constexpr size_t kTextsMax = 512;
+  static constexpr size_t kTextBytesMax = 4096;
+
+  // Whether `sql` came out unchanged under `options`, and if so whether it
+  // returns rows.
+  const bool* Find(std::string_view sql, const ProcessOptions& options) const {
+    return maps_[Slot(options)].Find(sql);
+  }
+  void Remember(std::string_view sql, const ProcessOptions& options, bool returns_rows) {
+    maps_[Slot(options)].Put(sql, returns_rows);
+  }
+
+ private:
+  static size_t Slot(const ProcessOptions& o) { return (o.rewrite_random ? 1 : 0) + (o.rewrite_time ? 2 : 0); }
+  std::array<BoundedTextMap<bool>, 4> maps_{{{kTextsMax, kTextBytesMax},
+                                             {kTextsMax, kTextBytesMax},
+                                             {kTextsMax, kTextBytesMax},
+                                             {kTextsMax, kTextBytesMax}}};
+};
+
 // Rewrites every statement in place and sets returns_rows where detected
 // (never clears it). All or nothing: on error the request is unchanged.
-// Callers skip this entirely for ?noparse.
-Status Process(Request* request, const ProcessOptions& options, Random& random, WallTime now);
+// Callers skip this entirely for ?noparse. With `cache`, texts it knows are
+// not lexed again, and the ones that turn out unchanged are added.
+Status Process(Request* request, const ProcessOptions& options, Random& random, WallTime now,
+               ProcessedTexts* cache = nullptr);
 
 // For /db/sql: how each statement would be rewritten, without changing it.
 struct RewritePreview {

@@ -403,5 +403,51 @@ TEST(SqlProcessorTest, DeeplyNestedCallsStayFast) {
   EXPECT_NE(out.sql.find(kJd), std::string::npos);
 }
 
+// A cache of unchanged texts must never change what Process does: the same
+// requests, with and without one, give the same statements, the same
+// returns_rows and leave the generator in the same state.
+TEST(ProcessedTextsTest, ProcessWithTheCacheIsProcessWithout) {
+  const char* const texts[] = {"INSERT INTO foo(name) VALUES('fiona')",
+                               "INSERT INTO foo(id) VALUES(random())",
+                               "INSERT INTO foo(t) VALUES(datetime('now'))",
+                               "INSERT INTO foo(name) VALUES('x') RETURNING id",
+                               "UPDATE foo SET name = 'y' WHERE id = 1",
+                               "SELECT randomblob(4)",
+                               "EXPLAIN SELECT 1",
+                               "INSERT INTO foo VALUES(1); INSERT INTO foo VALUES(random())"};
+  const ProcessOptions option_sets[] = {{true, true}, {false, true}, {true, false}, {false, false}};
+  Random pick(3);
+  ProcessedTexts cache;
+  Random with_cache(kSeed);
+  Random without_cache(kSeed);
+  for (int round = 0; round < 500; ++round) {
+    Request request;
+    const uint64_t statements = 1 + pick.Uniform(3);
+    for (uint64_t i = 0; i < statements; ++i) {
+      request.statements.push_back(Statement{texts[pick.Uniform(std::size(texts))], {}, false});
+    }
+    const ProcessOptions options = option_sets[pick.Uniform(std::size(option_sets))];
+    Request cached = request;
+    ASSERT_TRUE(Process(&cached, options, with_cache, kMoonLanding, &cache).ok());
+    ASSERT_TRUE(Process(&request, options, without_cache, kMoonLanding).ok());
+    ASSERT_EQ(cached.statements.size(), request.statements.size());
+    for (size_t i = 0; i < request.statements.size(); ++i) {
+      EXPECT_EQ(cached.statements[i].sql, request.statements[i].sql) << round;
+      EXPECT_EQ(cached.statements[i].returns_rows, request.statements[i].returns_rows) << round;
+    }
+    ASSERT_EQ(with_cache.state(), without_cache.state()) << round;
+  }
+  // What it holds: texts left alone, never ones rewritten or drawing.
+  const ProcessOptions defaults;
+  ASSERT_NE(cache.Find(texts[0], defaults), nullptr);
+  EXPECT_FALSE(*cache.Find(texts[0], defaults));
+  ASSERT_NE(cache.Find(texts[3], defaults), nullptr);
+  EXPECT_TRUE(*cache.Find(texts[3], defaults));  // RETURNING
+  EXPECT_EQ(cache.Find(texts[1], defaults), nullptr);
+  EXPECT_EQ(cache.Find(texts[2], defaults), nullptr);
+  EXPECT_EQ(cache.Find(texts[7], defaults), nullptr);
+  EXPECT_NE(cache.Find(texts[2], ProcessOptions{true, false}), nullptr);  // 'now' kept under ?norwtime
+}
+
 }  // namespace
 }  // namespace rq::command

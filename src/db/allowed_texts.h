@@ -15,16 +15,14 @@
 #include <cstdint>
 #include <mutex>
 #include <span>
-#include <string>
 #include <string_view>
-#include <unordered_set>
+
+#include "base/bounded_text_map.h"
 
 namespace rq::db {
 
 class AllowedTexts {
  public:
-  // Bounds the memory: past either, texts are not remembered (the set is
-  // cleared when full, which a workload of distinct texts keeps doing).
   static constexpr size_t kTextsMax = 512;
   static constexpr size_t kTextBytesMax = 4096;
 
@@ -33,7 +31,7 @@ class AllowedTexts {
     std::lock_guard lock(mu_);
     Sync(generation);
     for (std::string_view text : texts) {
-      if (!known_.contains(text)) return false;
+      if (known_.Find(text) == nullptr) return false;
     }
     return true;
   }
@@ -43,29 +41,20 @@ class AllowedTexts {
     std::lock_guard lock(mu_);
     Sync(generation);
     if (generation != generation_) return;  // checked against an older schema
-    for (std::string_view text : texts) {
-      if (text.size() > kTextBytesMax) continue;
-      if (known_.size() >= kTextsMax) known_.clear();
-      known_.emplace(text);
-    }
+    for (std::string_view text : texts) known_.Put(text, true);
   }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>()(text); }
-  };
-
   // REQUIRES: mu_ held. Forgets everything once the schema moved past it.
   void Sync(uint64_t generation) {
     if (generation <= generation_) return;
-    known_.clear();
+    known_.Clear();
     generation_ = generation;
   }
 
   std::mutex mu_;
-  uint64_t generation_ = 0;                                              // GUARDED_BY(mu_)
-  std::unordered_set<std::string, Hash, std::equal_to<>> known_;  // GUARDED_BY(mu_)
+  uint64_t generation_ = 0;                                   // GUARDED_BY(mu_)
+  BoundedTextMap<bool> known_{kTextsMax, kTextBytesMax};  // GUARDED_BY(mu_)
 };
 
 }  // namespace rq::db

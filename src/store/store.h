@@ -381,6 +381,7 @@ class Store final : public Applier {
 
   std::mutex random_mutex_;
   Random random_;  // GUARDED_BY(random_mutex_): rewriting RANDOM()
+  command::ProcessedTexts processed_texts_;  // GUARDED_BY(random_mutex_): texts Process leaves alone
 
   std::mutex pending_mutex_;
   std::map<LogIndex, Pending> pending_;  // GUARDED_BY(pending_mutex_)

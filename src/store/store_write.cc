@@ -30,7 +30,8 @@ void Store::ProposeRequest(command::CommandType type, command::Request request, 
   if (!options.noparse) {
     command::ProcessOptions process_options{!options.norwrandom, !options.norwtime};
     std::lock_guard lock(random_mutex_);
-    Status processed = command::Process(&request, process_options, random_, std::chrono::system_clock::now());
+    Status processed =
+        command::Process(&request, process_options, random_, std::chrono::system_clock::now(), &processed_texts_);
     if (!processed.ok()) {
       done(ErrorResponse(processed.message()));
       return;
