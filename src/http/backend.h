@@ -2,7 +2,7 @@
 // later the cluster) to this interface; http tests use a fake.
 //
 // Calls that wait on Raft complete through a callback, which may run on any
-// thread; http/ moves the completion back onto the connection's strand, so no
+// thread; http/ moves the completion back onto the connection's own thread, so no
 // Asio thread ever blocks on a commit.
 #pragma once
 

@@ -110,7 +110,8 @@ struct Server::Impl {
 namespace {
 
 // One connection. Stream is beast::tcp_stream or ssl_stream over it. All
-// handlers run on the connection's strand (the stream's executor).
+// handlers run on the one thread of the connection's io_context (the
+// stream's executor), so they never overlap.
 template <typename Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
@@ -259,7 +260,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Dispatch();
   }
 
-  // The reply may come from a Backend thread; it is moved back onto the strand.
+  // The reply may come from a Backend thread; it is moved back onto the
+  // connection's thread.
   void Dispatch() {
     auto self = this->shared_from_this();
     server_->handler->Handle(std::move(request_), [self](HttpReply reply) {
@@ -323,7 +325,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     bool keep = reply_keep_alive_;
     if (file_response_) keep = file_response_->keep_alive();
     reply_keep_alive_ = false;
-    reply_body_.clear();
+    reply_body_ = std::string();  // freed: a big result must not stay with an idle connection
     file_response_.reset();
     if (!file_to_delete_.empty()) {
       std::error_code remove_ec;
