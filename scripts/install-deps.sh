@@ -19,6 +19,7 @@ packages=(
   libcurl4-openssl-dev libgrpc++-dev protobuf-compiler-grpc libarchive-dev
   libgoogle-perftools-dev
   python3 curl procps
+  valgrind
 )
 test_packages=(etcd-server prometheus python3-boto3 lintian help2man chromium chromium-driver python3-selenium sqlite3-pcre libsqlite3-mod-spatialite google-perftools)
 # npm packages the tests start, and where they go (tests look there too).
