@@ -35,9 +35,9 @@ for _ in $(seq 300); do curl -sf "$node/readyz" >/dev/null 2>&1 && break; sleep 
 "$rqbench" -a "$node" -n 300 -o "CREATE TABLE IF NOT EXISTS foo (id INTEGER NOT NULL PRIMARY KEY, name TEXT)" \
   "INSERT INTO foo(name) VALUES('fiona')" >/dev/null
 "$rqbench" -a "$node" -n 500 -c "$C" -r 300 -p "$ENDPOINT" "$SQL" >/dev/null  # warm-up
-callgrind_control -z "$pid" >/dev/null
+callgrind_control -z "$pid" >/dev/null 2>&1
 "$rqbench" -a "$node" -n "$N" -c "$C" -r 300 -p "$ENDPOINT" "$SQL" >/dev/null
-callgrind_control -d "$pid" >/dev/null
+callgrind_control -d "$pid" >/dev/null 2>&1
 sleep 1
 out=$(ls -t "$work"/callgrind.out* | head -1)
 total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
