@@ -37,6 +37,14 @@ class BackupTest : public ::testing::Test {
     return db.ok() ? std::move(db).value() : nullptr;
   }
 
+  // A database file written by plain SQLite, past every guard of ours.
+  static void WriteRawImage(const std::string& path, const char* sql) {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(raw, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+
   static Request Req(std::vector<std::string> sqls) {
     Request r;
     for (std::string& s : sqls) r.statements.push_back(Statement{std::move(s), {}, false});
@@ -295,12 +303,7 @@ TEST_F(BackupTest, ImagesAreCheckedAndLoadedInPlaceWhateverTheirName) {
 TEST_F(BackupTest, LoadImageWithAnotherPageSizeWorks) {
   MustExecute(*db_, {"CREATE TABLE old (a)", "INSERT INTO old VALUES(1)"});
   const std::string image = Path("page8k.sqlite");
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(image.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA page_size=8192; CREATE TABLE n (x); INSERT INTO n VALUES('eight');", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  WriteRawImage(image, "PRAGMA page_size=8192; CREATE TABLE n (x); INSERT INTO n VALUES('eight');");
   ASSERT_TRUE(Database::ValidateImage(image).ok());
   EXPECT_EQ(QueryOne(*db_, "SELECT count(*) FROM old").values, (std::vector<Row>{{int64_t{1}}}));
   Status s = db_->LoadImage(image);
@@ -336,12 +339,7 @@ TEST_F(BackupTest, SchemaChangesAndLoadsMoveTheGenerationCheckAllowedRemembersUn
   EXPECT_EQ(QueryOne(*db_, "SELECT count(*) FROM t").values, (std::vector<Row>{{int64_t{0}}}));
 
   const std::string image = Path("pragma_view.sqlite");
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(image.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE u (b); CREATE VIEW v AS SELECT * FROM pragma_journal_mode;", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  WriteRawImage(image, "CREATE TABLE u (b); CREATE VIEW v AS SELECT * FROM pragma_journal_mode;");
   ASSERT_TRUE(db_->CheckAllowed(select).ok());
   ASSERT_TRUE(db_->LoadImage(image).ok());
   EXPECT_GT(db_->schema_generation(), generation);
