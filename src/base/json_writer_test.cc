@@ -79,13 +79,63 @@ TEST(JsonWriterTest, ControlCharactersAndInvalidUtf8AreEscapedLikeGo) {
   EXPECT_EQ(writer.str(), "\"a\\nb\\t\\u0001\\\\\\ufffd\\u2028\xC3\xA9\"");
 }
 
+// Go's encoding/json string escaping without HTML escaping, byte by byte:
+// what Escaped did before it copied plain runs at once.
+std::string ReferenceEscape(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      size_t length = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+      uint32_t code = length == 2 ? (c & 0x1F) : length == 3 ? (c & 0x0F) : (c & 0x07);
+      bool valid = length > 0 && i + length <= text.size();
+      for (size_t k = 1; valid && k < length; ++k) {
+        const auto b = static_cast<unsigned char>(text[i + k]);
+        valid = (b & 0xC0) == 0x80;
+        code = (code << 6) | (b & 0x3F);
+      }
+      if (valid && length == 3 && (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF))) valid = false;
+      if (valid && length == 4 && (code < 0x10000 || code > 0x10FFFF)) valid = false;
+      if (!valid) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out += code == 0x2028 ? "\\u2028" : code == 0x2029 ? "\\u2029" : std::string(text.substr(i, length));
+        i += length;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  return out + "\"";
+}
+
 // Random bytes, dense in what needs escaping: every string must parse back
 // (Boost.JSON) to the text with each invalid UTF-8 byte as U+FFFD, and a
 // run of plain bytes between escapes must come out unchanged.
 TEST(JsonWriterTest, RandomBytesRoundTripWithInvalidUtf8Replaced) {
   Random random(11);
   const char pieces[][5] = {"a", "Z", " ", "\"", "\\", "\n", "\x01", "\x1f", "\x7f", "\xff", "\xc3\xa9",
-                            "\xe2\x80\xa8", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3", "\xed\xa0\x80"};
+                            "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3",
+                            "\xed\xa0\x80", "\b", "\f", "\r", "\t", "<&>"};
   for (int round = 0; round < 3000; ++round) {
     std::string text;
     std::string expected;
@@ -112,6 +162,7 @@ TEST(JsonWriterTest, RandomBytesRoundTripWithInvalidUtf8Replaced) {
     }
     JsonWriter writer(false);
     writer.String(text);
+    ASSERT_EQ(writer.str(), ReferenceEscape(text)) << round;
     const boost::json::value parsed = boost::json::parse(writer.str());
     ASSERT_TRUE(parsed.is_string()) << writer.str();
     ASSERT_EQ(std::string(parsed.as_string()), expected) << writer.str();

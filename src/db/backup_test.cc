@@ -330,7 +330,8 @@ TEST_F(BackupTest, SchemaChangesAndLoadsMoveTheGenerationCheckAllowedRemembersUn
   EXPECT_EQ(db_->schema_generation(), generation);  // plain writes leave it
   MustExecute(*db_, {"CREATE TRIGGER reads_pragma AFTER INSERT ON t BEGIN "
                      "INSERT INTO u SELECT * FROM pragma_journal_mode; END"});
-  EXPECT_GT(db_->schema_generation(), generation);
+  // Once when prepared, once more when over: readers see it only then.
+  EXPECT_EQ(db_->schema_generation(), generation + 2);
   generation = db_->schema_generation();
   ASSERT_TRUE(db_->CheckAllowed(insert).ok());
   Response fired = db_->Execute(insert);
@@ -353,6 +354,14 @@ TEST_F(BackupTest, SchemaChangesAndLoadsMoveTheGenerationCheckAllowedRemembersUn
   ASSERT_TRUE(load.results[0].error.empty()) << load.results[0].error;
   EXPECT_GT(db_->schema_generation(), generation);
   EXPECT_TRUE(db_->Execute(select).results[0].error.empty());
+  // The schema edited without DDL.
+  generation = db_->schema_generation();
+  MustExecute(*db_, {"PRAGMA writable_schema=ON"});
+  EXPECT_GT(db_->schema_generation(), generation);
+  generation = db_->schema_generation();
+  MustExecute(*db_, {"UPDATE sqlite_schema SET sql = sql WHERE name = 'v'"});
+  EXPECT_GT(db_->schema_generation(), generation);
+  MustExecute(*db_, {"PRAGMA writable_schema=OFF"});
 }
 
 }  // namespace

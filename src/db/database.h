@@ -31,6 +31,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -345,6 +346,11 @@ class Database::WriterLock {
   ~WriterLock() {
     if (db_->writer_ != nullptr) {
       db_->NoteWriterTransaction();
+      // Again now that the DDL is committed (or rolled back): a check that
+      // read the generation its prepare moved may have seen the old schema.
+      if (std::exchange(db_->writer_->guard().schema_touched, false)) {
+        db_->schema_generation_.fetch_add(1, std::memory_order_release);
+      }
     } else {
       db_->writer_in_transaction_.store(false, std::memory_order_relaxed);
     }

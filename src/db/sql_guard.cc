@@ -124,7 +124,18 @@ bool IsVacuumIntoAt(const std::vector<Token>& t, size_t i) {
   return i + 2 < t.size() && t[i + 1].IsName() && t[i + 2].IsWord("into");
 }
 
-bool ChangesSchema(int action) {
+bool IsSchemaTable(const char* table) {
+  if (table == nullptr) return false;
+  const std::string_view name(table);
+  return EqualsIgnoreCase(name, "sqlite_master") || EqualsIgnoreCase(name, "sqlite_schema") ||
+         EqualsIgnoreCase(name, "sqlite_temp_master") || EqualsIgnoreCase(name, "sqlite_temp_schema");
+}
+
+// DDL, and what edits the schema without it: PRAGMA writable_schema, and a
+// write to the schema table that it allows.
+bool ChangesSchema(int action, const char* arg1) {
+  if (action == SQLITE_INSERT || action == SQLITE_UPDATE || action == SQLITE_DELETE) return IsSchemaTable(arg1);
+  if (action == SQLITE_PRAGMA) return arg1 != nullptr && EqualsIgnoreCase(arg1, "writable_schema");
   switch (action) {
     case SQLITE_CREATE_INDEX:
     case SQLITE_CREATE_TABLE:
@@ -154,7 +165,11 @@ bool ChangesSchema(int action) {
 int Authorize(void* user, int action, const char* arg1, const char* arg2, const char* arg3,
               const char* arg4) {
   auto* state = static_cast<GuardState*>(user);
-  if (state->schema_changes != nullptr && ChangesSchema(action)) state->schema_changes->fetch_add(1);
+  // Counted once here, early, and once more when the write is over.
+  if (state->schema_changes != nullptr && !state->schema_touched && ChangesSchema(action, arg1)) {
+    state->schema_changes->fetch_add(1);
+    state->schema_touched = true;
+  }
   if (state->internal) return SQLITE_OK;
   Refusal refusal = Refusal::kNone;
   if (action == SQLITE_PRAGMA && arg1 != nullptr && IsDisallowedPragmaName(arg1)) {

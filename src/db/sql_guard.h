@@ -37,9 +37,12 @@ struct GuardState {
   bool internal = false;
   // The first thing the authorizer denied since the last reset.
   Refusal refused = Refusal::kNone;
-  // When set (the writer's), counts every DDL statement prepared: what a
-  // text may do can change with the schema (see db/allowed_texts.h).
+  // When set (the writer's), counts every DDL statement prepared, and
+  // schema_touched notes it until Database counts it again once the
+  // statement is over: what a text may do can change with the schema (see
+  // db/allowed_texts.h).
   std::atomic<uint64_t>* schema_changes = nullptr;
+  bool schema_touched = false;
 };
 
 // True for journal_mode, wal_checkpoint, wal_autocheckpoint, synchronous in

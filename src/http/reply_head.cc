@@ -24,6 +24,15 @@ void AppendCanonicalName(std::string_view name, std::string* out) {
   }
 }
 
+// Leading and trailing spaces and tabs are not part of a field value
+// (RFC 9110 5.5); Beast's set() and Go's Header.Write drop them too.
+std::string_view TrimmedValue(std::string_view value) {
+  const auto space = [](char c) { return c == ' ' || c == '\t'; };
+  while (!value.empty() && space(value.front())) value.remove_prefix(1);
+  while (!value.empty() && space(value.back())) value.remove_suffix(1);
+  return value;
+}
+
 bool SameName(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
@@ -56,7 +65,7 @@ void BuildReplyHead(const HttpReply& reply, bool keep_alive, std::string* head) 
     if (replaced) continue;
     AppendCanonicalName(fields[i].first, head);
     head->append(": ");
-    head->append(fields[i].second);
+    head->append(TrimmedValue(fields[i].second));
     head->append("\r\n");
   }
   if (!keep_alive) head->append("Connection: close\r\n");

@@ -22,7 +22,7 @@ std::string CanonicalHeaderName(std::string_view name);
 bool ReplyIsBodiless(int status);
 
 // Replaces *head with: "HTTP/1.1 <status> <reason>", each of reply.headers
-// once with its name in canonical case (a later field of the same name, in
+// once with its name in canonical case and its value without outer spaces (a later field of the same name, in
 // any case, replaces an earlier one and takes its place, as Beast's set()
 // does), "Connection: close" unless `keep_alive`, and Content-Length (0
 // for a bodiless status: Beast writes it too); then the blank line.

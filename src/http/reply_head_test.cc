@@ -75,7 +75,10 @@ TEST(ReplyHeadTest, RandomFieldsAndStatusesMatchBeast) {
     reply.status = statuses[random.Uniform(std::size(statuses))];
     const uint64_t fields = random.Uniform(6);
     for (uint64_t i = 0; i < fields; ++i) {
-      reply.headers.emplace_back(names[random.Uniform(std::size(names))], "v" + std::to_string(i));
+      const char* const pads[] = {"", " ", "\t", "  \t"};
+      std::string value = pads[random.Uniform(4)] + ("v " + std::to_string(i)) + pads[random.Uniform(4)];
+      if (random.Uniform(8) == 0) value = pads[random.Uniform(4)];  // nothing but spaces, or empty
+      reply.headers.emplace_back(names[random.Uniform(std::size(names))], value);
     }
     if (!ReplyIsBodiless(reply.status)) reply.body = std::string(random.Uniform(40), 'b');
     const bool keep_alive = random.Uniform(2) == 0;
