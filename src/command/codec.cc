@@ -204,16 +204,16 @@ Result<Command> DecodeCommand(std::string_view bytes) {
     return Status::Corruption("command: not a protobuf Command");
   }
   if (!IsKnownType(in.type())) return Status::Corruption("command: unknown command type");
-  proto::Request& compressed_request = *google::protobuf::Arena::CreateMessage<proto::Request>(arena.get());
   const proto::Request* request = &in.request();
   if (in.compressed()) {
     if (in.has_request()) return Status::Corruption("command: both plain and compressed request");
     Result<std::string> raw = Inflate(in.request_zlib());
     if (!raw.ok()) return raw.status();
-    if (!compressed_request.ParseFromString(*raw)) {
+    proto::Request* inflated = google::protobuf::Arena::CreateMessage<proto::Request>(arena.get());
+    if (!inflated->ParseFromString(*raw)) {
       return Status::Corruption("command: compressed request is not a protobuf Request");
     }
-    request = &compressed_request;
+    request = inflated;
   } else if (!in.request_zlib().empty()) {
     return Status::Corruption("command: request_zlib set without compressed");
   }
